@@ -1,0 +1,56 @@
+/**
+ * Every error hitwarden throws on purpose. Callers can branch on the class (or on `code`,
+ * which survives serialisation across processes) instead of matching message text.
+ */
+export class HitwardenError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Quotes user input for an error message: JSON so control characters show, cut so a
+ *  multi-megabyte string does not become a multi-megabyte message. */
+export function quoteInput(value: unknown, maxLength = 80): string {
+  if (typeof value !== 'string') {
+    return value === null ? 'null' : `a value of type ${typeof value}`;
+  }
+  const shown = value.length > maxLength ? `${value.slice(0, maxLength)}…` : value;
+  const quoted = JSON.stringify(shown);
+  return value.length > maxLength ? `${quoted} (${value.length} characters)` : quoted;
+}
+
+/** An address that is not an IPv4 or IPv6 address in text form. */
+export class InvalidIpError extends HitwardenError {
+  /** The rejected input, as given. */
+  readonly input: unknown;
+
+  constructor(input: unknown, reason?: string) {
+    super(
+      'HITWARDEN_INVALID_IP',
+      `Invalid IP address ${quoteInput(input)}${reason ? `: ${reason}` : ''}`,
+    );
+    this.input = input;
+  }
+}
+
+/** A configuration or option that breaks a rule; `path` names where, e.g.
+ *  `bans.login_failed.thresholds[1].limit`. */
+export class ConfigError extends HitwardenError {
+  readonly path: string;
+
+  constructor(path: string, rule: string, options?: ErrorOptions) {
+    super('HITWARDEN_CONFIG', `${path}: ${rule}`, options);
+    this.path = path;
+  }
+}
+
+/** A store (Redis, a snapshot file) failed; `cause` holds the underlying error. */
+export class StoreError extends HitwardenError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('HITWARDEN_STORE', message, options);
+  }
+}

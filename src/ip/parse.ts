@@ -1,0 +1,172 @@
+import { type AddressFamily, NOT_AN_ADDRESS, type ParseResult } from './address.js';
+
+/*
+ * A hand-written scanner instead of a regular expression or `net.isIP` + split: it reads the
+ * string once with charCodeAt, writes the words into a caller-owned array and allocates
+ * nothing, which is what lets the tracker call it on every request without feeding the GC.
+ *
+ * It accepts exactly the language `net.isIP` accepts (the tests check this on generated
+ * strings), with one addition in what it *returns*: an IPv6 zone index (`fe80::1%eth0`) is
+ * validated like Node does and then dropped, because a zone names an interface of the
+ * receiving host and is not part of the client's address.
+ */
+
+const CHAR_0 = 48;
+const CHAR_9 = 57;
+const CHAR_DOT = 46;
+const CHAR_COLON = 58;
+
+// Eight 16-bit groups of the IPv6 address being parsed; module scratch, reused by every call.
+const groups = new Uint16Array(8);
+
+/** Value of a hex digit, or -1. */
+function hexValue(c: number): number {
+  if (c >= CHAR_0 && c <= CHAR_9) return c - CHAR_0;
+  const lower = c | 0x20; // folds A-F onto a-f
+  if (lower >= 97 && lower <= 102) return lower - 87;
+  return -1;
+}
+
+/**
+ * Parses dotted-quad IPv4 in `text[start, end)` into `out[index]`. Leading zeros are refused
+ * (`01.2.3.4` is octal to some parsers and decimal to others, so Node refuses it too).
+ */
+function parseIPv4(text: string, start: number, end: number, out: Uint32Array, index: number) {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= CHAR_0 && c <= CHAR_9) {
+      if (digits === 1 && octet === 0) return false;
+      octet = octet * 10 + (c - CHAR_0);
+      if (octet > 255) return false;
+      digits++;
+    } else if (c === CHAR_DOT) {
+      if (digits === 0 || dots === 3) return false;
+      value = (value << 8) | octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else {
+      return false;
+    }
+  }
+  if (dots !== 3 || digits === 0) return false;
+  out[index] = (value << 8) | octet;
+  return true;
+}
+
+/** Node's zone-index alphabet: `%` followed by one or more of [0-9A-Za-z.:-]. */
+function isValidZone(text: string, start: number): boolean {
+  if (start >= text.length) return false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const lower = c | 0x20;
+    const ok =
+      (c >= CHAR_0 && c <= CHAR_9) ||
+      (lower >= 97 && lower <= 122) ||
+      c === CHAR_DOT ||
+      c === CHAR_COLON ||
+      c === 45;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function parseIPv6(text: string, out: Uint32Array): ParseResult {
+  let end = text.indexOf('%');
+  if (end === -1) end = text.length;
+  else if (!isValidZone(text, end + 1)) return NOT_AN_ADDRESS;
+
+  let count = 0; // groups written
+  let compressAt = -1; // group index where '::' stands
+  let i = 0;
+  if (text.charCodeAt(0) === CHAR_COLON) {
+    if (text.charCodeAt(1) !== CHAR_COLON) return NOT_AN_ADDRESS;
+    compressAt = 0;
+    i = 2;
+  }
+  while (i < end) {
+    let value = 0;
+    let j = i;
+    while (j < end && j - i < 4) {
+      const digit = hexValue(text.charCodeAt(j));
+      if (digit < 0) break;
+      value = (value << 4) | digit;
+      j++;
+    }
+    if (j === i) return NOT_AN_ADDRESS;
+    if (j === end) {
+      if (count === 8) return NOT_AN_ADDRESS;
+      groups[count++] = value;
+      break;
+    }
+    const c = text.charCodeAt(j);
+    if (c === CHAR_DOT) {
+      // An embedded IPv4 takes the last two groups; the scratch word 0 is free until the end.
+      if (count > 6 || !parseIPv4(text, i, end, out, 0)) return NOT_AN_ADDRESS;
+      const v4 = out[0]!;
+      groups[count++] = v4 >>> 16;
+      groups[count++] = v4 & 0xffff;
+      break;
+    }
+    if (c !== CHAR_COLON || count === 8) return NOT_AN_ADDRESS;
+    groups[count++] = value;
+    if (text.charCodeAt(j + 1) === CHAR_COLON) {
+      if (compressAt >= 0) return NOT_AN_ADDRESS;
+      compressAt = count;
+      i = j + 2;
+    } else {
+      i = j + 1;
+      if (i === end) return NOT_AN_ADDRESS; // a trailing single ':'
+    }
+  }
+
+  if (compressAt >= 0) {
+    // '::' stands for at least one zero group, so at most seven are written out.
+    if (count > 7) return NOT_AN_ADDRESS;
+    const shift = 8 - count;
+    for (let g = count - 1; g >= compressAt; g--) groups[g + shift] = groups[g]!;
+    for (let g = compressAt; g < compressAt + shift; g++) groups[g] = 0;
+  } else if (count !== 8) {
+    return NOT_AN_ADDRESS;
+  }
+
+  const w0 = ((groups[0]! << 16) | groups[1]!) >>> 0;
+  const w1 = ((groups[2]! << 16) | groups[3]!) >>> 0;
+  const w2 = ((groups[4]! << 16) | groups[5]!) >>> 0;
+  const w3 = ((groups[6]! << 16) | groups[7]!) >>> 0;
+  if (w0 === 0 && w1 === 0 && w2 === 0xffff) {
+    out[0] = w3;
+    return 4;
+  }
+  out[0] = w0;
+  out[1] = w1;
+  out[2] = w2;
+  out[3] = w3;
+  return 6;
+}
+
+/**
+ * Parses an IPv4 or IPv6 address in text form into `out` (at least 4 words) and returns its
+ * family, or `NOT_AN_ADDRESS` (0) — in which case `out` may have been scribbled on.
+ * Accepts what `net.isIP` accepts; never throws, never allocates.
+ */
+export function parseAddress(text: string, out: Uint32Array): ParseResult {
+  // The family shows within the first five characters: a '.' after at most three decimal
+  // digits, or a ':' after at most four hex digits (or first).
+  const limit = Math.min(text.length, 5);
+  for (let i = 0; i < limit; i++) {
+    const c = text.charCodeAt(i);
+    if (c === CHAR_DOT) return parseIPv4(text, 0, text.length, out, 0) ? 4 : NOT_AN_ADDRESS;
+    if (c === CHAR_COLON) return parseIPv6(text, out);
+  }
+  return NOT_AN_ADDRESS;
+}
+
+/** `true` when `family` is a real family, narrowing the parse result. */
+export function isAddressFamily(result: ParseResult): result is AddressFamily {
+  return result !== NOT_AN_ADDRESS;
+}
