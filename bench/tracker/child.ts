@@ -1,0 +1,281 @@
+/*
+ * One measurement: one contender, one input size, one process. Started by run.ts as
+ *   node --expose-gc --max-old-space-size=… --import tsx bench/tracker/child.ts '<task json>'
+ * and prints one line `RESULT {json}` on stdout.
+ */
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { type Contender, type ContenderName, createContender } from './contenders.js';
+import { buildInput, type Family, type Input } from './input.js';
+
+export interface ChildTask {
+  contender: ContenderName;
+  caseId: string;
+  family: Family;
+  n: number;
+  seed: number;
+  round: number;
+}
+
+export interface PassResult {
+  seconds: number;
+  requestsPerSecond: number;
+  batches: number;
+  /** Wall time of the slowest batch of BATCH calls after warm-up — the longest pause a request
+   *  saw. Quantiles and the fields below are over the same post-warm-up batches. */
+  maxBatchMs: number;
+  /** The slowest of the first WARMUP_BATCHES batches (JIT compilation, first page faults). */
+  warmupMaxBatchMs: number;
+  p999BatchMs: number;
+  p99BatchMs: number;
+  medianBatchMs: number;
+  /** Which batch was the slowest (the first few run before the JIT has optimised the loop). */
+  maxBatchIndex: number;
+  /** CPU time (all threads) spent during the slowest batch: far below its wall time means the
+   *  process was descheduled (the machine is shared), not stalled by the contender. */
+  maxBatchCpuMs: number;
+  /** The longest batch counting only time on a CPU: max over batches of min(wall, CPU). */
+  maxBatchOnCpuMs: number;
+  /** GC pause time that overlapped the slowest batch (0 = the pause was the contender's own). */
+  maxBatchGcMs: number;
+  gcCount: number;
+  gcMajorCount: number;
+  gcMaxMs: number;
+  gcTotalMs: number;
+}
+
+export interface MemorySample {
+  rssMB: number;
+  heapUsedMB: number;
+  externalMB: number;
+}
+
+export interface ChildResult {
+  task: ChildTask;
+  generateSeconds: number;
+  unique: PassResult;
+  zipf: PassResult;
+  top100: {
+    firstMs: number;
+    medianMs: number;
+    calls: number;
+    counts: number[];
+    /** The answer as text, to compare contenders that order ties the same way. */
+    answer: string;
+  } | null;
+  size: number;
+  memory: {
+    /** Before anything was built. */
+    start: MemorySample;
+    /** Input generated, before the contender was created: the baseline of `growth`. */
+    beforeTracker: MemorySample;
+    /** After both passes and the top-100 calls, input still alive. */
+    afterRun: MemorySample;
+    /** Input dropped and collected: only the contender (and the runtime) left. */
+    final: MemorySample;
+    rssAfterRunMB: number;
+    /** RSS after the run minus RSS before the contender existed (same input in both). */
+    rssGrowthMB: number;
+    /** V8 heap + external (typed arrays) held once the input is gone, over the start. */
+    retainedMB: number;
+    /** Peak RSS of the whole process (input included), from getrusage. */
+    maxRssMB: number;
+  };
+}
+
+const BATCH = 1024;
+/** The first batches run while V8 is still compiling the loop and the contender: their times
+ *  are reported apart (`warmupMaxBatchMs`), not as pauses. */
+const WARMUP_BATCHES = 16;
+const GC_MAJOR = 4; // perf_hooks constants.NODE_PERFORMANCE_GC_MAJOR
+
+const MB = 1024 * 1024;
+
+function sample(): MemorySample {
+  const m = process.memoryUsage();
+  return { rssMB: m.rss / MB, heapUsedMB: m.heapUsed / MB, externalMB: m.external / MB };
+}
+
+interface GcEntry {
+  start: number;
+  duration: number;
+  kind: number;
+}
+
+interface PassTiming {
+  start: number;
+  end: number;
+  durations: Float64Array;
+  /** CPU time of each batch, all threads (getrusage), ms. */
+  cpu: Float64Array;
+  slowestStart: number;
+  slowestIndex: number;
+}
+
+function cpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+/** Feeds `requests` in batches of BATCH calls, timing each batch. */
+function runPass(contender: Contender, requests: string[]): PassTiming {
+  const n = requests.length;
+  const durations = new Float64Array(Math.ceil(n / BATCH));
+  const cpu = new Float64Array(durations.length);
+  let batch = 0;
+  let slowest = -1;
+  let slowestStart = 0;
+  let slowestIndex = 0;
+  const start = performance.now();
+  let previous = start;
+  let previousCpu = cpuMs();
+  for (let from = 0; from < n; from += BATCH) {
+    const to = Math.min(from + BATCH, n);
+    for (let i = from; i < to; i++) contender.requestHandled(requests[i]!);
+    const now = performance.now();
+    const nowCpu = cpuMs();
+    const duration = now - previous;
+    cpu[batch] = nowCpu - previousCpu;
+    if (batch >= WARMUP_BATCHES && duration > slowest) {
+      slowest = duration;
+      slowestStart = previous;
+      slowestIndex = batch;
+    }
+    durations[batch++] = duration;
+    previous = now;
+    previousCpu = nowCpu;
+  }
+  return { start, end: previous, durations, cpu, slowestStart, slowestIndex };
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+function summarise(timing: PassTiming, n: number, gcs: GcEntry[]): PassResult {
+  const warm = Math.min(WARMUP_BATCHES, timing.durations.length - 1);
+  const sorted = Float64Array.from(timing.durations.subarray(warm)).sort();
+  const warmupMaxBatchMs = timing.durations.subarray(0, warm).reduce((a, b) => Math.max(a, b), 0);
+  const seconds = (timing.end - timing.start) / 1000;
+  const inPass = gcs.filter((g) => g.start >= timing.start && g.start < timing.end);
+  const slowestEnd = timing.slowestStart + (sorted[sorted.length - 1] ?? 0);
+  const overlap = (g: GcEntry) =>
+    Math.max(
+      0,
+      Math.min(g.start + g.duration, slowestEnd) - Math.max(g.start, timing.slowestStart),
+    );
+  let maxOnCpu = 0;
+  for (let i = warm; i < timing.durations.length; i++) {
+    maxOnCpu = Math.max(maxOnCpu, Math.min(timing.durations[i]!, timing.cpu[i]!));
+  }
+  return {
+    seconds,
+    requestsPerSecond: n / seconds,
+    batches: sorted.length,
+    maxBatchMs: sorted[sorted.length - 1] ?? 0,
+    warmupMaxBatchMs,
+    p999BatchMs: quantile(sorted, 0.999),
+    p99BatchMs: quantile(sorted, 0.99),
+    medianBatchMs: quantile(sorted, 0.5),
+    maxBatchIndex: timing.slowestIndex,
+    maxBatchCpuMs: timing.cpu[timing.slowestIndex] ?? 0,
+    maxBatchOnCpuMs: maxOnCpu,
+    maxBatchGcMs: inPass.reduce((sum, g) => sum + overlap(g), 0),
+    gcCount: inPass.length,
+    gcMajorCount: inPass.filter((g) => g.kind === GC_MAJOR).length,
+    gcMaxMs: inPass.reduce((max, g) => Math.max(max, g.duration), 0),
+    gcTotalMs: inPass.reduce((sum, g) => sum + g.duration, 0),
+  };
+}
+
+/** Median of several `top100()` calls; stops early when one call is slow (the full sort). */
+function measureTop(contender: Contender): ChildResult['top100'] {
+  const times: number[] = [];
+  let total = 0;
+  let first: ReturnType<Contender['top100']> = null;
+  while (times.length < 9 && (times.length < 1 || total < 10_000)) {
+    const t0 = performance.now();
+    const answer = contender.top100();
+    const elapsed = performance.now() - t0;
+    if (answer === null) return null;
+    first ??= answer;
+    times.push(elapsed);
+    total += elapsed;
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  const entries = first ?? [];
+  return {
+    firstMs: times[0]!,
+    medianMs: sorted[Math.floor((sorted.length - 1) / 2)]!,
+    calls: times.length,
+    counts: entries.map((e) => e.count),
+    answer: entries.map((e) => `${e.ip} ${e.count}`).join('\n'),
+  };
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function main(): Promise<void> {
+  const task = JSON.parse(process.argv[2] ?? '') as ChildTask;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with --expose-gc');
+  gc();
+  const start = sample();
+
+  const t0 = performance.now();
+  let input: Input | null = buildInput(task.family, task.n, task.seed);
+  const generateSeconds = (performance.now() - t0) / 1000;
+  gc();
+  gc();
+  const beforeTracker = sample();
+
+  const contender = await createContender(task.contender, task.n);
+  const gcs: GcEntry[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const detail = (entry as { detail?: { kind?: number } }).detail;
+      gcs.push({ start: entry.startTime, duration: entry.duration, kind: detail?.kind ?? 0 });
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  await nextTurn();
+
+  const uniqueTiming = runPass(contender, input.unique);
+  const zipfTiming = runPass(contender, input.zipf);
+
+  // GC entries are delivered on the event loop: let them arrive before reading them.
+  await nextTurn();
+  await nextTurn();
+  observer.disconnect();
+
+  const top100 = measureTop(contender);
+  const afterRun = sample();
+  const size = contender.size;
+
+  input = null;
+  gc();
+  gc();
+  const final = sample();
+
+  const result: ChildResult = {
+    task,
+    generateSeconds,
+    unique: summarise(uniqueTiming, task.n, gcs),
+    zipf: summarise(zipfTiming, task.n, gcs),
+    top100,
+    size,
+    memory: {
+      start,
+      beforeTracker,
+      afterRun,
+      final,
+      rssAfterRunMB: afterRun.rssMB,
+      rssGrowthMB: afterRun.rssMB - beforeTracker.rssMB,
+      retainedMB: final.heapUsedMB + final.externalMB - (start.heapUsedMB + start.externalMB),
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
+    },
+  };
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
+
+await main();
