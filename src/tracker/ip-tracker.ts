@@ -1,0 +1,228 @@
+import { ConfigError, InvalidIpError } from '../errors.js';
+import { parseAddress } from '../ip/parse.js';
+import { type Clock, monotonic, systemClock } from '../time/clock.js';
+import { randomSeed } from './hash.js';
+import { IPv4Counts } from './ipv4-counts.js';
+import { IPv6Counts } from './ipv6-counts.js';
+import { type TopEntry, TopK } from './top-k.js';
+
+export type { TopEntry } from './top-k.js';
+
+/** When the tracker starts a new period on its own. */
+export interface RolloverOptions {
+  /** Length of a period. @default 86400 (a day) */
+  periodSeconds?: number;
+  /**
+   * Where periods start, as an offset from the Unix epoch (UTC midnight when 0). Use
+   * `-3600` for periods that start at 01:00 UTC, e.g. midnight in UTC+1.
+   * @default 0
+   */
+  offsetSeconds?: number;
+}
+
+export interface IpTrackerOptions {
+  /** How many addresses the top list keeps; `top(n)` accepts n up to this. @default 100 */
+  topN?: number;
+  /**
+   * Distinct addresses expected per period. The IPv4 table is presized for this many, so
+   * the day never pays for growth; without it the table starts small and doubles
+   * incrementally (no call ever stalls, but growth costs some throughput while it runs).
+   * After a `clear()` or a rollover the tables are presized for the period that just ended.
+   */
+  expectedAddresses?: number;
+  /** Epoch-millisecond clock, read only for the rollover. @default Date.now */
+  clock?: Clock;
+  /** Start a new period automatically (`true`: daily at UTC midnight), keeping the
+   *  finished period's top list in `previous`. @default false */
+  rollover?: boolean | RolloverOptions;
+}
+
+/** What is kept of a finished period. */
+export interface PeriodSummary {
+  /** Epoch ms, inclusive. */
+  start: number;
+  /** Epoch ms, exclusive. */
+  end: number;
+  /** Distinct addresses seen. */
+  size: number;
+  /** Its top list (up to `topN` entries), best first. */
+  top: TopEntry[];
+}
+
+const DEFAULT_TOP_N = 100;
+const MAX_TOP_N = 1_000_000;
+const DAY_SECONDS = 86_400;
+const noop = () => {};
+
+/**
+ * Counts requests per client address and answers the exact top N at any moment.
+ *
+ * `requestHandled` parses the address text straight into numbers, bumps a count in a
+ * typed-array hash table and, only when the count reaches the current top list, updates an
+ * N-entry heap. Nothing is allocated per request, so the garbage collector has nothing to
+ * chase however many addresses the day brings; `top100()` reads the heap, never the table.
+ *
+ * ```ts
+ * const tracker = new IpTracker();
+ * tracker.requestHandled('203.0.113.7');
+ * tracker.top100(); // [{ ip: '203.0.113.7', count: 1 }]
+ * ```
+ */
+export class IpTracker {
+  /** The `topN` this tracker was built with. */
+  readonly topN: number;
+  #v4: IPv4Counts;
+  #v6: IPv6Counts;
+  readonly #top: TopK;
+  readonly #scratch = new Uint32Array(4);
+  readonly #expected: number;
+  /** The rollover check, installed only when rollover is on so the hot path pays nothing. */
+  #beforeAccess: () => void = noop;
+  #previous: PeriodSummary | undefined;
+
+  constructor(options: IpTrackerOptions = {}) {
+    this.topN = validateTopN(options.topN);
+    this.#expected = validateExpected(options.expectedAddresses);
+    this.#v4 = new IPv4Counts(this.#expected, randomSeed());
+    this.#v6 = new IPv6Counts(0, randomSeed());
+    this.#top = new TopK(this.topN);
+    if (options.rollover) {
+      const rollover = options.rollover === true ? {} : options.rollover;
+      this.#installRollover(rollover, options.clock ?? systemClock);
+    }
+  }
+
+  /**
+   * Counts one request from `ip` (IPv4 or IPv6 text; IPv4-mapped IPv6 counts as the IPv4
+   * address). Throws `InvalidIpError` for anything else, leaving the counts untouched.
+   */
+  requestHandled(ip: string): void {
+    this.#beforeAccess();
+    if (typeof ip !== 'string') throw new InvalidIpError(ip, 'expected a string');
+    const words = this.#scratch;
+    const family = parseAddress(ip, words);
+    if (family === 4) {
+      const v4 = this.#v4;
+      const word = words[0]!;
+      const hash = v4.hash(word);
+      const count = v4.increment(word, hash);
+      if (count >= this.#top.threshold) this.#top.offer(4, words, hash, count);
+    } else if (family === 6) {
+      const v6 = this.#v6;
+      const hash = v6.hash(words);
+      const count = v6.increment(words, hash);
+      if (count >= this.#top.threshold) this.#top.offer(6, words, hash, count);
+    } else {
+      throw new InvalidIpError(ip);
+    }
+  }
+
+  /** The 100 addresses with most requests, best first (or `topN` of them if fewer). */
+  top100(): TopEntry[] {
+    return this.top(Math.min(100, this.topN));
+  }
+
+  /**
+   * The `n` addresses with most requests: count descending, ties by address ascending
+   * (numerically, IPv4 before IPv6) — a pure function of the counts, not of arrival order.
+   */
+  top(n: number): TopEntry[] {
+    if (!Number.isInteger(n) || n < 0 || n > this.topN) {
+      throw new RangeError(`top(n): n must be an integer from 0 to topN (${this.topN}), got ${n}`);
+    }
+    this.#beforeAccess();
+    return this.#top.top(n);
+  }
+
+  /** Requests counted for `ip` in the current period; throws `InvalidIpError` like
+   *  `requestHandled`. */
+  count(ip: string): number {
+    this.#beforeAccess();
+    if (typeof ip !== 'string') throw new InvalidIpError(ip, 'expected a string');
+    const words = this.#scratch;
+    const family = parseAddress(ip, words);
+    if (family === 4) return this.#v4.get(words[0]!, this.#v4.hash(words[0]!));
+    if (family === 6) return this.#v6.get(words, this.#v6.hash(words));
+    throw new InvalidIpError(ip);
+  }
+
+  /** Distinct addresses seen in the current period. */
+  get size(): number {
+    this.#beforeAccess();
+    return this.#v4.size + this.#v6.size;
+  }
+
+  /** Bytes held by the tracker's tables (the heap-allocated remainder is a few hundred). */
+  get memoryBytes(): number {
+    return this.#v4.bytes + this.#v6.bytes;
+  }
+
+  /** The last finished period when rollover is on; `undefined` before the first one ends. */
+  get previous(): PeriodSummary | undefined {
+    this.#beforeAccess();
+    return this.#previous;
+  }
+
+  /**
+   * Forgets every count. O(1): fresh tables are allocated (presized for the period that
+   * just ended) rather than hundreds of megabytes being zeroed in place.
+   */
+  clear(): void {
+    const v4Size = this.#v4.size;
+    const v6Size = this.#v6.size;
+    this.#v4.reset(Math.max(this.#expected, v4Size));
+    this.#v6.reset(v6Size);
+    this.#top.clear();
+  }
+
+  #installRollover(options: RolloverOptions, clock: Clock): void {
+    const periodMs = validateSeconds(options.periodSeconds, DAY_SECONDS, 'rollover.periodSeconds');
+    if (periodMs <= 0) throw new ConfigError('options.rollover.periodSeconds', 'must be > 0');
+    const offsetMs = validateSeconds(options.offsetSeconds, 0, 'rollover.offsetSeconds');
+    const now = monotonic(clock);
+    const startOf = (t: number) => Math.floor((t - offsetMs) / periodMs) * periodMs + offsetMs;
+    let start = startOf(now());
+    let end = start + periodMs;
+    this.#beforeAccess = () => {
+      const t = now();
+      if (t < end) return;
+      const nextStart = startOf(t);
+      // When whole periods passed without a single access, the one just before now was empty.
+      this.#previous =
+        nextStart === end
+          ? { start, end, size: this.#v4.size + this.#v6.size, top: this.#top.top(this.topN) }
+          : { start: nextStart - periodMs, end: nextStart, size: 0, top: [] };
+      this.clear();
+      start = nextStart;
+      end = nextStart + periodMs;
+    };
+  }
+}
+
+function validateTopN(topN: number | undefined): number {
+  if (topN === undefined) return DEFAULT_TOP_N;
+  if (!Number.isInteger(topN) || topN < 1 || topN > MAX_TOP_N) {
+    throw new ConfigError('options.topN', `must be an integer from 1 to ${MAX_TOP_N}, got ${topN}`);
+  }
+  return topN;
+}
+
+function validateExpected(expected: number | undefined): number {
+  if (expected === undefined) return 0;
+  if (!Number.isFinite(expected) || expected < 0) {
+    throw new ConfigError(
+      'options.expectedAddresses',
+      `must be a finite number ≥ 0, got ${expected}`,
+    );
+  }
+  return expected;
+}
+
+/** Seconds option → milliseconds, with its default. */
+function validateSeconds(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback * 1000;
+  if (!Number.isFinite(value)) {
+    throw new ConfigError(`options.${name}`, `must be a finite number of seconds, got ${value}`);
+  }
+  return value * 1000;
+}

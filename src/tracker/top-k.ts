@@ -1,0 +1,226 @@
+import { type AddressFamily, compareAddresses } from '../ip/address.js';
+import { formatAddress } from '../ip/format.js';
+
+/** One row of a top list. */
+export interface TopEntry {
+  /** Canonical text: dotted quad, or RFC 5952 IPv6. */
+  ip: string;
+  count: number;
+}
+
+/**
+ * The exact top K addresses by count, kept up to date on every increment.
+ *
+ * Order is total: count descending, then address ascending (IPv4 before IPv6), so the set is
+ * a pure function of the counts. The entries live in a binary heap whose root is the *worst*
+ * of the K. Because counts only grow by one, the set stays exact with O(log K) work:
+ * - an address already in the set only climbs, so it sifts away from the root;
+ * - an address outside the set enters only if it now beats the root, which it replaces
+ *   (everything outside was already behind the root, so the root is the right one to drop).
+ * `threshold` lets the caller skip all of this for the common request whose count is below
+ * the root's.
+ *
+ * Entries keep stable ids (their data arrays do not move while the heap reorders ids), and
+ * a small open-addressing index maps an address to its id.
+ */
+export class TopK {
+  readonly capacity: number;
+  /**
+   * Counts below this can never enter: the root's count once the set is full, else 1.
+   * Read on every request, so it is a plain field, not a getter.
+   */
+  threshold = 1;
+
+  #size = 0;
+  readonly #counts: Uint32Array;
+  readonly #families: Uint8Array;
+  readonly #words: Uint32Array;
+  readonly #hashes: Uint32Array;
+  /** heap[position] = id; the root (position 0) is the worst entry. */
+  readonly #heap: Int32Array;
+  /** positions[id] = position of `id` in the heap. */
+  readonly #positions: Int32Array;
+  /** Address → id + 1 (0 = empty), linear probing on the caller's hash. */
+  readonly #index: Int32Array;
+  readonly #indexMask: number;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.#counts = new Uint32Array(capacity);
+    this.#families = new Uint8Array(capacity);
+    this.#words = new Uint32Array(capacity * 4);
+    this.#hashes = new Uint32Array(capacity);
+    this.#heap = new Int32Array(capacity);
+    this.#positions = new Int32Array(capacity);
+    let indexSize = 16;
+    while (indexSize < capacity * 4) indexSize *= 2; // load ≤ 1/4 keeps probes short
+    this.#index = new Int32Array(indexSize);
+    this.#indexMask = indexSize - 1;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  clear(): void {
+    this.#size = 0;
+    this.#index.fill(0);
+    this.threshold = 1;
+  }
+
+  /**
+   * Tells the set that the address in `words` (family, caller's `hash`) now has `count`
+   * requests. Call it only when `count >= threshold`.
+   */
+  offer(family: AddressFamily, words: Uint32Array, hash: number, count: number): void {
+    const id = this.#find(family, words, hash);
+    if (id >= 0) {
+      this.#counts[id] = count;
+      this.#siftDown(this.#positions[id]!);
+    } else if (this.#size < this.capacity) {
+      const newId = this.#size++;
+      this.#store(newId, family, words, hash, count);
+      this.#heap[newId] = newId;
+      this.#siftUp(newId);
+    } else {
+      const rootId = this.#heap[0]!;
+      if (!this.#beats(count, family, words, 0, rootId)) return;
+      this.#unindex(rootId);
+      this.#store(rootId, family, words, hash, count);
+      this.#siftDown(0);
+    }
+    if (this.#size === this.capacity) this.threshold = this.#counts[this.#heap[0]!]!;
+  }
+
+  /** The best `n` entries, best first. O(K log K); allocates only the answer. */
+  top(n: number): TopEntry[] {
+    const ids = Array.from(this.#heap.subarray(0, this.#size));
+    ids.sort((a, b) => this.#order(a, b));
+    const result: TopEntry[] = [];
+    const words = this.#words;
+    for (let i = 0; i < ids.length && i < n; i++) {
+      const id = ids[i]!;
+      result.push({
+        ip: formatAddress(this.#families[id] as AddressFamily, words, id * 4),
+        count: this.#counts[id]!,
+      });
+    }
+    return result;
+  }
+
+  /** <0 when entry `a` ranks before entry `b`. */
+  #order(a: number, b: number): number {
+    const countA = this.#counts[a]!;
+    const countB = this.#counts[b]!;
+    if (countA !== countB) return countB - countA;
+    const families = this.#families;
+    return compareAddresses(
+      families[a] as AddressFamily,
+      this.#words,
+      a * 4,
+      families[b] as AddressFamily,
+      this.#words,
+      b * 4,
+    );
+  }
+
+  /** Whether a candidate (count, address at words[offset]) ranks before entry `id`. */
+  #beats(count: number, family: AddressFamily, words: Uint32Array, offset: number, id: number) {
+    const other = this.#counts[id]!;
+    if (count !== other) return count > other;
+    const families = this.#families;
+    return (
+      compareAddresses(family, words, offset, families[id] as AddressFamily, this.#words, id * 4) <
+      0
+    );
+  }
+
+  #store(id: number, family: AddressFamily, words: Uint32Array, hash: number, count: number) {
+    this.#counts[id] = count;
+    this.#families[id] = family;
+    this.#hashes[id] = hash;
+    const base = id * 4;
+    this.#words[base] = words[0]!;
+    if (family === 6) {
+      this.#words[base + 1] = words[1]!;
+      this.#words[base + 2] = words[2]!;
+      this.#words[base + 3] = words[3]!;
+    }
+    const mask = this.#indexMask;
+    let slot = hash & mask;
+    while (this.#index[slot] !== 0) slot = (slot + 1) & mask;
+    this.#index[slot] = id + 1;
+  }
+
+  #find(family: AddressFamily, words: Uint32Array, hash: number): number {
+    const mask = this.#indexMask;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.#index[slot]!;
+      if (entry === 0) return -1;
+      const id = entry - 1;
+      if (
+        this.#hashes[id] === hash &&
+        this.#families[id] === family &&
+        compareAddresses(family, words, 0, family, this.#words, id * 4) === 0
+      ) {
+        return id;
+      }
+    }
+  }
+
+  /** Removes `id` from the index, shifting later entries of its probe run back so that
+   *  every remaining address stays reachable from its home slot (no tombstones). */
+  #unindex(id: number): void {
+    const index = this.#index;
+    const mask = this.#indexMask;
+    let hole = this.#hashes[id]! & mask;
+    while (index[hole] !== id + 1) hole = (hole + 1) & mask;
+    for (let slot = (hole + 1) & mask; index[slot] !== 0; slot = (slot + 1) & mask) {
+      const home = this.#hashes[index[slot]! - 1]! & mask;
+      // The entry may fill the hole unless its home lies cyclically in (hole, slot].
+      const staysPut = hole < slot ? home > hole && home <= slot : home > hole || home <= slot;
+      if (!staysPut) {
+        index[hole] = index[slot]!;
+        hole = slot;
+      }
+    }
+    index[hole] = 0;
+  }
+
+  #put(position: number, id: number): void {
+    this.#heap[position] = id;
+    this.#positions[id] = position;
+  }
+
+  /** Restores heap order after the entry at `position` got better (moves toward leaves). */
+  #siftDown(position: number): void {
+    const heap = this.#heap;
+    const size = this.#size;
+    const id = heap[position]!;
+    for (;;) {
+      const left = position * 2 + 1;
+      if (left >= size) break;
+      const right = left + 1;
+      let child = left;
+      if (right < size && this.#order(heap[right]!, heap[left]!) > 0) child = right;
+      // Stop when the worse child is still no worse than the moving entry.
+      if (this.#order(heap[child]!, id) < 0) break;
+      this.#put(position, heap[child]!);
+      position = child;
+    }
+    this.#put(position, id);
+  }
+
+  /** Restores heap order after a new entry was appended at `position` (moves toward root). */
+  #siftUp(position: number): void {
+    const heap = this.#heap;
+    const id = heap[position]!;
+    while (position > 0) {
+      const parent = (position - 1) >> 1;
+      if (this.#order(heap[parent]!, id) > 0) break;
+      this.#put(position, heap[parent]!);
+      position = parent;
+    }
+    this.#put(position, id);
+  }
+}
