@@ -16,6 +16,8 @@ export interface BenchCase {
 
 export type BenchRun = Omit<ChildResult, 'top100'> & {
   top100: (Omit<NonNullable<ChildResult['top100']>, 'answer'> & { answerHash: string }) | null;
+  /** Share of the machine's CPU time stolen by the hypervisor while this child ran. */
+  stealPercent: number;
 };
 
 export interface BenchMeta {
@@ -50,12 +52,15 @@ export interface Summary {
   worstBatchGcMs: number;
   /** Worst over rounds of the longest batch counted on-CPU only. */
   worstOnCpuMs: number;
+  /** Median over rounds of the batches over 1 ms on-CPU (both passes). */
+  over1MsOnCpu: number;
   p999BatchMs: number;
   warmupMaxBatchMs: number;
   gcCount: number;
   gcMajorCount: number;
   gcMaxMs: number;
   size: number;
+  stealPercent: number;
 }
 
 function median(values: number[]): number {
@@ -90,6 +95,9 @@ export function summarise(runs: BenchRun[]): Summary {
     worstOnCpuMs: Math.max(
       ...runs.map((r) => Math.max(r.unique.maxBatchOnCpuMs, r.zipf.maxBatchOnCpuMs)),
     ),
+    over1MsOnCpu: median(
+      runs.map((r) => r.unique.batchesOver1MsOnCpu + r.zipf.batchesOver1MsOnCpu),
+    ),
     p999BatchMs: median(runs.map((r) => Math.max(r.unique.p999BatchMs, r.zipf.p999BatchMs))),
     warmupMaxBatchMs: median(
       runs.map((r) => Math.max(r.unique.warmupMaxBatchMs, r.zipf.warmupMaxBatchMs)),
@@ -98,6 +106,7 @@ export function summarise(runs: BenchRun[]): Summary {
     gcMajorCount: median(runs.map((r) => r.unique.gcMajorCount + r.zipf.gcMajorCount)),
     gcMaxMs: Math.max(...runs.map((r) => Math.max(r.unique.gcMaxMs, r.zipf.gcMaxMs))),
     size: median(runs.map((r) => r.size)),
+    stealPercent: median(runs.map((r) => r.stealPercent)),
   };
 }
 
@@ -210,14 +219,15 @@ function ratioLines(meta: BenchMeta, all: Summaries): { rows: string[]; goals: G
     for (const name of ['hitwarden', 'hitwarden-presized'] as const) {
       const hw = all.get(c.id)?.get(name);
       if (!hw) continue;
-      const met = hw.worstBatchMs <= 1;
+      const met = hw.worstOnCpuMs <= 1;
       goals.push({
-        text: `no request-loop pause over 1 ms (${name}, ${caseTitle(c)})`,
+        text: `no request-loop pause over 1 ms caused by the tracker (${name}, ${caseTitle(c)})`,
         met,
         detail:
-          `slowest batch of 1,024 calls ${ms(hw.worstBatchMs)} (CPU in it ${ms(hw.worstBatchCpuMs)}, ` +
-          `GC in it ${ms(hw.worstBatchGcMs)}); on-CPU worst ${ms(hw.worstOnCpuMs)}; p99.9 ${ms(hw.p999BatchMs)}` +
-          (met ? '' : ` — ${ms(hw.worstBatchMs - 1)} over`),
+          `slowest batch of 1,024 calls on-CPU ${ms(hw.worstOnCpuMs)}, ${hw.over1MsOnCpu} batch(es) over 1 ms on-CPU; ` +
+          `by the wall clock ${ms(hw.worstBatchMs)} (CPU in it ${ms(hw.worstBatchCpuMs)}, GC in it ${ms(hw.worstBatchGcMs)}), ` +
+          `p99.9 ${ms(hw.p999BatchMs)}` +
+          (met ? '' : ` — ${ms(hw.worstOnCpuMs - 1)} over`),
       });
     }
   }
@@ -268,7 +278,9 @@ export function renderMarkdown(meta: BenchMeta, runs: BenchRun[]): string {
       `Started ${meta.started}${meta.finished ? `, finished ${meta.finished}` : ' (still running or interrupted)'}; ` +
       `load average at start ${meta.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}` +
       `${meta.loadAverageAtEnd.length > 0 ? `, at end ${meta.loadAverageAtEnd.map((x) => x.toFixed(2)).join(' ')}` : ''}` +
-      ' (the machine is shared: other work on it shows up as noise, mostly in the pause columns).',
+      '. This is a shared virtual machine: *CPU steal* (time the hypervisor gave to other guests ' +
+      'while a measurement ran, from /proc/stat) shows how noisy each figure is; stolen time lands in the ' +
+      'throughput and pause columns alike.',
   );
   out.push('');
   out.push(
@@ -277,8 +289,13 @@ export function renderMarkdown(meta: BenchMeta, runs: BenchRun[]): string {
       `Input (seed ${meta.seed}) is generated before timing and is identical for every contender: ` +
       'N distinct random addresses once each (the *unique* pass), then N requests drawn Zipf(1.0) over them ' +
       '(the *Zipf* pass), every request its own flat string. `gc()` runs before timing. ' +
-      'Requests are fed in batches of 1,024 calls, each batch timed; the first 16 batches (JIT warm-up) are ' +
-      'reported apart. GC pauses come from `perf_hooks` `gc` entries during the passes. ' +
+      'Before the measured contender exists, a throwaway one of the same kind handles 250k other addresses ' +
+      '(both passes) so V8 has compiled the request path, as in a service that has been running. ' +
+      'Requests are fed in batches of 1,024 calls; the first 16 batches of each pass (first touches of fresh memory) are ' +
+      'reported apart. Each batch is timed by the wall clock and by CPU time (getrusage, all threads); ' +
+      '*on-CPU* is min(wall, CPU) per batch, which removes the time the VM was descheduled (this host ' +
+      'takes the CPU away for ~4 ms ticks every few milliseconds, so wall-clock pauses of ~4–8 ms show up ' +
+      'for every contender, the bare table included). GC pauses come from `perf_hooks` `gc` entries during the passes. ' +
       '`top100()` is the median of up to 9 calls after the passes (fewer when a call takes seconds). ' +
       'Memory: *RSS after* is the whole process after the run, input included; *RSS growth* is that minus the RSS ' +
       'just before the contender was created (input already built); *retained* is V8 heap + external (typed arrays) ' +
@@ -309,14 +326,15 @@ export function renderMarkdown(meta: BenchMeta, runs: BenchRun[]): string {
     }
     out.push('');
     out.push(
-      '| contender | unique pass | Zipf pass | both passes | `top100()` | RSS after | RSS growth | retained | longest pause (median / worst) | p99.9 batch | GC in passes: count (major) / max |',
+      '| contender | unique pass | Zipf pass | both passes | `top100()` | RSS after | RSS growth | retained | slowest batch on-CPU (worst) | batches > 1 ms on-CPU | slowest batch wall (median / worst) | p99.9 batch wall | GC in passes: count (major) / max | CPU steal |',
     );
-    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const [name, s] of byContender) {
       out.push(
         `| ${name} | ${mps(s.uniqueRps)} | ${mps(s.zipfRps)} | ${mps(s.bothRps)} | ${ms(s.top100Ms)} | ` +
-          `${mb(s.rssAfterMB)} | ${mb(s.rssGrowthMB)} | ${mb(s.retainedMB)} | ${ms(s.maxBatchMs)} / ${ms(s.worstBatchMs)} | ` +
-          `${ms(s.p999BatchMs)} | ${s.gcCount} (${s.gcMajorCount}) / ${ms(s.gcMaxMs)} |`,
+          `${mb(s.rssAfterMB)} | ${mb(s.rssGrowthMB)} | ${mb(s.retainedMB)} | ${ms(s.worstOnCpuMs)} | ${s.over1MsOnCpu} | ` +
+          `${ms(s.maxBatchMs)} / ${ms(s.worstBatchMs)} | ` +
+          `${ms(s.p999BatchMs)} | ${s.gcCount} (${s.gcMajorCount}) / ${ms(s.gcMaxMs)} | ${s.stealPercent.toFixed(0)}% |`,
       );
     }
   }

@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ChildResult, ChildTask } from './child.js';
@@ -153,6 +153,17 @@ function runChild(task: ChildTask): Promise<ChildResult> {
   });
 }
 
+/** CPU time counters of the whole machine (jiffies): total and stolen by the hypervisor. */
+function cpuCounters(): { total: number; steal: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+  } catch {
+    return { total: 0, steal: 0 };
+  }
+}
+
 function machine() {
   const cpus = os.cpus();
   return {
@@ -166,7 +177,7 @@ function machine() {
 }
 
 /** Keeps the raw file small: the top-100 text becomes a hash (equal answers, equal hashes). */
-function slim(result: ChildResult): BenchRun {
+function slim(result: ChildResult): Omit<BenchRun, 'stealPercent'> {
   const { top100, ...rest } = result;
   if (top100 === null) return { ...rest, top100: null };
   const { answer, ...top } = top100;
@@ -229,8 +240,12 @@ async function main(): Promise<void> {
           round,
         };
         const t0 = Date.now();
+        const before = cpuCounters();
         const result = await runChild(task);
-        runs.push(slim(result));
+        const after = cpuCounters();
+        const ticks = after.total - before.total;
+        const stealPercent = ticks > 0 ? (100 * (after.steal - before.steal)) / ticks : 0;
+        runs.push({ ...slim(result), stealPercent });
         const u = result.unique;
         const z = result.zipf;
         console.log(
@@ -238,7 +253,8 @@ async function main(): Promise<void> {
             `unique ${(u.requestsPerSecond / 1e6).toFixed(2)}M/s, zipf ${(z.requestsPerSecond / 1e6).toFixed(2)}M/s, ` +
             `top100 ${result.top100 ? `${result.top100.medianMs.toFixed(3)} ms` : '—'}, ` +
             `max batch ${Math.max(u.maxBatchMs, z.maxBatchMs).toFixed(2)} ms, ` +
-            `retained ${result.memory.retainedMB.toFixed(0)} MB (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+            `retained ${result.memory.retainedMB.toFixed(0)} MB, steal ${stealPercent.toFixed(0)}% ` +
+            `(${((Date.now() - t0) / 1000).toFixed(0)} s)`,
         );
         save();
       }
