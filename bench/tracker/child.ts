@@ -54,6 +54,8 @@ export interface MemorySample {
 export interface ChildResult {
   task: ChildTask;
   generateSeconds: number;
+  /** CPU time of the whole child process (all threads), for the parent's load accounting. */
+  processCpuSeconds: number;
   unique: PassResult;
   zipf: PassResult;
   top100: {
@@ -298,6 +300,7 @@ async function main(): Promise<void> {
   const result: ChildResult = {
     task,
     generateSeconds,
+    processCpuSeconds: cpuMs() / 1000,
     unique: summarise(uniqueTiming, task.n, gcs),
     zipf: summarise(zipfTiming, task.n, gcs),
     top100,

@@ -18,6 +18,8 @@ export type BenchRun = Omit<ChildResult, 'top100'> & {
   top100: (Omit<NonNullable<ChildResult['top100']>, 'answer'> & { answerHash: string }) | null;
   /** Share of the machine's CPU time stolen by the hypervisor while this child ran. */
   stealPercent: number;
+  /** Cores' worth of CPU that other processes on the machine used while this child ran. */
+  otherLoad: number;
 };
 
 export interface BenchMeta {
@@ -61,6 +63,7 @@ export interface Summary {
   gcMaxMs: number;
   size: number;
   stealPercent: number;
+  otherLoad: number;
 }
 
 function median(values: number[]): number {
@@ -107,6 +110,7 @@ export function summarise(runs: BenchRun[]): Summary {
     gcMaxMs: Math.max(...runs.map((r) => Math.max(r.unique.gcMaxMs, r.zipf.gcMaxMs))),
     size: median(runs.map((r) => r.size)),
     stealPercent: median(runs.map((r) => r.stealPercent)),
+    otherLoad: median(runs.map((r) => r.otherLoad)),
   };
 }
 
@@ -278,9 +282,10 @@ export function renderMarkdown(meta: BenchMeta, runs: BenchRun[]): string {
       `Started ${meta.started}${meta.finished ? `, finished ${meta.finished}` : ' (still running or interrupted)'}; ` +
       `load average at start ${meta.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}` +
       `${meta.loadAverageAtEnd.length > 0 ? `, at end ${meta.loadAverageAtEnd.map((x) => x.toFixed(2)).join(' ')}` : ''}` +
-      '. This is a shared virtual machine: *CPU steal* (time the hypervisor gave to other guests ' +
-      'while a measurement ran, from /proc/stat) shows how noisy each figure is; stolen time lands in the ' +
-      'throughput and pause columns alike.',
+      '. The machine is shared with other work (other sessions build and test on the same 2 cores): ' +
+      '*other load* is the CPU, in cores, that other processes used while a measurement ran (from /proc/stat, ' +
+      "minus the measuring process's own CPU time); at 1 or more, the measured process had to share a core, " +
+      'which lowers its throughput and lengthens wall-clock pauses.',
   );
   out.push('');
   out.push(
@@ -326,7 +331,7 @@ export function renderMarkdown(meta: BenchMeta, runs: BenchRun[]): string {
     }
     out.push('');
     out.push(
-      '| contender | unique pass | Zipf pass | both passes | `top100()` | RSS after | RSS growth | retained | slowest batch on-CPU (worst) | batches > 1 ms on-CPU | slowest batch wall (median / worst) | p99.9 batch wall | GC in passes: count (major) / max | CPU steal |',
+      '| contender | unique pass | Zipf pass | both passes | `top100()` | RSS after | RSS growth | retained | slowest batch on-CPU (worst) | batches > 1 ms on-CPU | slowest batch wall (median / worst) | p99.9 batch wall | GC in passes: count (major) / max | other load |',
     );
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const [name, s] of byContender) {
@@ -334,7 +339,7 @@ export function renderMarkdown(meta: BenchMeta, runs: BenchRun[]): string {
         `| ${name} | ${mps(s.uniqueRps)} | ${mps(s.zipfRps)} | ${mps(s.bothRps)} | ${ms(s.top100Ms)} | ` +
           `${mb(s.rssAfterMB)} | ${mb(s.rssGrowthMB)} | ${mb(s.retainedMB)} | ${ms(s.worstOnCpuMs)} | ${s.over1MsOnCpu} | ` +
           `${ms(s.maxBatchMs)} / ${ms(s.worstBatchMs)} | ` +
-          `${ms(s.p999BatchMs)} | ${s.gcCount} (${s.gcMajorCount}) / ${ms(s.gcMaxMs)} | ${s.stealPercent.toFixed(0)}% |`,
+          `${ms(s.p999BatchMs)} | ${s.gcCount} (${s.gcMajorCount}) / ${ms(s.gcMaxMs)} | ${s.otherLoad.toFixed(2)} |`,
       );
     }
   }

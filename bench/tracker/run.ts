@@ -153,14 +153,24 @@ function runChild(task: ChildTask): Promise<ChildResult> {
   });
 }
 
-/** CPU time counters of the whole machine (jiffies): total and stolen by the hypervisor. */
-function cpuCounters(): { total: number; steal: number } {
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ, the unit of /proc/stat on Linux
+
+/** The whole machine's CPU counters from /proc/stat, in seconds: all, busy, stolen. */
+function cpuCounters(): { total: number; busy: number; steal: number } {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-    const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+    // user nice system idle iowait irq softirq steal
+    const f = line
+      .trim()
+      .split(/\s+/)
+      .slice(1, 9)
+      .map((x) => Number(x) / CLOCK_TICKS_PER_SECOND);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] =
+      f;
+    const busy = user + nice + system + irq + softirq;
+    return { total: busy + idle + iowait + steal, busy, steal };
   } catch {
-    return { total: 0, steal: 0 };
+    return { total: 0, busy: 0, steal: 0 };
   }
 }
 
@@ -177,7 +187,7 @@ function machine() {
 }
 
 /** Keeps the raw file small: the top-100 text becomes a hash (equal answers, equal hashes). */
-function slim(result: ChildResult): Omit<BenchRun, 'stealPercent'> {
+function slim(result: ChildResult): Omit<BenchRun, 'stealPercent' | 'otherLoad'> {
   const { top100, ...rest } = result;
   if (top100 === null) return { ...rest, top100: null };
   const { answer, ...top } = top100;
@@ -219,7 +229,7 @@ async function main(): Promise<void> {
     cases,
   };
   const runs: BenchRun[] = [];
-  const total = options.rounds * cases.reduce((sum, c) => sum + c.contenders.length, 0);
+  const planned = options.rounds * cases.reduce((sum, c) => sum + c.contenders.length, 0);
   const save = () => {
     writeFileSync(jsonPath, `${JSON.stringify({ meta, runs }, null, 1)}\n`);
     writeFileSync(mdPath, renderMarkdown(meta, runs));
@@ -243,18 +253,24 @@ async function main(): Promise<void> {
         const before = cpuCounters();
         const result = await runChild(task);
         const after = cpuCounters();
+        const wallSeconds = (Date.now() - t0) / 1000;
         const ticks = after.total - before.total;
         const stealPercent = ticks > 0 ? (100 * (after.steal - before.steal)) / ticks : 0;
-        runs.push({ ...slim(result), stealPercent });
+        // CPU the rest of the machine used while this child ran, in cores (2 = both busy).
+        const otherLoad = Math.max(
+          0,
+          (after.busy - before.busy - result.processCpuSeconds) / wallSeconds,
+        );
+        runs.push({ ...slim(result), stealPercent, otherLoad });
         const u = result.unique;
         const z = result.zipf;
         console.log(
-          `[${runs.length}/${total}] round ${round} ${benchCase.id} ${contender}: ` +
+          `[${runs.length}/${planned}] round ${round} ${benchCase.id} ${contender}: ` +
             `unique ${(u.requestsPerSecond / 1e6).toFixed(2)}M/s, zipf ${(z.requestsPerSecond / 1e6).toFixed(2)}M/s, ` +
             `top100 ${result.top100 ? `${result.top100.medianMs.toFixed(3)} ms` : '—'}, ` +
             `max batch ${Math.max(u.maxBatchMs, z.maxBatchMs).toFixed(2)} ms, ` +
-            `retained ${result.memory.retainedMB.toFixed(0)} MB, steal ${stealPercent.toFixed(0)}% ` +
-            `(${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+            `retained ${result.memory.retainedMB.toFixed(0)} MB, other load ${otherLoad.toFixed(2)} cores ` +
+            `(${wallSeconds.toFixed(0)} s)`,
         );
         save();
       }
