@@ -106,12 +106,18 @@ export class IpTracker {
       const word = words[0]!;
       const hash = v4.hash(word);
       const count = v4.increment(word, hash);
-      if (count >= this.#top.threshold) this.#top.offer(4, words, hash, count);
+      const top = this.#top;
+      if (count > top.threshold || (count === top.threshold && word < top.v4TieBound)) {
+        top.offer(4, words, hash, count);
+      }
     } else if (family === 6) {
       const v6 = this.#v6;
       const hash = v6.hash(words);
       const count = v6.increment(words, hash);
-      if (count >= this.#top.threshold) this.#top.offer(6, words, hash, count);
+      const top = this.#top;
+      if (count > top.threshold || (count === top.threshold && top.v6TieWins(words))) {
+        top.offer(6, words, hash, count);
+      }
     } else {
       throw new InvalidIpError(ip);
     }

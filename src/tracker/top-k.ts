@@ -26,10 +26,17 @@ export interface TopEntry {
 export class TopK {
   readonly capacity: number;
   /**
-   * Counts below this can never enter: the root's count once the set is full, else 1.
-   * Read on every request, so it is a plain field, not a getter.
+   * A count above this may change the set; a count equal to it may enter only by beating
+   * the root's address (an address already in the set had at least the root's count before
+   * its increment, so it arrives here above the threshold). 0 while the set is not full.
+   * Read on every request, so these are plain fields, not getters.
    */
-  threshold = 1;
+  threshold = 0;
+  /**
+   * An IPv4 candidate whose count equals `threshold` enters iff its word is below this:
+   * the root's word when the root is IPv4; 2^32 (every IPv4 address) when the root is IPv6.
+   */
+  v4TieBound = 0;
 
   #size = 0;
   readonly #counts: Uint32Array;
@@ -38,6 +45,9 @@ export class TopK {
   readonly #hashes: Uint32Array;
   /** heap[position] = id; the root (position 0) is the worst entry. */
   readonly #heap: Int32Array;
+  /** Formatted text per id, made on the first `top()` that shows it and kept while the id
+   *  holds the same address, so a polling dashboard does not re-format the list each time. */
+  readonly #texts: (string | undefined)[];
   /** positions[id] = position of `id` in the heap. */
   readonly #positions: Int32Array;
   /** Address → id + 1 (0 = empty), linear probing on the caller's hash. */
@@ -52,6 +62,7 @@ export class TopK {
     this.#hashes = new Uint32Array(capacity);
     this.#heap = new Int32Array(capacity);
     this.#positions = new Int32Array(capacity);
+    this.#texts = new Array<string | undefined>(capacity).fill(undefined);
     let indexSize = 16;
     while (indexSize < capacity * 4) indexSize *= 2; // load ≤ 1/4 keeps probes short
     this.#index = new Int32Array(indexSize);
@@ -65,31 +76,55 @@ export class TopK {
   clear(): void {
     this.#size = 0;
     this.#index.fill(0);
-    this.threshold = 1;
+    this.threshold = 0;
+    this.v4TieBound = 0;
+  }
+
+  /**
+   * Whether an IPv6 candidate whose count equals `threshold` beats the root (the IPv6 twin
+   * of `v4TieBound`, behind a call because it compares four words).
+   */
+  v6TieWins(words: Uint32Array): boolean {
+    const root = this.#heap[0]!;
+    return (
+      this.#families[root] === 6 && compareAddresses(6, words, 0, 6, this.#words, root * 4) < 0
+    );
   }
 
   /**
    * Tells the set that the address in `words` (family, caller's `hash`) now has `count`
-   * requests. Call it only when `count >= threshold`.
+   * requests. Call it when `count > threshold`, or when it equals `threshold` and the tie
+   * test (`v4TieBound`, `v6TieWins`) passes; other calls are harmless but wasted.
    */
   offer(family: AddressFamily, words: Uint32Array, hash: number, count: number): void {
-    const id = this.#find(family, words, hash);
+    const id = family === 4 ? this.#findIPv4(words[0]!, hash) : this.#findIPv6(words, hash);
     if (id >= 0) {
+      // The common case on skewed traffic: a hot address already in the set climbs.
       this.#counts[id] = count;
-      this.#siftDown(this.#positions[id]!);
+      const position = this.#positions[id]!;
+      this.#siftDown(position);
+      if (position === 0) this.#rootChanged();
     } else if (this.#size < this.capacity) {
       const newId = this.#size++;
       this.#store(newId, family, words, hash, count);
       this.#heap[newId] = newId;
       this.#siftUp(newId);
+      this.#rootChanged();
     } else {
       const rootId = this.#heap[0]!;
       if (!this.#beats(count, family, words, 0, rootId)) return;
       this.#unindex(rootId);
       this.#store(rootId, family, words, hash, count);
       this.#siftDown(0);
+      this.#rootChanged();
     }
-    if (this.#size === this.capacity) this.threshold = this.#counts[this.#heap[0]!]!;
+  }
+
+  #rootChanged(): void {
+    if (this.#size < this.capacity) return; // every count may enter until the set is full
+    const root = this.#heap[0]!;
+    this.threshold = this.#counts[root]!;
+    this.v4TieBound = this.#families[root] === 4 ? this.#words[root * 4]! : 0x1_0000_0000;
   }
 
   /** The best `n` entries, best first. O(K log K); allocates only the answer. */
@@ -100,10 +135,12 @@ export class TopK {
     const words = this.#words;
     for (let i = 0; i < ids.length && i < n; i++) {
       const id = ids[i]!;
-      result.push({
-        ip: formatAddress(this.#families[id] as AddressFamily, words, id * 4),
-        count: this.#counts[id]!,
-      });
+      let ip = this.#texts[id];
+      if (ip === undefined) {
+        ip = formatAddress(this.#families[id] as AddressFamily, words, id * 4);
+        this.#texts[id] = ip;
+      }
+      result.push({ ip, count: this.#counts[id]! });
     }
     return result;
   }
@@ -139,6 +176,7 @@ export class TopK {
     this.#counts[id] = count;
     this.#families[id] = family;
     this.#hashes[id] = hash;
+    this.#texts[id] = undefined;
     const base = id * 4;
     this.#words[base] = words[0]!;
     if (family === 6) {
@@ -152,7 +190,17 @@ export class TopK {
     this.#index[slot] = id + 1;
   }
 
-  #find(family: AddressFamily, words: Uint32Array, hash: number): number {
+  #findIPv4(word: number, hash: number): number {
+    const mask = this.#indexMask;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.#index[slot]!;
+      if (entry === 0) return -1;
+      const id = entry - 1;
+      if (this.#words[id * 4] === word && this.#families[id] === 4) return id;
+    }
+  }
+
+  #findIPv6(words: Uint32Array, hash: number): number {
     const mask = this.#indexMask;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const entry = this.#index[slot]!;
@@ -160,8 +208,8 @@ export class TopK {
       const id = entry - 1;
       if (
         this.#hashes[id] === hash &&
-        this.#families[id] === family &&
-        compareAddresses(family, words, 0, family, this.#words, id * 4) === 0
+        this.#families[id] === 6 &&
+        compareAddresses(6, words, 0, 6, this.#words, id * 4) === 0
       ) {
         return id;
       }
