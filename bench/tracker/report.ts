@@ -309,6 +309,15 @@ export function renderMarkdown(meta: BenchMeta, runs: BenchRun[]): string {
   );
   out.push('');
   out.push(
+    "Reading the pauses: when *GC in it* is close to a batch's wall time, the pause was a V8 major " +
+      '(mark-compact) collection. Its length scales with everything on the JS heap, and here the heap holds the ' +
+      'pre-generated input — 2N flat strings, about 1.5 GB at 20M — so a collection that a service with a small ' +
+      'heap would finish in milliseconds takes around a second. Which contender *triggers* it is still telling: ' +
+      'the bare table never does, a `Map` does as it grows, and so does anything that allocates large typed ' +
+      'arrays mid-run (V8 counts their memory as external and collects when it grows by tens of MB).',
+  );
+  out.push('');
+  out.push(
     'Contenders: `hitwarden` = `new IpTracker()`; `hitwarden-presized` = `new IpTracker({ expectedAddresses: N })`;',
   );
   out.push("`map-sort` = `Map<string, number>` + full sort in `top100()` (the seeds' approach);");
