@@ -68,10 +68,6 @@ class TumblingState implements StrategyState {
     return this.#period[slot] === Math.floor(now / this.#periodMs) ? this.#count[slot]! : 0;
   }
 
-  prune(): number {
-    return 0; // nothing to do: a key forgotten when idle is all the pruning this needs
-  }
-
   clear(slot: number): number {
     const held = this.#count[slot]!;
     if (held !== 0) this.#live--;

@@ -77,15 +77,6 @@ export abstract class BucketRing<C extends Cells> implements StrategyState {
     return 0;
   }
 
-  prune(slot: number, now: number): number {
-    const current = Math.floor(now / this.bucketMs);
-    const newest = this.newest[slot]!;
-    if (current <= newest || newest === Number.NEGATIVE_INFINITY) return 0;
-    const dropped = this.#advance(slot, current - newest);
-    this.newest[slot] = current;
-    return dropped;
-  }
-
   clear(slot: number): number {
     if (this.newest[slot] === Number.NEGATIVE_INFINITY) return 0;
     const base = slot * this.size;

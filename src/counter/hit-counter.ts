@@ -443,8 +443,9 @@ export class HitCounter {
     this.#grow(MIN_CAPACITY);
   }
 
-  /** Looks at the next few slots: forgets a key gone idle, prunes what aged out of the rest.
-   *  Each slot is revisited within `used / SWEEP_STEPS` calls. */
+  /** Looks at the next few slots and forgets the keys gone idle. Each slot is revisited within
+   *  `used / SWEEP_STEPS` calls. It reads only `lastAt`, in order: the live keys' data is
+   *  pruned by their own records, so the sweep never touches (or misses the cache on) it. */
   #sweep(now: number): void {
     const idleBefore = now - this.#retentionMs;
     for (let step = 0; step < SWEEP_STEPS && this.#used !== 0; step++) {
@@ -458,9 +459,6 @@ export class HitCounter {
         this.#keys[slot] = undefined;
         this.#free[this.#freeCount++] = slot;
         if (held !== 0) this.#prunedFrom(key, held, 'idle');
-      } else {
-        const dropped = this.#state.prune(slot, now);
-        if (dropped !== 0) this.#prunedFrom(key, dropped, 'expired');
       }
     }
   }

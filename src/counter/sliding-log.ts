@@ -95,10 +95,6 @@ class TimestampRings implements StrategyState {
     return length - this.#firstAfter(ring, this.#start[slot]!, length, now - spanMs);
   }
 
-  prune(slot: number, now: number): number {
-    return this.#expire(slot, now - this.#keepMs);
-  }
-
   clear(slot: number): number {
     const held = this.#length[slot]!;
     this.#rings[slot] = undefined;

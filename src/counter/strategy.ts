@@ -34,16 +34,15 @@ export interface StrategyState {
   readonly entries: number;
   /** Makes room for slots `0 … capacity-1`, keeping the data of existing slots. */
   resize(capacity: number): void;
-  /** Counts one hit at `at` (which may be earlier than hits already recorded). Returns how
-   *  many hits it dropped as too old on the way, this one included if it was already out of
-   *  reach; they are reported as pruned. */
+  /** Counts one hit at `at` (which may be earlier than hits already recorded). This is where
+   *  a slot's data is pruned: what no query at `now` or later can reach may go, and must go if
+   *  memory is to stay bounded by the traffic of one window. Returns how many hits it dropped,
+   *  this one included if it was already out of reach; they are reported as pruned. */
   record(slot: number, at: number, now: number): number;
   /** Hits in `(now - spanMs, now]`, or an estimate of them; `spanMs ≤ maxWindowSeconds·1000`. */
   query(slot: number, now: number, spanMs: number): number;
-  /** Drops what no query can reach any more; returns how many hits went. Called a few slots
-   *  at a time, so it must cost in proportion to what it drops. */
-  prune(slot: number, now: number): number;
-  /** Forgets the slot (its key went idle or was dropped); returns how many hits it held. */
+  /** Forgets the slot (no hit for `retentionSeconds`, so nothing in it is reachable); returns
+   *  how many hits it held. */
   clear(slot: number): number;
   /** The slot's data as finite numbers, for a snapshot. */
   save(slot: number): number[];
