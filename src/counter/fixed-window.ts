@@ -49,16 +49,18 @@ export class FixedWindow implements CountingStrategy {
 /** Bucket rings holding plain hit counts; shared with {@link SlidingWindowCounter}. */
 export class CountRing extends BucketRing<Uint32Array> {
   constructor(bucketMs: number, size: number) {
-    super(bucketMs, size, new Uint32Array(0));
+    super(bucketMs, size, new Uint32Array(0), true);
   }
 
   protected allocate(length: number): Uint32Array {
     return new Uint32Array(length);
   }
 
-  protected bump(cell: number): void {
+  protected bump(cell: number): number {
     const count = this.cells[cell]!;
-    if (count !== MAX_COUNT) this.cells[cell] = count + 1;
+    if (count === MAX_COUNT) return 0;
+    this.cells[cell] = count + 1;
+    return 1;
   }
 
   protected value(cell: number): number {

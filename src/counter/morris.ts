@@ -9,7 +9,7 @@ export interface MorrisOptions {
    * `a^-X`; it stands for `(a^X − 1) / (a − 1)` hits. That estimate is unbiased with variance
    * `(a − 1) · n(n − 1) / 2` after `n` hits: relative standard deviation ≈ √((a − 1) / 2),
    * about 71% for 2, 22% for 1.1, 7% for 1.01. A smaller base costs more bits: one byte per
-   * bucket down to about 1.09, two below.
+   * bucket down to about 1.08, two below (to about 1.0002).
    * @default 2
    */
   base?: number;
@@ -120,7 +120,8 @@ class MorrisRing<C extends Uint8Array | Uint16Array> extends BucketRing<C> {
     tables: MorrisTables,
     cellType: new (length: number) => C,
   ) {
-    super(bucketMs, size, new cellType(0));
+    // Totals of estimates are sums of floats: kept, but queries add the buckets up instead.
+    super(bucketMs, size, new cellType(0), false);
     this.#chance = tables.chance;
     this.#estimate = tables.estimate;
     this.#random = tables.random;
@@ -131,9 +132,11 @@ class MorrisRing<C extends Uint8Array | Uint16Array> extends BucketRing<C> {
     return new this.#cellType(length);
   }
 
-  protected bump(cell: number): void {
+  protected bump(cell: number): number {
     const exponent = this.cells[cell]!;
-    if (this.#random() < this.#chance[exponent]!) this.cells[cell] = exponent + 1;
+    if (!(this.#random() < this.#chance[exponent]!)) return 0;
+    this.cells[cell] = exponent + 1;
+    return this.#estimate[exponent + 1]! - this.#estimate[exponent]!;
   }
 
   protected value(cell: number): number {

@@ -55,32 +55,19 @@ export class SlidingWindowCounter implements CountingStrategy {
 
 class WeightedRing extends CountRing {
   override query(slot: number, now: number, spanMs: number): number {
-    const newest = this.newest[slot]!;
     const start = now - spanMs;
     const first = Math.floor(start / this.bucketMs);
-    const from = Math.max(first, newest - this.size + 1);
-    if (from > newest) return 0;
-    const base = slot * this.size;
-    let index = this.position[slot]! - (newest - from);
-    if (index < 0) index += this.size;
-    let sum = 0;
-    if (from === first) {
-      const current = Math.floor(now / this.bucketMs);
-      let weight: number;
-      if (first < current) {
-        weight = ((first + 1) * this.bucketMs - start) / this.bucketMs;
-      } else {
-        // The current bucket: its hits are spread over the part that has elapsed.
-        const elapsed = now - first * this.bucketMs;
-        weight = elapsed > 0 ? spanMs / elapsed : 0;
-      }
-      sum = weight * this.cells[base + index]!;
-      if (++index === this.size) index = 0;
+    const partial = this.bucketValue(slot, first);
+    const whole = this.sumFrom(slot, first + 1);
+    if (partial === 0) return whole;
+    let weight: number;
+    if (first < Math.floor(now / this.bucketMs)) {
+      weight = ((first + 1) * this.bucketMs - start) / this.bucketMs;
+    } else {
+      // The current bucket: its hits are spread over the part that has elapsed.
+      const elapsed = now - first * this.bucketMs;
+      weight = elapsed > 0 ? spanMs / elapsed : 0;
     }
-    for (let bucket = from + (from === first ? 1 : 0); bucket <= newest; bucket++) {
-      sum += this.cells[base + index]!;
-      if (++index === this.size) index = 0;
-    }
-    return sum;
+    return whole + weight * partial;
   }
 }
