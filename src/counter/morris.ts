@@ -96,11 +96,17 @@ export class Morris implements CountingStrategy {
   }
 
   #tables(): MorrisTables {
-    return { chance: this.#chance, estimate: this.#estimate, random: this.#random };
+    return {
+      integerEstimates: Number.isInteger(this.params.base),
+      chance: this.#chance,
+      estimate: this.#estimate,
+      random: this.#random,
+    };
   }
 }
 
 interface MorrisTables {
+  readonly integerEstimates: boolean;
   readonly chance: Float64Array;
   readonly estimate: Float64Array;
   readonly random: () => number;
@@ -120,8 +126,9 @@ class MorrisRing<C extends Uint8Array | Uint16Array> extends BucketRing<C> {
     tables: MorrisTables,
     cellType: new (length: number) => C,
   ) {
-    // Totals of estimates are sums of floats: kept, but queries add the buckets up instead.
-    super(bucketMs, size, new cellType(0), false);
+    // With an integer base every estimate is an integer and ring totals are exact; otherwise
+    // they are float sums that could drift, so queries add the buckets up instead.
+    super(bucketMs, size, new cellType(0), tables.integerEstimates);
     this.#chance = tables.chance;
     this.#estimate = tables.estimate;
     this.#random = tables.random;

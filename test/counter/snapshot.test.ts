@@ -22,10 +22,15 @@ const strategies: [string, () => CountingStrategy][] = [
     'SlidingWindowCounter',
     () => new SlidingWindowCounter({ windowSeconds: 1, maxWindowSeconds: 5 }),
   ],
-  // A fixed "random" number keeps two counters in step after a restore.
+  // A fixed "random" number keeps two counters in step after a restore. An integer base
+  // answers from ring totals kept on the way, which a restore recomputes from the cells.
   [
     'Morris',
     () => new Morris({ base: 1.5, windowSeconds: 1, maxWindowSeconds: 5, random: () => 0.3 }),
+  ],
+  [
+    'Morris, base 2,',
+    () => new Morris({ base: 2, windowSeconds: 1, maxWindowSeconds: 5, random: () => 0.3 }),
   ],
 ];
 
