@@ -1,3 +1,4 @@
+import { grown } from './options.js';
 import type { StrategyState } from './strategy.js';
 
 export type Cells = Uint8Array | Uint16Array | Uint32Array;
@@ -55,11 +56,10 @@ export abstract class BucketRing<C extends Cells> implements StrategyState {
     const cells = this.allocate(capacity * this.size);
     cells.set(this.cells);
     this.cells = cells;
-    const meta = new Float64Array(capacity * META);
+    const meta = grown(this.meta, capacity * META);
     for (let m = this.meta.length; m < meta.length; m += META) {
       meta[m + NEWEST] = Number.NEGATIVE_INFINITY;
     }
-    meta.set(this.meta);
     this.meta = meta;
   }
 

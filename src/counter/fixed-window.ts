@@ -1,5 +1,5 @@
 import { BucketRing } from './bucket-ring.js';
-import { bucketCount, spanOption } from './options.js';
+import { bucketSpans } from './options.js';
 import type { CountingStrategy, StrategyState } from './strategy.js';
 
 export interface FixedWindowOptions {
@@ -30,12 +30,10 @@ export class FixedWindow implements CountingStrategy {
   readonly #buckets: number;
 
   constructor(options: FixedWindowOptions) {
-    const windowSeconds = spanOption('FixedWindow.windowSeconds', options?.windowSeconds);
-    const maxWindowSeconds =
-      options.maxWindowSeconds === undefined
-        ? 60 * windowSeconds
-        : spanOption('FixedWindow.maxWindowSeconds', options.maxWindowSeconds);
-    this.#buckets = bucketCount('FixedWindow.maxWindowSeconds', windowSeconds, maxWindowSeconds);
+    const { windowSeconds, maxWindowSeconds, buckets } = bucketSpans('FixedWindow', options, {
+      windows: 60,
+    });
+    this.#buckets = buckets;
     this.params = Object.freeze({ windowSeconds, maxWindowSeconds });
     this.maxWindowSeconds = maxWindowSeconds;
     this.retentionSeconds = maxWindowSeconds + windowSeconds;

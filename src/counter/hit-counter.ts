@@ -8,6 +8,7 @@ import {
 } from '../errors.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { FixedWindow } from './fixed-window.js';
+import { grown } from './options.js';
 import {
   checkSnapshot,
   type HitCounterSnapshot,
@@ -422,12 +423,8 @@ export class HitCounter {
     while (capacity < wanted) capacity *= 2;
     if (capacity === this.#capacity) return;
     this.#state.resize(capacity);
-    const lastAt = new Float64Array(capacity);
-    lastAt.set(this.#lastAt);
-    this.#lastAt = lastAt;
-    const free = new Uint32Array(capacity);
-    free.set(this.#free);
-    this.#free = free;
+    this.#lastAt = grown(this.#lastAt, capacity);
+    this.#free = grown(this.#free, capacity);
     this.#capacity = capacity;
   }
 

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { BucketRing } from './bucket-ring.js';
-import { bucketCount, spanOption } from './options.js';
+import { bucketSpans } from './options.js';
 import type { CountingStrategy, StrategyState } from './strategy.js';
 
 export interface MorrisOptions {
@@ -51,15 +51,11 @@ export class Morris implements CountingStrategy {
     if (typeof base !== 'number' || !Number.isFinite(base) || base <= 1) {
       throw new ConfigError('Morris.base', `must be a finite number > 1, got ${String(base)}`);
     }
-    const windowSeconds =
-      options.windowSeconds === undefined
-        ? 60
-        : spanOption('Morris.windowSeconds', options.windowSeconds);
-    const maxWindowSeconds =
-      options.maxWindowSeconds === undefined
-        ? 60 * windowSeconds
-        : spanOption('Morris.maxWindowSeconds', options.maxWindowSeconds);
-    this.#buckets = bucketCount('Morris.maxWindowSeconds', windowSeconds, maxWindowSeconds);
+    const { windowSeconds, maxWindowSeconds, buckets } = bucketSpans('Morris', options, {
+      windowSeconds: 60,
+      windows: 60,
+    });
+    this.#buckets = buckets;
     const random = options.random ?? Math.random;
     if (typeof random !== 'function') {
       throw new ConfigError('Morris.random', 'must be a function returning numbers in [0, 1)');

@@ -27,3 +27,36 @@ export function bucketCount(path: string, bucketSeconds: number, maxWindowSecond
   }
   return count;
 }
+
+export interface BucketSpans {
+  windowSeconds: number;
+  maxWindowSeconds: number;
+  /** Buckets per key: see {@link bucketCount}. */
+  buckets: number;
+}
+
+/** Reads a bucketed strategy's `windowSeconds` and `maxWindowSeconds` (which defaults to
+ *  `defaultWindows` buckets); `strategy` names it in error paths. */
+export function bucketSpans(
+  strategy: string,
+  options: { windowSeconds?: unknown; maxWindowSeconds?: unknown } | undefined,
+  defaults: { windowSeconds?: number; windows: number },
+): BucketSpans {
+  const given = options?.windowSeconds ?? defaults.windowSeconds;
+  const windowSeconds = spanOption(`${strategy}.windowSeconds`, given);
+  const maxWindowSeconds =
+    options?.maxWindowSeconds === undefined
+      ? defaults.windows * windowSeconds
+      : spanOption(`${strategy}.maxWindowSeconds`, options.maxWindowSeconds);
+  const buckets = bucketCount(`${strategy}.maxWindowSeconds`, windowSeconds, maxWindowSeconds);
+  return { windowSeconds, maxWindowSeconds, buckets };
+}
+
+type Growable = Float64Array | Uint32Array | Uint16Array | Uint8Array;
+
+/** A copy of `array` at `length` elements: the old contents first, zeros after. */
+export function grown<T extends Growable>(array: T, length: number): T {
+  const next = new (array.constructor as new (length: number) => T)(length);
+  next.set(array);
+  return next;
+}

@@ -1,4 +1,4 @@
-import { spanOption } from './options.js';
+import { grown, spanOption } from './options.js';
 import type { CountingStrategy, StrategyState } from './strategy.js';
 
 export interface SlidingLogOptions {
@@ -51,12 +51,8 @@ class TimestampRings implements StrategyState {
   }
 
   resize(capacity: number): void {
-    const start = new Uint32Array(capacity);
-    start.set(this.#start);
-    this.#start = start;
-    const length = new Uint32Array(capacity);
-    length.set(this.#length);
-    this.#length = length;
+    this.#start = grown(this.#start, capacity);
+    this.#length = grown(this.#length, capacity);
     while (this.#rings.length < capacity) this.#rings.push(undefined);
   }
 

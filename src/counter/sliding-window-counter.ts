@@ -1,5 +1,5 @@
 import { CountRing } from './fixed-window.js';
-import { bucketCount, spanOption } from './options.js';
+import { bucketSpans } from './options.js';
 import type { CountingStrategy, StrategyState } from './strategy.js';
 
 export interface SlidingWindowCounterOptions {
@@ -33,16 +33,12 @@ export class SlidingWindowCounter implements CountingStrategy {
   readonly #buckets: number;
 
   constructor(options: SlidingWindowCounterOptions) {
-    const windowSeconds = spanOption('SlidingWindowCounter.windowSeconds', options?.windowSeconds);
-    const maxWindowSeconds =
-      options.maxWindowSeconds === undefined
-        ? windowSeconds
-        : spanOption('SlidingWindowCounter.maxWindowSeconds', options.maxWindowSeconds);
-    this.#buckets = bucketCount(
-      'SlidingWindowCounter.maxWindowSeconds',
-      windowSeconds,
-      maxWindowSeconds,
+    const { windowSeconds, maxWindowSeconds, buckets } = bucketSpans(
+      'SlidingWindowCounter',
+      options,
+      { windows: 1 },
     );
+    this.#buckets = buckets;
     this.params = Object.freeze({ windowSeconds, maxWindowSeconds });
     this.maxWindowSeconds = maxWindowSeconds;
     this.retentionSeconds = maxWindowSeconds + windowSeconds;
