@@ -38,7 +38,9 @@ export interface HitCounterEvents {
   /** Hits dropped from memory: aged past the strategy's reach (`expired`, including a hit that
    *  arrived already out of reach) or with a key forgotten after going quiet (`idle`). */
   pruned: { key: string; removed: number; reason: 'expired' | 'idle' };
-  strategy_swapped: { from: string; to: string; stateKept: boolean };
+  /** `stateKept`: the same kind and params, nothing changed; `converted`: the old state handed
+   *  its hits over (a log's timestamps replayed into the new strategy). Neither: reset. */
+  strategy_swapped: { from: string; to: string; stateKept: boolean; converted: boolean };
   /** The previous strategy's state was dropped because the new one cannot read it. */
   strategy_reset: {
     from: string;
@@ -224,15 +226,20 @@ export class HitCounter {
 
   /**
    * Switches strategy. The state is kept when the new strategy has the same kind and params
-   * (its data means the same thing); otherwise it is dropped — `strategy_reset` says how much —
-   * because no conversion between representations is lossless. `total_hits` and
-   * `pruned_events` carry on across a swap.
+   * (its data means the same thing). A state that keeps every hit (SlidingLog) is converted:
+   * its hits are replayed into the new strategy, exactly as if it had recorded them (hits
+   * older than the log kept are gone, so spans longer than that undercount until they age
+   * out). Any other state is dropped — `strategy_reset` says how much — because buckets and
+   * estimates cannot be turned back into hits. `total_hits` and `pruned_events` carry on.
    */
   swapStrategy(strategy: CountingStrategy): void {
     checkStrategy('swapStrategy(strategy)', strategy);
     const from = this.#strategy.kind;
     const stateKept = sameStrategy(this.#strategy, strategy);
-    if (!stateKept) {
+    const converted = !stateKept && this.#state.replay !== undefined;
+    if (converted) {
+      this.#convert(strategy);
+    } else if (!stateKept) {
       const state = strategy.create();
       const keysDropped = this.#slots.size;
       const entriesDropped = this.#state.entries;
@@ -249,7 +256,24 @@ export class HitCounter {
     this.#strategy = strategy;
     this.#maxWindowSeconds = strategy.maxWindowSeconds;
     this.#retentionMs = strategy.retentionSeconds * 1000;
-    this.#emit('strategy_swapped', { from, to: strategy.kind, stateKept });
+    this.#emit('strategy_swapped', { from, to: strategy.kind, stateKept, converted });
+  }
+
+  /** Replays every hit the current state holds into a fresh state of `strategy`, slot by
+   *  slot (keys keep their slots and `lastAt`). */
+  #convert(strategy: CountingStrategy): void {
+    const now = this.#now();
+    const previous = this.#state;
+    const state = strategy.create();
+    state.resize(this.#capacity);
+    let dropped = 0;
+    for (const slot of this.#slots.values()) {
+      previous.replay!(slot, (at) => {
+        dropped += state.record(slot, at, now);
+      });
+    }
+    this.#state = state;
+    this.#pruned += dropped;
   }
 
   /** The whole state as plain data; see {@link HitCounterSnapshot}. */

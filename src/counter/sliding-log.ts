@@ -99,6 +99,15 @@ class TimestampRings implements StrategyState {
     return held;
   }
 
+  replay(slot: number, into: (at: number) => void): void {
+    const ring = this.#rings[slot];
+    if (ring === undefined) return;
+    const mask = ring.length - 1;
+    const start = this.#start[slot]!;
+    const length = this.#length[slot]!;
+    for (let i = 0; i < length; i++) into(ring[(start + i) & mask]!);
+  }
+
   save(slot: number): number[] {
     const ring = this.#rings[slot];
     const length = this.#length[slot]!;

@@ -44,6 +44,9 @@ export interface StrategyState {
   /** Forgets the slot (no hit for `retentionSeconds`, so nothing in it is reachable); returns
    *  how many hits it held. */
   clear(slot: number): number;
+  /** Optional, for states that keep every hit's time (a log): hands a slot's hits to `into`,
+   *  oldest first, so that swapping to another strategy replays them instead of dropping them. */
+  replay?(slot: number, into: (at: number) => void): void;
   /** The slot's data as finite numbers, for a snapshot. */
   save(slot: number): number[];
   /** Loads data written by `save` of a state with equal params into an empty slot. Throws an

@@ -38,7 +38,7 @@ describe('counter examples', () => {
     expect(lines[0]).toBe('fixed window: 1000 hits in the last 60 s');
     expect(lines[1]).toMatch(/^\[strategy_reset\] .*"keysDropped":1/);
     expect(lines[2]).toBe(
-      '[strategy_swapped] {"from":"fixed-window","to":"morris","stateKept":false}',
+      '[strategy_swapped] {"from":"fixed-window","to":"morris","stateKept":false,"converted":false}',
     );
     expect(lines[3]).toMatch(/^after the swap: 0 /);
     expect(lines.join('\n')).toMatch(/base 1\.1\), the same hits: .*\(mean \d+\)/);

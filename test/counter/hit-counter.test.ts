@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import {
   ConfigError,
@@ -9,7 +10,9 @@ import {
   ManualClock,
   Morris,
   SlidingLog,
+  SlidingWindowCounter,
 } from '../../src/index.js';
+import { drive, ops } from './oracle.js';
 
 function counterAt(start: number, options: ConstructorParameters<typeof HitCounter>[0] = {}) {
   const clock = new ManualClock(start);
@@ -193,7 +196,9 @@ describe('HitCounter swapStrategy', () => {
     counter.record('k');
     counter.swapStrategy(new FixedWindow({ windowSeconds: 10 }));
     expect(counter.query('k', 10)).toBe(1);
-    expect(events).toEqual([{ from: 'fixed-window', to: 'fixed-window', stateKept: true }]);
+    expect(events).toEqual([
+      { from: 'fixed-window', to: 'fixed-window', stateKept: true, converted: false },
+    ]);
   });
 
   it('resets state it cannot convert, says how much went, and keeps the lifetime metrics', () => {
@@ -221,11 +226,44 @@ describe('HitCounter swapStrategy', () => {
           entriesDropped: 122,
         },
       ],
-      ['swapped', { from: 'fixed-window', to: 'morris', stateKept: false }],
+      ['swapped', { from: 'fixed-window', to: 'morris', stateKept: false, converted: false }],
     ]);
     counter.record('a');
     expect(counter.query('a', 60)).toBe(1);
     expect(counter.strategy.kind).toBe('morris');
+  });
+
+  it('converts a log by replaying its hits, exactly as the new strategy would have kept them', () => {
+    fc.assert(
+      fc.property(ops(1_500, 5_000, 200), fc.integer({ min: 0, max: 3 }), (list, pick) => {
+        const run = drive(new SlidingLog({ maxWindowSeconds: 5 }), list, () => {});
+        const events: unknown[] = [];
+        run.counter.on('strategy_reset', (event) => events.push(event));
+        run.counter.on('strategy_swapped', (event) => events.push(event));
+        const targets = [
+          new FixedWindow({ windowSeconds: 1, maxWindowSeconds: 5 }),
+          new SlidingWindowCounter({ windowSeconds: 0.5, maxWindowSeconds: 5 }),
+          new Morris({ base: 2, windowSeconds: 1, maxWindowSeconds: 5, random: () => 0.5 }),
+          new SlidingLog({ maxWindowSeconds: 10 }),
+        ];
+        const target = targets[pick]!;
+        // The reference: a counter of the target strategy fed the hits the log still held.
+        const reference = new HitCounter({ strategy: target, clock: run.clock.now });
+        for (const { key, data } of run.counter.snapshot().keys) {
+          for (const at of data) reference.record(key, at);
+        }
+        run.counter.swapStrategy(target);
+        expect(events).toEqual([
+          { from: 'sliding-log', to: target.kind, stateKept: false, converted: true },
+        ]);
+        for (const key of ['a', 'b', 'c', '__proto__']) {
+          for (const seconds of [0, 0.5, 1, 2.5, 5]) {
+            expect(run.counter.query(key, seconds)).toBe(reference.query(key, seconds));
+          }
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('treats other params of the same kind as incompatible', () => {
