@@ -20,7 +20,8 @@ const MAX_COUNT = 0xffff_ffff;
  * Time cut into epoch-aligned buckets of `windowSeconds`; a query sums every bucket from the
  * one that holds `now - lastSeconds` through the newest. It never undercounts; it overcounts
  * by the hits of that first bucket that precede the span — at most one bucket's worth.
- * O(1) record, O(buckets touched) query, fixed memory per key.
+ * O(1) record; a query reads the buckets inside the span or those outside it (the ring keeps
+ * its total), whichever are fewer; fixed memory per key.
  */
 export class FixedWindow implements CountingStrategy {
   readonly kind = 'fixed-window';

@@ -95,8 +95,8 @@ const noHitListener = (_key: string, _at: number): void => {};
  *
  * Keys live in slots of typed arrays; a key that has had no hit for the strategy's retention
  * is forgotten a few slots at a time, so memory follows the keys in use and no call ever
- * walks them all (except `snapshot`, `restore` and a resetting `swapStrategy`, which copy or
- * drop everything by nature).
+ * walks them all (except `snapshot`, `restore` and a `swapStrategy` that converts or resets,
+ * which copy or drop everything by nature).
  */
 export class HitCounter {
   #strategy: CountingStrategy;
