@@ -1,7 +1,7 @@
 // Seed demo 1 — fixed window baseline: what summing whole buckets means for a query.
 // Run: npx tsx examples/counter/01-fixed-window.ts
 import { FixedWindow, HitCounter, ManualClock } from '../../src/index.js';
-import { isMain } from './print.js';
+import { isMain } from './is-main.js';
 
 export function run(print: (line: string) => void): void {
   const clock = new ManualClock(20_000); // epoch ms: t = 20 s

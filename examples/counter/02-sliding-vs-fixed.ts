@@ -1,7 +1,7 @@
 // Seed demo 2 — the same hits through a fixed window and an exact sliding log.
 // Run: npx tsx examples/counter/02-sliding-vs-fixed.ts
 import { FixedWindow, HitCounter, ManualClock, SlidingLog } from '../../src/index.js';
-import { isMain } from './print.js';
+import { isMain } from './is-main.js';
 
 export function run(print: (line: string) => void): void {
   const clock = new ManualClock(19_000);

@@ -2,7 +2,7 @@
 // then a few bits per bucket estimate the count.
 // Run: npx tsx examples/counter/03-swap-to-morris.ts
 import { HitCounter, ManualClock, Morris } from '../../src/index.js';
-import { isMain } from './print.js';
+import { isMain } from './is-main.js';
 
 /** A seeded xorshift32 generator, so the estimate printed is the same on every run. */
 function seededRandom(seed: number): () => number {

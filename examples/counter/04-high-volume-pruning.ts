@@ -1,7 +1,7 @@
 // Seed demo 4 — a sliding log under sustained load: pruning keeps memory at rate × window.
 // Run: npx tsx examples/counter/04-high-volume-pruning.ts
 import { HitCounter, ManualClock, SlidingLog } from '../../src/index.js';
-import { isMain } from './print.js';
+import { isMain } from './is-main.js';
 
 export function run(print: (line: string) => void): void {
   const clock = new ManualClock(0);

@@ -7,7 +7,7 @@ import {
   HitCounter,
   ManualClock,
 } from '../../src/index.js';
-import { isMain } from './print.js';
+import { isMain } from './is-main.js';
 
 export function run(print: (line: string) => void): void {
   const clock = new ManualClock(5_000);

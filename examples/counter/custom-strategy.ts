@@ -7,7 +7,7 @@ import {
   ManualClock,
   type StrategyState,
 } from '../../src/index.js';
-import { isMain } from './print.js';
+import { isMain } from './is-main.js';
 
 /** Hits in the current period; a query of any span up to the period answers that count. */
 export class TumblingWindow implements CountingStrategy {

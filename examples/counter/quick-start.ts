@@ -1,7 +1,7 @@
 // The README's hit counter example. Run: npx tsx examples/counter/quick-start.ts
 // (In an application, import from 'hitwarden' and leave out `clock` to use Date.now.)
 import { HitCounter, ManualClock, SlidingLog } from '../../src/index.js';
-import { isMain } from './print.js';
+import { isMain } from './is-main.js';
 
 export function run(print: (line: string) => void): void {
   const clock = new ManualClock(Date.parse('2026-01-01T12:00:00Z'));
