@@ -54,3 +54,46 @@ export class StoreError extends HitwardenError {
     super('HITWARDEN_STORE', message, options);
   }
 }
+
+/** A timestamp or a span that hitwarden cannot use: not a finite number, a negative span, a
+ *  span longer than the strategy keeps. `field` names the argument, e.g. `lastSeconds`. */
+export class InvalidTimeError extends HitwardenError {
+  readonly field: string;
+  /** The rejected value, as given. */
+  readonly value: unknown;
+
+  constructor(field: string, value: unknown, rule: string) {
+    super('HITWARDEN_INVALID_TIME', `${field} = ${String(value)}: ${rule}`);
+    this.field = field;
+    this.value = value;
+  }
+}
+
+/** A hit stamped further in the future than the tolerance allows: usually a skewed clock on
+ *  the caller's side, or seconds passed where milliseconds are expected. */
+export class FutureTimestampError extends InvalidTimeError {
+  /** Epoch milliseconds of the refused timestamp and of the clock when it was refused. */
+  readonly at: number;
+  readonly now: number;
+
+  constructor(at: number, now: number, toleranceSeconds: number) {
+    super(
+      'at',
+      at,
+      `${((at - now) / 1000).toFixed(3)} s ahead of the clock (${now}); at most ${toleranceSeconds} s is tolerated`,
+    );
+    this.at = at;
+    this.now = now;
+  }
+}
+
+/** A snapshot that cannot be restored: malformed, of another format version, or taken with
+ *  another strategy. `path` names the offending part, e.g. `keys[3].data`. */
+export class SnapshotError extends HitwardenError {
+  readonly path: string;
+
+  constructor(path: string, rule: string, options?: ErrorOptions) {
+    super('HITWARDEN_SNAPSHOT', `${path}: ${rule}`, options);
+    this.path = path;
+  }
+}

@@ -1,9 +1,33 @@
 // The public face of hitwarden: exports only, no logic.
 
+export { FixedWindow, type FixedWindowOptions } from './counter/fixed-window.js';
+export {
+  HitCounter,
+  type HitCounterEvent,
+  type HitCounterEvents,
+  type HitCounterMetrics,
+  type HitCounterOptions,
+} from './counter/hit-counter.js';
+export { Morris, type MorrisOptions } from './counter/morris.js';
+export { SlidingLog, type SlidingLogOptions } from './counter/sliding-log.js';
+export {
+  SlidingWindowCounter,
+  type SlidingWindowCounterOptions,
+} from './counter/sliding-window-counter.js';
+export {
+  decodeSnapshot,
+  encodeSnapshot,
+  type HitCounterSnapshot,
+  type SnapshotKey,
+} from './counter/snapshot.js';
+export type { CountingStrategy, StrategyState } from './counter/strategy.js';
 export {
   ConfigError,
+  FutureTimestampError,
   HitwardenError,
   InvalidIpError,
+  InvalidTimeError,
+  SnapshotError,
   StoreError,
 } from './errors.js';
 export type { AddressFamily } from './ip/address.js';

@@ -1,0 +1,530 @@
+import {
+  ConfigError,
+  FutureTimestampError,
+  HitwardenError,
+  InvalidTimeError,
+  quoteInput,
+  SnapshotError,
+} from '../errors.js';
+import { type Clock, systemClock } from '../time/clock.js';
+import { FixedWindow } from './fixed-window.js';
+import { grown } from './options.js';
+import {
+  checkSnapshot,
+  type HitCounterSnapshot,
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_VERSION,
+  type SnapshotKey,
+} from './snapshot.js';
+import type { CountingStrategy, StrategyState } from './strategy.js';
+
+export interface HitCounterOptions {
+  /** How hits are kept. @default new FixedWindow({ windowSeconds: 10 }) */
+  strategy?: CountingStrategy;
+  /** Epoch milliseconds; a clock that steps back is clamped to the latest time seen.
+   *  @default Date.now */
+  clock?: Clock;
+  /** How far ahead of the clock a hit's timestamp may be, in seconds, before `record`
+   *  refuses it with a {@link FutureTimestampError}. @default 1 */
+  futureToleranceSeconds?: number;
+  /** Keys expected at once: sizes the slot tables up front so they never grow mid-traffic. */
+  expectedKeys?: number;
+}
+
+/** What each event hands its listeners. */
+export interface HitCounterEvents {
+  /** Every recorded hit. Costs nothing while nobody listens. */
+  hit_recorded: { key: string; at: number };
+  /** Hits dropped from memory: aged past the strategy's reach (`expired`, including a hit that
+   *  arrived already out of reach) or with a key forgotten after going quiet (`idle`). */
+  pruned: { key: string; removed: number; reason: 'expired' | 'idle' };
+  /** `stateKept`: the same kind and params, nothing changed; `converted`: the old state handed
+   *  its hits over (a log's timestamps replayed into the new strategy). Neither: reset. */
+  strategy_swapped: { from: string; to: string; stateKept: boolean; converted: boolean };
+  /** The previous strategy's state was dropped because the new one cannot read it. */
+  strategy_reset: {
+    from: string;
+    to: string;
+    reason: string;
+    keysDropped: number;
+    entriesDropped: number;
+  };
+  snapshot_taken: { strategy: string; keys: number; takenAt: number };
+  snapshot_restored: { strategy: string; keys: number; takenAt: number };
+}
+
+export type HitCounterEvent = keyof HitCounterEvents;
+type Listener<E extends HitCounterEvent> = (payload: HitCounterEvents[E]) => void;
+type Listeners = { [E in HitCounterEvent]: readonly Listener<E>[] };
+
+export interface HitCounterMetrics {
+  /** Hits recorded since the counter was made (or restored). */
+  total_hits: number;
+  /** Keys with state in memory. */
+  keys_count: number;
+  /** Hits dropped from memory since then (estimated, for Morris). */
+  pruned_events: number;
+  /** Timestamps (log) or buckets (bucketed strategies) held for all keys. */
+  memory_entries: number;
+}
+
+const EVENTS: readonly HitCounterEvent[] = [
+  'hit_recorded',
+  'pruned',
+  'strategy_swapped',
+  'strategy_reset',
+  'snapshot_taken',
+  'snapshot_restored',
+];
+
+/** Slots examined for pruning and idleness per call: enough to keep up with any arrival
+ *  rate of new keys, little enough to stay constant time. */
+const SWEEP_STEPS = 2;
+const MIN_CAPACITY = 16;
+
+const noHitListener = (_key: string, _at: number): void => {};
+
+/**
+ * Per-key hit counts over sliding time spans, with a pluggable {@link CountingStrategy}.
+ *
+ * ```ts
+ * const hits = new HitCounter({ strategy: new SlidingLog({ maxWindowSeconds: 60 }) });
+ * hits.record('/login');
+ * hits.query('/login', 10); // hits in the last 10 seconds
+ * ```
+ *
+ * Keys live in slots of typed arrays; a key that has had no hit for the strategy's retention
+ * is forgotten a few slots at a time, so memory follows the keys in use and no call ever
+ * walks them all (except `snapshot`, `restore` and a `swapStrategy` that converts or resets,
+ * which copy or drop everything by nature).
+ */
+export class HitCounter {
+  #strategy: CountingStrategy;
+  #state: StrategyState;
+  #maxWindowSeconds: number;
+  #retentionMs: number;
+  readonly #clock: Clock;
+  readonly #toleranceMs: number;
+  readonly #toleranceSeconds: number;
+  /** The latest time the clock has shown (the clamp for a clock that steps back). */
+  #latest = Number.NEGATIVE_INFINITY;
+
+  #slots = new Map<string, number>();
+  #keys: (string | undefined)[] = [];
+  /** Newest hit per slot, epoch ms: a slot is idle once this is older than the retention. */
+  #lastAt = new Float64Array(0);
+  #free = new Uint32Array(0);
+  #freeCount = 0;
+  /** Slots handed out so far (the high-water mark); the sweep walks `0 … used-1`. */
+  #used = 0;
+  #capacity = 0;
+  #cursor = 0;
+
+  #totalHits = 0;
+  #pruned = 0;
+  #listeners: Listeners = {
+    hit_recorded: [],
+    pruned: [],
+    strategy_swapped: [],
+    strategy_reset: [],
+    snapshot_taken: [],
+    snapshot_restored: [],
+  };
+  /** Installed only while `hit_recorded` has listeners, so the hot path pays one empty call. */
+  #emitHit = noHitListener;
+
+  constructor(options: HitCounterOptions = {}) {
+    const strategy = options.strategy ?? new FixedWindow({ windowSeconds: 10 });
+    checkStrategy('HitCounter.strategy', strategy);
+    this.#strategy = strategy;
+    this.#state = strategy.create();
+    this.#maxWindowSeconds = strategy.maxWindowSeconds;
+    this.#retentionMs = strategy.retentionSeconds * 1000;
+
+    const clock = options.clock ?? systemClock;
+    if (typeof clock !== 'function') {
+      throw new ConfigError('HitCounter.clock', 'must be a function returning epoch milliseconds');
+    }
+    this.#clock = clock;
+
+    const tolerance = options.futureToleranceSeconds ?? 1;
+    if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
+      throw new ConfigError(
+        'HitCounter.futureToleranceSeconds',
+        `must be a finite number of seconds ≥ 0, got ${String(tolerance)}`,
+      );
+    }
+    this.#toleranceSeconds = tolerance;
+    this.#toleranceMs = tolerance * 1000;
+
+    const expected = options.expectedKeys ?? 0;
+    if (!Number.isSafeInteger(expected) || expected < 0 || expected > 2 ** 31) {
+      throw new ConfigError(
+        'HitCounter.expectedKeys',
+        `must be a whole number ≥ 0, got ${expected}`,
+      );
+    }
+    this.#grow(expected);
+  }
+
+  /** The strategy in use. */
+  get strategy(): CountingStrategy {
+    return this.#strategy;
+  }
+
+  /**
+   * Counts one hit for `key` at `at` (epoch milliseconds, default: the clock). A timestamp ahead
+   * of the clock counts as now; more than `futureToleranceSeconds` ahead, it throws
+   * {@link FutureTimestampError}; not a finite number, {@link InvalidTimeError}; either way
+   * nothing changes.
+   * Late hits are fine: they are counted where they belong, or dropped as pruned when no query
+   * can reach them any more.
+   */
+  record(key: string, at?: number): void {
+    if (typeof key !== 'string') throw invalidKey(key);
+    let now = this.#latest;
+    if (at === undefined) {
+      now = this.#now();
+      at = now;
+    } else if (!(at <= now && at > Number.NEGATIVE_INFINITY)) {
+      // Ahead of the last clock reading (or not a number): only then is the clock worth
+      // asking, so replaying past hits never pays for it.
+      now = this.#now();
+      if (!Number.isFinite(at)) throw new InvalidTimeError('at', at, 'must be epoch milliseconds');
+      if (at > now) {
+        if (at > now + this.#toleranceMs) {
+          throw new FutureTimestampError(at, now, this.#toleranceSeconds);
+        }
+        // Within the tolerance: the caller's clock runs a little ahead; the hit happens now.
+        at = now;
+      }
+    }
+    let slot = this.#slots.get(key);
+    if (slot === undefined) slot = this.#admit(key);
+    if (at > this.#lastAt[slot]!) this.#lastAt[slot] = at;
+    const dropped = this.#state.record(slot, at, now);
+    this.#totalHits++;
+    if (dropped !== 0) this.#prunedFrom(key, dropped, 'expired');
+    this.#sweep(now);
+    this.#emitHit(key, at);
+  }
+
+  /**
+   * Hits for `key` in the last `lastSeconds` counted back from the clock — exactly, or as the
+   * strategy approximates it (see each strategy). A span that is negative, not a number or
+   * longer than the strategy's `maxWindowSeconds` throws {@link InvalidTimeError}.
+   */
+  query(key: string, lastSeconds: number): number {
+    if (typeof key !== 'string') throw invalidKey(key);
+    if (!(lastSeconds >= 0 && lastSeconds <= this.#maxWindowSeconds)) this.#badSpan(lastSeconds);
+    const now = this.#now();
+    this.#sweep(now);
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return 0;
+    return this.#state.query(slot, now, lastSeconds * 1000);
+  }
+
+  /**
+   * Switches strategy. The state is kept when the new strategy has the same kind and params
+   * (its data means the same thing). A state that keeps every hit (SlidingLog) is converted:
+   * its hits are replayed into the new strategy, exactly as if it had recorded them (hits
+   * older than the log kept are gone, so spans longer than that undercount until they age
+   * out). Any other state is dropped — `strategy_reset` says how much — because buckets and
+   * estimates cannot be turned back into hits. `total_hits` and `pruned_events` carry on.
+   */
+  swapStrategy(strategy: CountingStrategy): void {
+    checkStrategy('swapStrategy(strategy)', strategy);
+    const from = this.#strategy.kind;
+    const stateKept = sameStrategy(this.#strategy, strategy);
+    const converted = !stateKept && this.#state.replay !== undefined;
+    if (converted) {
+      this.#convert(strategy);
+    } else if (!stateKept) {
+      const state = strategy.create();
+      const keysDropped = this.#slots.size;
+      const entriesDropped = this.#state.entries;
+      this.#state = state;
+      this.#resetSlots();
+      this.#emit('strategy_reset', {
+        from,
+        to: strategy.kind,
+        reason: `${describe(strategy)} cannot read the state of ${describe(this.#strategy)}`,
+        keysDropped,
+        entriesDropped,
+      });
+    }
+    this.#strategy = strategy;
+    this.#maxWindowSeconds = strategy.maxWindowSeconds;
+    this.#retentionMs = strategy.retentionSeconds * 1000;
+    this.#emit('strategy_swapped', { from, to: strategy.kind, stateKept, converted });
+  }
+
+  /** Replays every hit the current state holds into a fresh state of `strategy`, slot by
+   *  slot (keys keep their slots and `lastAt`). */
+  #convert(strategy: CountingStrategy): void {
+    const now = this.#now();
+    const previous = this.#state;
+    const state = strategy.create();
+    state.resize(this.#capacity);
+    let dropped = 0;
+    for (const slot of this.#slots.values()) {
+      previous.replay!(slot, (at) => {
+        dropped += state.record(slot, at, now);
+      });
+    }
+    this.#state = state;
+    this.#pruned += dropped;
+  }
+
+  /** The whole state as plain data; see {@link HitCounterSnapshot}. */
+  snapshot(): HitCounterSnapshot {
+    const takenAt = this.#now();
+    const keys: SnapshotKey[] = [];
+    for (const [key, slot] of this.#slots) {
+      keys.push({ key, lastAt: this.#lastAt[slot]!, data: this.#state.save(slot) });
+    }
+    const snapshot: HitCounterSnapshot = {
+      format: SNAPSHOT_FORMAT,
+      version: SNAPSHOT_VERSION,
+      strategy: { kind: this.#strategy.kind, params: { ...this.#strategy.params } },
+      takenAt,
+      totalHits: this.#totalHits,
+      prunedEvents: this.#pruned,
+      keys,
+    };
+    this.#emit('snapshot_taken', { strategy: this.#strategy.kind, keys: keys.length, takenAt });
+    return snapshot;
+  }
+
+  /**
+   * Replaces the whole state with a snapshot's, metrics included. Throws {@link SnapshotError}
+   * — and changes nothing — when the snapshot is malformed, of another format version, or was
+   * taken with another strategy (swap to that strategy first).
+   */
+  restore(snapshot: HitCounterSnapshot): void {
+    const checked = checkSnapshot(snapshot);
+    if (!sameStrategy(this.#strategy, checked.strategy)) {
+      throw new SnapshotError(
+        'strategy',
+        `taken with ${describe(checked.strategy)}, this counter uses ${describe(this.#strategy)}`,
+      );
+    }
+    const state = this.#strategy.create();
+    let capacity = MIN_CAPACITY;
+    while (capacity < checked.keys.length) capacity *= 2;
+    state.resize(capacity);
+    const slots = new Map<string, number>();
+    const keys: string[] = [];
+    const lastAt = new Float64Array(capacity);
+    checked.keys.forEach((entry, slot) => {
+      if (slots.has(entry.key)) {
+        throw new SnapshotError(`keys[${slot}].key`, `${quoteInput(entry.key)} appears twice`);
+      }
+      try {
+        state.load(slot, entry.data);
+      } catch (error) {
+        const rule = error instanceof Error ? error.message : String(error);
+        throw new SnapshotError(`keys[${slot}].data`, rule, { cause: error });
+      }
+      slots.set(entry.key, slot);
+      keys.push(entry.key);
+      lastAt[slot] = entry.lastAt;
+    });
+
+    this.#state = state;
+    this.#slots = slots;
+    this.#keys = keys;
+    this.#lastAt = lastAt;
+    this.#free = new Uint32Array(capacity);
+    this.#freeCount = 0;
+    this.#used = keys.length;
+    this.#capacity = capacity;
+    this.#cursor = 0;
+    this.#totalHits = checked.totalHits;
+    this.#pruned = checked.prunedEvents;
+    this.#emit('snapshot_restored', {
+      strategy: this.#strategy.kind,
+      keys: keys.length,
+      takenAt: checked.takenAt,
+    });
+  }
+
+  metrics(): HitCounterMetrics {
+    return {
+      total_hits: this.#totalHits,
+      keys_count: this.#slots.size,
+      pruned_events: Math.round(this.#pruned),
+      memory_entries: this.#state.entries,
+    };
+  }
+
+  /** Subscribes to an event; listeners run synchronously after the state changed, and what
+   *  they throw reaches the caller of the method that emitted. */
+  on<E extends HitCounterEvent>(event: E, listener: Listener<E>): this {
+    this.#checkEvent(event, listener);
+    this.#setListeners(event, [...this.#listeners[event], listener]);
+    return this;
+  }
+
+  /** Removes a listener added with {@link on}. */
+  off<E extends HitCounterEvent>(event: E, listener: Listener<E>): this {
+    this.#checkEvent(event, listener);
+    this.#setListeners(
+      event,
+      this.#listeners[event].filter((added) => added !== listener),
+    );
+    return this;
+  }
+
+  #setListeners<E extends HitCounterEvent>(event: E, listeners: readonly Listener<E>[]): void {
+    // Copy-on-write: an emit in progress keeps iterating the array it started with.
+    (this.#listeners as Record<HitCounterEvent, readonly unknown[]>)[event] = listeners;
+    const hits = this.#listeners.hit_recorded;
+    this.#emitHit =
+      hits.length === 0
+        ? noHitListener
+        : (key, at) => {
+            const payload = { key, at };
+            for (const listener of hits) listener(payload);
+          };
+  }
+
+  #checkEvent(event: unknown, listener: unknown): void {
+    if (!EVENTS.includes(event as HitCounterEvent)) {
+      throw new ConfigError('event', `${quoteInput(event)} is not one of ${EVENTS.join(', ')}`);
+    }
+    if (typeof listener !== 'function') throw new ConfigError('listener', 'must be a function');
+  }
+
+  #emit<E extends HitCounterEvent>(event: E, payload: HitCounterEvents[E]): void {
+    for (const listener of this.#listeners[event]) (listener as Listener<E>)(payload);
+  }
+
+  /** Reads the clock, clamped so that it never goes back. */
+  #now(): number {
+    const time = this.#clock();
+    if (time > this.#latest) this.#latest = time;
+    else if (!(time <= this.#latest)) {
+      throw new InvalidTimeError('clock()', time, 'the clock must return epoch milliseconds');
+    }
+    return this.#latest;
+  }
+
+  #badSpan(lastSeconds: unknown): never {
+    if (typeof lastSeconds !== 'number' || Number.isNaN(lastSeconds) || lastSeconds < 0) {
+      throw new InvalidTimeError('lastSeconds', lastSeconds, 'must be a number of seconds ≥ 0');
+    }
+    throw new InvalidTimeError(
+      'lastSeconds',
+      lastSeconds,
+      `longer than the ${this.#maxWindowSeconds} s that ${describe(this.#strategy)} keeps; raise its maxWindowSeconds`,
+    );
+  }
+
+  #prunedFrom(key: string, removed: number, reason: 'expired' | 'idle'): void {
+    this.#pruned += removed;
+    if (this.#listeners.pruned.length !== 0) this.#emit('pruned', { key, removed, reason });
+  }
+
+  #admit(key: string): number {
+    let slot: number;
+    if (this.#freeCount > 0) {
+      slot = this.#free[--this.#freeCount]!;
+    } else {
+      if (this.#used === this.#capacity) this.#grow(this.#capacity * 2);
+      slot = this.#used++;
+    }
+    this.#slots.set(key, slot);
+    this.#keys[slot] = key;
+    this.#lastAt[slot] = Number.NEGATIVE_INFINITY;
+    return slot;
+  }
+
+  /** Doubles (or presizes) the slot tables: a copy of typed arrays, amortised over the keys
+   *  that filled them; `expectedKeys` avoids it altogether. */
+  #grow(wanted: number): void {
+    let capacity = Math.max(this.#capacity, MIN_CAPACITY);
+    while (capacity < wanted) capacity *= 2;
+    if (capacity === this.#capacity) return;
+    this.#state.resize(capacity);
+    this.#lastAt = grown(this.#lastAt, capacity);
+    this.#free = grown(this.#free, capacity);
+    this.#capacity = capacity;
+  }
+
+  #resetSlots(): void {
+    this.#slots = new Map();
+    this.#keys = [];
+    this.#lastAt = new Float64Array(0);
+    this.#free = new Uint32Array(0);
+    this.#freeCount = 0;
+    this.#used = 0;
+    this.#capacity = 0;
+    this.#cursor = 0;
+    this.#grow(MIN_CAPACITY);
+  }
+
+  /** Looks at the next few slots and forgets the keys gone idle. Each slot is revisited within
+   *  `used / SWEEP_STEPS` calls. It reads only `lastAt`, in order: the live keys' data is
+   *  pruned by their own records, so the sweep never touches (or misses the cache on) it. */
+  #sweep(now: number): void {
+    const idleBefore = now - this.#retentionMs;
+    for (let step = 0; step < SWEEP_STEPS && this.#used !== 0; step++) {
+      const slot = this.#cursor;
+      this.#cursor = slot + 1 === this.#used ? 0 : slot + 1;
+      const key = this.#keys[slot];
+      if (key === undefined) continue;
+      if (this.#lastAt[slot]! <= idleBefore) {
+        const held = this.#state.clear(slot);
+        this.#slots.delete(key);
+        this.#keys[slot] = undefined;
+        this.#free[this.#freeCount++] = slot;
+        if (held !== 0) this.#prunedFrom(key, held, 'idle');
+      }
+    }
+  }
+}
+
+function invalidKey(key: unknown): HitwardenError {
+  return new HitwardenError(
+    'HITWARDEN_INVALID_KEY',
+    `key must be a string, got ${quoteInput(key)}`,
+  );
+}
+
+function checkStrategy(path: string, strategy: unknown): asserts strategy is CountingStrategy {
+  const candidate = strategy as Partial<CountingStrategy> | null;
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.kind !== 'string' ||
+    typeof candidate.create !== 'function' ||
+    typeof candidate.params !== 'object' ||
+    !(typeof candidate.maxWindowSeconds === 'number' && candidate.maxWindowSeconds > 0) ||
+    !(
+      typeof candidate.retentionSeconds === 'number' &&
+      candidate.retentionSeconds >= candidate.maxWindowSeconds
+    )
+  ) {
+    throw new ConfigError(
+      path,
+      'must be a CountingStrategy (kind, params, maxWindowSeconds > 0, retentionSeconds ≥ maxWindowSeconds, create())',
+    );
+  }
+}
+
+type StrategyShape = Pick<CountingStrategy, 'kind' | 'params'>;
+
+function sameStrategy(a: StrategyShape, b: StrategyShape): boolean {
+  if (a.kind !== b.kind) return false;
+  const names = Object.keys(a.params);
+  if (names.length !== Object.keys(b.params).length) return false;
+  return names.every((name) => Object.is(a.params[name], b.params[name]));
+}
+
+function describe(strategy: StrategyShape): string {
+  const params = Object.entries(strategy.params)
+    .map(([name, value]) => `${name}: ${value}`)
+    .join(', ');
+  return `${strategy.kind} { ${params} }`;
+}
