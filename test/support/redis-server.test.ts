@@ -1,6 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { command, describeWithRedis, RedisCluster, RedisServer } from './redis-server.js';
+import { command, RedisCluster, RedisServer } from './redis-server.js';
+import { describeWithRedis } from './redis-suite.js';
 
 describeWithRedis('test support: real redis-server processes', () => {
   let server: RedisServer;

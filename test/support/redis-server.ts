@@ -4,7 +4,6 @@ import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, it } from 'vitest';
 
 /*
  * Real redis-server processes for the Redis suites: each on a free port of 127.0.0.1, in a temp
@@ -31,34 +30,6 @@ export function findBinary(name: string): string | undefined {
 
 export const REDIS_SERVER = findBinary('redis-server');
 export const REDIS_CLI = findBinary('redis-cli');
-const REQUIRED = process.env.HITWARDEN_REQUIRE_REDIS === '1';
-
-/**
- * `describe` for a suite that needs real Redis servers. Without a `redis-server` binary the
- * suite is skipped with a loud warning, or fails when `HITWARDEN_REQUIRE_REDIS=1` (CI).
- */
-export function describeWithRedis(name: string, body: () => void): void {
-  if (REDIS_SERVER !== undefined && REDIS_CLI !== undefined) {
-    describe(name, body);
-    return;
-  }
-  const why =
-    'redis-server/redis-cli not found on PATH (Debian: apt-get install redis-server); ' +
-    `the Redis suite "${name}" cannot run`;
-  if (REQUIRED) {
-    describe(name, () => {
-      it('needs redis-server (HITWARDEN_REQUIRE_REDIS=1)', () => {
-        throw new Error(why);
-      });
-    });
-    return;
-  }
-  console.warn(
-    `\n!!!!!!!! SKIPPED: ${why}. Set HITWARDEN_REQUIRE_REDIS=1 to fail instead. !!!!!!!!\n`,
-  );
-  describe.skip(name, body);
-}
-
 /** Every server started by this process, killed on exit if a test forgot (or crashed). */
 const live = new Set<ChildProcess>();
 process.once('exit', () => {

@@ -5,7 +5,8 @@ import { Sfc32 } from '../../../src/synth/prng.js';
 import { ManualClock } from '../../../src/time/manual-clock.js';
 import { FleetSync } from '../../../src/tracker/fleet-sync.js';
 import { IpTracker } from '../../../src/tracker/ip-tracker.js';
-import { describeWithRedis, RedisCluster, RedisServer } from '../../support/redis-server.js';
+import { RedisCluster, RedisServer } from '../../support/redis-server.js';
+import { describeWithRedis } from '../../support/redis-suite.js';
 import { OracleTracker } from '../../tracker/oracle.js';
 
 const DAY = 86_400_000;
