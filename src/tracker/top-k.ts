@@ -45,6 +45,9 @@ export class TopK {
   readonly #hashes: Uint32Array;
   /** heap[position] = id; the root (position 0) is the worst entry. */
   readonly #heap: Int32Array;
+  /** Formatted text per id, made on the first `top()` that shows it and kept while the id
+   *  holds the same address, so a polling dashboard does not re-format the list each time. */
+  readonly #texts: (string | undefined)[];
   /** positions[id] = position of `id` in the heap. */
   readonly #positions: Int32Array;
   /** Address → id + 1 (0 = empty), linear probing on the caller's hash. */
@@ -59,6 +62,7 @@ export class TopK {
     this.#hashes = new Uint32Array(capacity);
     this.#heap = new Int32Array(capacity);
     this.#positions = new Int32Array(capacity);
+    this.#texts = new Array<string | undefined>(capacity).fill(undefined);
     let indexSize = 16;
     while (indexSize < capacity * 4) indexSize *= 2; // load ≤ 1/4 keeps probes short
     this.#index = new Int32Array(indexSize);
@@ -131,10 +135,12 @@ export class TopK {
     const words = this.#words;
     for (let i = 0; i < ids.length && i < n; i++) {
       const id = ids[i]!;
-      result.push({
-        ip: formatAddress(this.#families[id] as AddressFamily, words, id * 4),
-        count: this.#counts[id]!,
-      });
+      let ip = this.#texts[id];
+      if (ip === undefined) {
+        ip = formatAddress(this.#families[id] as AddressFamily, words, id * 4);
+        this.#texts[id] = ip;
+      }
+      result.push({ ip, count: this.#counts[id]! });
     }
     return result;
   }
@@ -170,6 +176,7 @@ export class TopK {
     this.#counts[id] = count;
     this.#families[id] = family;
     this.#hashes[id] = hash;
+    this.#texts[id] = undefined;
     const base = id * 4;
     this.#words[base] = words[0]!;
     if (family === 6) {
