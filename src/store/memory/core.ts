@@ -8,23 +8,30 @@ import { RingPool } from './ring-pool.js';
 /*
  * The memory store's synchronous core: every decision, in typed arrays, without allocating.
  *
- * A tracked (token, metric) pair is a *slot*: an index into parallel typed arrays. Its events
- * are timestamps in a ring (see ring-pool.ts) holding at least the last `limit + 1` of them
- * for the metric's largest limit, so a threshold decision is one read: the threshold trips
- * when the `(limit + 1)`-th newest event, the current one included, lies inside the window.
- * That is exact for every window length, however busy the token.
+ * A tracked (token, metric) pair is a *slot*: a 64-byte record (one cache line) in one
+ * ArrayBuffer, seen through an Int32 and a Float64 view, plus the token string in a plain
+ * array. An open-addressing hash index (linear probing, seeded hash) maps (token, metric) to
+ * its slot. At a million tokens a decision is bound by cache misses, so everything a decision
+ * reads sits in the one record: the hash check, the ring's place, the ban summary, the expiry
+ * and, for a token seen once, its only timestamp.
  *
- * Rates are counted from the ring too, exactly, for as long as the ring still holds every
- * event of the last hour. The first time a full ring would drop an event younger than an hour,
- * the slot gets bucketed counters (rate-buckets.ts), filled from the ring, and its rates are
- * bucketed from then on (within 1/60 of each window, see banhammer/rates.ts).
+ * Decisions. A slot's events are timestamps in a ring holding at least the last `limit + 1`
+ * of them for the metric's largest limit (in the record while it is one, then in ring-pool.ts
+ * blocks that double as needed). A threshold trips when the `(limit + 1)`-th newest event, the
+ * current one included, lies inside the window: one read, exact for every window length,
+ * however busy the token.
  *
- * Memory: each metric keeps its slots in a list ordered by last activity. A slot's state can
- * matter for `span` = max(longest window, longest ban, 1 hour) after its last event or ban;
- * past that (`expiresAt`) it is dropped. Each call drops at most a few expired slots from the
- * cold end, so there is never a long sweep. `maxTokens` caps the number of slots: at the cap a
- * new pair evicts the least recently active slot of a metric, passing over (a few) slots that
- * hold a ban in force.
+ * Rates are counted from the ring too, exactly, while it still holds every event of the last
+ * hour. The first time a full ring would drop an event younger than an hour, the slot gets
+ * bucketed counters (rate-buckets.ts), filled from the ring, and its rates are bucketed from
+ * then on (within 1/60 of each window, see banhammer/rates.ts).
+ *
+ * Memory. A slot's state can matter for `span` = max(longest window, longest ban, 1 hour)
+ * after its last event or ban; past that (`expiresAt`) it is dead. A clock hand walks the
+ * slots, two per call, and frees the dead ones: no call ever sweeps the table. `maxTokens`
+ * caps the slots: at the cap, a new pair takes the slot of one the hand picks with the CLOCK
+ * (second-chance) rule, an approximation of least-recently-used: slots used since the hand
+ * last passed get another round, and slots holding a ban in force are passed over.
  */
 
 /** `thresholdState` values after `incr`. */
@@ -43,13 +50,42 @@ const NONE = -1;
 /** Smallest ring a busy token gets, so tiny limits still keep exact rates a while. */
 const MIN_RING = 16;
 const INITIAL_SLOTS = 1024;
-/** Expired slots dropped per call: more than the one a call can create. */
+/** Slots the hand looks at per call for dead state: more than the one a call can create. */
 const SWEEP_PER_CALL = 2;
-/** Slots holding a ban in force passed over when looking for one to evict. */
-const EVICTION_PROBES = 8;
+/** Slots the hand may look at to find one to evict before it settles for any unbanned one. */
+const EVICTION_SCAN = 32;
+
+// The record of a slot: 16 Int32 words = 8 Float64 words = 64 bytes.
+const REC_SHIFT_I32 = 4;
+const REC_SHIFT_F64 = 3;
+const I_HASH = 0;
+const I_METRIC = 1;
+/** Ring block in the pool of its class (unused for class 0, which lives in the record). */
+const I_RING_BLOCK = 2;
+/** log2 of the ring's size. */
+const I_RING_CLASS = 3;
+/** Where the next timestamp goes in the ring (kept modulo 2^31). */
+const I_RING_NEXT = 4;
+/** Timestamps held (≤ ring size). */
+const I_RING_COUNT = 5;
+/** Rate bucket block, or NONE. */
+const I_BUCKET = 6;
+const I_FLAGS = 7;
+/** Next free slot while the slot is free. */
+const I_NEXT_FREE = 8;
+/** Latest end of a ban on the slot (0: never banned): a quick "may be blocked" test. */
+const F_BLOCKED_UNTIL = 5;
+/** When nothing in the slot can matter any more. */
+const F_EXPIRES_AT = 6;
+/** The ring while it has a single slot (class 0). */
+const F_INLINE_RING = 7;
+
+const IN_USE = 1;
+/** Used since the hand last passed (CLOCK's reference bit). */
+const REFERENCED = 2;
 
 export interface MemoryCoreOptions {
-  /** Most (token, metric) pairs kept; see the class comment for what is evicted. */
+  /** Most (token, metric) pairs kept; see the file comment for what is evicted. */
   maxTokens: number;
   /** Slots to allocate up front (grows by doubling). */
   initialCapacity?: number;
@@ -64,9 +100,6 @@ interface MetricTable {
   readonly maxRingClass: number;
   /** How long after its last event a slot's state can still matter. */
   readonly spanMs: number;
-  /** Activity list: head is the most recent, tail the least. */
-  head: number;
-  tail: number;
 }
 
 /**
@@ -82,7 +115,7 @@ function hashOf(token: string, metric: number, seed: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h | 0;
 }
 
 function ceilLog2(n: number): number {
@@ -102,37 +135,26 @@ export class MemoryCore {
   readonly #maxTokens: number;
   readonly #rings: RingPool;
   readonly #buckets = new RateBuckets();
-  /** Per-threshold ban ends of the slots that have ever been banned since they were created. */
+  /** Per-threshold ban ends of the slots that have been banned since they were created. */
   readonly #bans = new Map<number, Float64Array>();
+  /** Random per core, so which tokens collide cannot be worked out in advance. */
+  readonly #seed = (Math.random() * 0x1_0000_0000) >>> 0;
 
   #capacity = 0;
   #size = 0;
   #highWater = 0;
   #freeHead = NONE;
   #lastSlot = NONE;
-  #sweepMetric = 0;
+  #hand = 0;
   #evictions = 0;
   #expirations = 0;
 
-  /** Random per core, so which tokens collide cannot be worked out in advance. */
-  readonly #seed = (Math.random() * 0x1_0000_0000) >>> 0;
+  #buffer = new ArrayBuffer(0);
+  #i32 = new Int32Array(0);
+  #f64 = new Float64Array(0);
+  #tokens: (string | undefined)[] = [];
   /** Open-addressing hash index: slot + 1 per entry, 0 when empty; at most half full. */
   #index = new Int32Array(0);
-  #tokens: (string | undefined)[] = [];
-  #hashes = new Uint32Array(0);
-  #metric = new Uint16Array(0);
-  #ringBlock = new Int32Array(0);
-  #ringClass = new Uint8Array(0);
-  /** Where the next timestamp goes in the ring. */
-  #ringNext = new Uint32Array(0);
-  /** Timestamps held (≤ ring size). */
-  #ringCount = new Uint32Array(0);
-  #bucketBlock = new Int32Array(0);
-  /** Latest end of a ban on the slot (0: never banned); a quick "may be blocked" test. */
-  #blockedUntil = new Float64Array(0);
-  #expiresAt = new Float64Array(0);
-  #prev = new Int32Array(0);
-  #next = new Int32Array(0);
 
   constructor(metrics: readonly StoreMetric[], clock: Clock, options: MemoryCoreOptions) {
     this.#clock = monotonic(clock);
@@ -156,20 +178,12 @@ export class MemoryCore {
       });
       const maxRingClass = ceilLog2(Math.max(MIN_RING, maxLimit + 1));
       maxClass = Math.max(maxClass, maxRingClass);
-      return {
-        name: metric.name,
-        limits,
-        windowsMs,
-        durationsMs,
-        maxRingClass,
-        spanMs,
-        head: NONE,
-        tail: NONE,
-      };
+      return { name: metric.name, limits, windowsMs, durationsMs, maxRingClass, spanMs };
     });
     this.thresholdState = new Uint8Array(maxThresholds);
     this.#rings = new RingPool(maxClass + 1);
-    this.#grow(Math.max(16, Math.min(options.initialCapacity ?? INITIAL_SLOTS, this.#maxTokens)));
+    const initial = Math.min(options.initialCapacity ?? INITIAL_SLOTS, this.#maxTokens);
+    this.#grow(Math.max(16, initial));
   }
 
   /** Tracked (token, metric) pairs. */
@@ -177,7 +191,7 @@ export class MemoryCore {
     return this.#size;
   }
 
-  /** Slots dropped because they expired / because of `maxTokens`, since creation. */
+  /** Slots freed because their state was dead / evicted because of `maxTokens`. */
   get expirations(): number {
     return this.#expirations;
   }
@@ -190,6 +204,19 @@ export class MemoryCore {
     return this.#clock();
   }
 
+  get metricCount(): number {
+    return this.#tables.length;
+  }
+
+  metricName(metric: number): string {
+    return this.#tables[metric]!.name;
+  }
+
+  /** Thresholds of `metric` (the readable prefix of `thresholdState`). */
+  thresholdCount(metric: number): number {
+    return this.#tables[metric]!.limits.length;
+  }
+
   /**
    * Counts one event and decides it. Returns `PASSED | HAS_ACTIONS` bits; when `HAS_ACTIONS`
    * is set, `thresholdState` says which thresholds tripped or held the token blocked.
@@ -199,21 +226,26 @@ export class MemoryCore {
     const table = this.#tables[metric]!;
     const hash = hashOf(token, metric, this.#seed);
     let slot = this.#find(token, metric, hash);
-    if (slot === NONE) slot = this.#create(token, metric, hash, table, now);
-    else this.#touch(table, slot);
-    this.#expiresAt[slot] = now + table.spanMs;
+    if (slot === NONE) slot = this.#create(token, metric, hash, now);
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    const rec = slot << REC_SHIFT_I32;
+    const frec = slot << REC_SHIFT_F64;
+    i32[rec + I_FLAGS] = IN_USE | REFERENCED;
+    f64[frec + F_EXPIRES_AT] = now + table.spanMs;
     this.#push(slot, table, now);
     this.#lastSlot = slot;
 
+    const cls = i32[rec + I_RING_CLASS]!;
+    const ring = cls === 0 ? f64 : this.#rings.data[cls]!;
+    const base = cls === 0 ? frec + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
+    const mask = (1 << cls) - 1;
+    const count = i32[rec + I_RING_COUNT]!;
+    const newest = i32[rec + I_RING_NEXT]! - 1;
+    const bans = f64[frec + F_BLOCKED_UNTIL]! > now ? this.#bans.get(slot) : undefined;
     const state = this.thresholdState;
     const limits = table.limits;
-    const count = this.#ringCount[slot]!;
-    const cls = this.#ringClass[slot]!;
-    const ring = this.#rings.data[cls]!;
-    const base = this.#ringBlock[slot]! << cls;
-    const mask = (1 << cls) - 1;
-    const newest = this.#ringNext[slot]! - 1;
-    const bans = this.#blockedUntil[slot]! > now ? this.#bans.get(slot) : undefined;
+    const windowsMs = table.windowsMs;
     let flags = PASSED;
     for (let i = 0; i < limits.length; i++) {
       if (bans !== undefined && bans[i]! > now) {
@@ -223,7 +255,7 @@ export class MemoryCore {
       }
       const limit = limits[i]!;
       // Trips when the (limit+1)-th newest event is inside (now − window, now].
-      if (count > limit && ring[base + ((newest - limit) & mask)]! > now - table.windowsMs[i]!) {
+      if (count > limit && ring[base + ((newest - limit) & mask)]! > now - windowsMs[i]!) {
         this.#startBan(slot, i, now + table.durationsMs[i]!);
         state[i] = TRIPPED;
         flags = HAS_ACTIONS;
@@ -231,7 +263,7 @@ export class MemoryCore {
         state[i] = NOT_HIT;
       }
     }
-    this.#sweep(table, now);
+    this.#sweep(now, SWEEP_PER_CALL);
     return flags;
   }
 
@@ -241,9 +273,10 @@ export class MemoryCore {
     const table = this.#tables[metric]!;
     const hash = hashOf(token, metric, this.#seed);
     let slot = this.#find(token, metric, hash);
-    if (slot === NONE) slot = this.#create(token, metric, hash, table, now);
-    else this.#touch(table, slot);
-    this.#expiresAt[slot] = Math.max(this.#expiresAt[slot]!, now + table.spanMs);
+    if (slot === NONE) slot = this.#create(token, metric, hash, now);
+    this.#i32[(slot << REC_SHIFT_I32) + I_FLAGS] = IN_USE | REFERENCED;
+    const at = (slot << REC_SHIFT_F64) + F_EXPIRES_AT;
+    this.#f64[at] = Math.max(this.#f64[at]!, now + table.spanMs);
     this.#startBan(slot, threshold, now + table.durationsMs[threshold]!);
     this.#lastSlot = slot;
   }
@@ -276,7 +309,8 @@ export class MemoryCore {
     const out: Ban[] = [];
     if (slot === NONE) return out;
     const now = this.#clock();
-    const bans = this.#blockedUntil[slot]! > now ? this.#bans.get(slot) : undefined;
+    const blocked = this.#f64[(slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL]! > now;
+    const bans = blocked ? this.#bans.get(slot) : undefined;
     if (bans === undefined) return out;
     for (let i = 0; i < bans.length; i++) {
       if (bans[i]! > now) out.push({ threshold: i, until: bans[i]! });
@@ -295,7 +329,7 @@ export class MemoryCore {
     while (slot < this.#highWater && visited < limit) {
       const token = this.#tokens[slot];
       if (token !== undefined) {
-        visitor(token, this.#metric[slot]!);
+        visitor(token, this.#i32[(slot << REC_SHIFT_I32) + I_METRIC]!);
         visited++;
       }
       slot++;
@@ -303,59 +337,37 @@ export class MemoryCore {
     return slot < this.#highWater ? slot : NONE;
   }
 
-  /** Thresholds of `metric` (the readable prefix of `thresholdState`). */
-  thresholdCount(metric: number): number {
-    return this.#tables[metric]!.limits.length;
-  }
-
-  get metricCount(): number {
-    return this.#tables.length;
-  }
-
-  metricName(metric: number): string {
-    return this.#tables[metric]!.name;
-  }
-
-  /** Drops up to `steps` expired slots (the store does this a little on every call). */
+  /** Looks at up to `steps` slots for dead state and frees it; returns how many it freed. */
   sweep(steps: number): number {
-    const now = this.#clock();
-    let dropped = 0;
-    for (let m = 0; m < this.#tables.length && dropped < steps; m++) {
-      const table = this.#tables[m]!;
-      while (dropped < steps && table.tail !== NONE && this.#expiresAt[table.tail]! <= now) {
-        this.#drop(table.tail);
-        this.#expirations++;
-        dropped++;
-      }
-    }
-    return dropped;
+    return this.#sweep(this.#clock(), steps);
   }
 
-  /** Bytes held in typed arrays (slots, rings, buckets); excludes the Maps and token strings. */
+  /** Bytes held in typed arrays (records, index, rings, buckets); excludes token strings and
+   *  the array that points at them. */
   get arrayBytes(): number {
     return (
-      this.#capacity * (2 + 4 + 4 + 1 + 4 + 4 + 4 + 8 + 8 + 4 + 4) +
-      this.#index.byteLength +
-      this.#rings.bytes +
-      this.#buckets.bytes
+      this.#buffer.byteLength + this.#index.byteLength + this.#rings.bytes + this.#buckets.bytes
     );
   }
 
   #readRates(slot: number, now: number): void {
     const rates = this.rates;
-    const bucket = this.#bucketBlock[slot]!;
+    const rec = slot << REC_SHIFT_I32;
+    const i32 = this.#i32;
+    const bucket = i32[rec + I_BUCKET]!;
     if (bucket !== NONE) {
       for (let w = 0; w < 3; w++) rates[w] = this.#buckets.rate(bucket, w, now);
       return;
     }
     // Exact: the ring still holds every event of the last hour. Binary search per window for
     // the oldest timestamp inside it.
-    const count = this.#ringCount[slot]!;
-    const cls = this.#ringClass[slot]!;
-    const ring = this.#rings.data[cls]!;
-    const base = this.#ringBlock[slot]! << cls;
+    const cls = i32[rec + I_RING_CLASS]!;
+    const ring = cls === 0 ? this.#f64 : this.#rings.data[cls]!;
+    const base =
+      cls === 0 ? (slot << REC_SHIFT_F64) + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
     const mask = (1 << cls) - 1;
-    const oldest = this.#ringNext[slot]! - count;
+    const count = i32[rec + I_RING_COUNT]!;
+    const oldest = i32[rec + I_RING_NEXT]! - count;
     for (let w = 0; w < 3; w++) {
       const cutoff = now - RATE_WINDOWS_SECONDS[w]! * 1000;
       let lo = 0;
@@ -372,86 +384,92 @@ export class MemoryCore {
   #startBan(slot: number, threshold: number, until: number): void {
     let bans = this.#bans.get(slot);
     if (bans === undefined) {
-      bans = new Float64Array(this.#tables[this.#metric[slot]!]!.limits.length);
+      const metric = this.#i32[(slot << REC_SHIFT_I32) + I_METRIC]!;
+      bans = new Float64Array(this.#tables[metric]!.limits.length);
       this.#bans.set(slot, bans);
     }
     bans[threshold] = until;
-    if (until > this.#blockedUntil[slot]!) this.#blockedUntil[slot] = until;
+    const at = (slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL;
+    if (until > this.#f64[at]!) this.#f64[at] = until;
   }
 
   /** Appends `now` to the slot's ring, growing it or moving the slot to buckets as needed. */
   #push(slot: number, table: MetricTable, now: number): void {
-    let cls = this.#ringClass[slot]!;
-    let count = this.#ringCount[slot]!;
-    const size = 1 << cls;
-    if (count === size) {
+    const i32 = this.#i32;
+    const rec = slot << REC_SHIFT_I32;
+    let cls = i32[rec + I_RING_CLASS]!;
+    let count = i32[rec + I_RING_COUNT]!;
+    if (count === 1 << cls) {
       if (cls < table.maxRingClass) {
         this.#growRing(slot, cls);
         cls++;
       } else {
-        const ring = this.#rings.data[cls]!;
-        const base = this.#ringBlock[slot]! << cls;
-        const oldest = ring[base + (this.#ringNext[slot]! & (size - 1))]!;
+        const oldest = this.#ringAt(slot, cls, i32[rec + I_RING_NEXT]!);
         // The ring is about to lose an event the hourly rate still counts: bucket from now on.
-        if (this.#bucketBlock[slot] === NONE && oldest > now - LONGEST_RATE_WINDOW_MS) {
+        if (i32[rec + I_BUCKET] === NONE && oldest > now - LONGEST_RATE_WINDOW_MS) {
           this.#startBuckets(slot);
         }
         count--;
       }
     }
-    const ring = this.#rings.data[cls]!;
-    const next = this.#ringNext[slot]!;
-    ring[(this.#ringBlock[slot]! << cls) + (next & ((1 << cls) - 1))] = now;
+    const next = i32[rec + I_RING_NEXT]!;
+    if (cls === 0) this.#f64[(slot << REC_SHIFT_F64) + F_INLINE_RING] = now;
+    else
+      this.#rings.data[cls]![(i32[rec + I_RING_BLOCK]! << cls) + (next & ((1 << cls) - 1))] = now;
     // Kept modulo 2^31 so it stays a small integer; only its low bits index the ring.
-    this.#ringNext[slot] = (next + 1) & 0x7fff_ffff;
-    this.#ringCount[slot] = count + 1;
-    const bucket = this.#bucketBlock[slot]!;
+    i32[rec + I_RING_NEXT] = (next + 1) & 0x7fff_ffff;
+    i32[rec + I_RING_COUNT] = count + 1;
+    const bucket = i32[rec + I_BUCKET]!;
     if (bucket !== NONE) this.#buckets.add(bucket, now);
+  }
+
+  /** The timestamp at ring position `position` (taken modulo the ring size). */
+  #ringAt(slot: number, cls: number, position: number): number {
+    if (cls === 0) return this.#f64[(slot << REC_SHIFT_F64) + F_INLINE_RING]!;
+    const block = this.#i32[(slot << REC_SHIFT_I32) + I_RING_BLOCK]!;
+    return this.#rings.data[cls]![(block << cls) + (position & ((1 << cls) - 1))]!;
   }
 
   /** Moves a full ring of class `cls` to a block twice the size, oldest event first. */
   #growRing(slot: number, cls: number): void {
-    const oldBlock = this.#ringBlock[slot]!;
+    const rec = slot << REC_SHIFT_I32;
     const block = this.#rings.alloc(cls + 1);
-    const from = this.#rings.data[cls]!;
     const to = this.#rings.data[cls + 1]!;
-    const size = 1 << cls;
-    const start = this.#ringNext[slot]! & (size - 1);
-    const fromBase = oldBlock << cls;
     const toBase = block << (cls + 1);
-    for (let k = 0; k < size; k++) to[toBase + k] = from[fromBase + ((start + k) & (size - 1))]!;
-    this.#rings.free(cls, oldBlock);
-    this.#ringBlock[slot] = block;
-    this.#ringClass[slot] = cls + 1;
-    this.#ringNext[slot] = size;
+    const size = 1 << cls;
+    const start = this.#i32[rec + I_RING_NEXT]!;
+    for (let k = 0; k < size; k++) to[toBase + k] = this.#ringAt(slot, cls, start + k);
+    if (cls > 0) this.#rings.free(cls, this.#i32[rec + I_RING_BLOCK]!);
+    this.#i32[rec + I_RING_BLOCK] = block;
+    this.#i32[rec + I_RING_CLASS] = cls + 1;
+    this.#i32[rec + I_RING_NEXT] = size;
   }
 
   #startBuckets(slot: number): void {
+    const rec = slot << REC_SHIFT_I32;
     const bucket = this.#buckets.alloc();
-    const cls = this.#ringClass[slot]!;
-    const ring = this.#rings.data[cls]!;
-    const base = this.#ringBlock[slot]! << cls;
-    const mask = (1 << cls) - 1;
-    const count = this.#ringCount[slot]!;
-    const oldest = this.#ringNext[slot]! - count;
-    for (let k = 0; k < count; k++) this.#buckets.add(bucket, ring[base + ((oldest + k) & mask)]!);
-    this.#bucketBlock[slot] = bucket;
+    const cls = this.#i32[rec + I_RING_CLASS]!;
+    const count = this.#i32[rec + I_RING_COUNT]!;
+    const oldest = this.#i32[rec + I_RING_NEXT]! - count;
+    for (let k = 0; k < count; k++) this.#buckets.add(bucket, this.#ringAt(slot, cls, oldest + k));
+    this.#i32[rec + I_BUCKET] = bucket;
   }
 
   /** The slot of (token, metric), or `NONE`. Linear probing over `#index`. */
   #find(token: string, metric: number, hash: number): number {
     const index = this.#index;
+    const i32 = this.#i32;
     const mask = index.length - 1;
     for (let at = hash & mask; ; at = (at + 1) & mask) {
       const entry = index[at]!;
       if (entry === 0) return NONE;
-      const slot = entry - 1;
+      const rec = (entry - 1) << REC_SHIFT_I32;
       if (
-        this.#hashes[slot] === hash &&
-        this.#metric[slot] === metric &&
-        this.#tokens[slot] === token
+        i32[rec + I_HASH] === hash &&
+        i32[rec + I_METRIC] === metric &&
+        this.#tokens[entry - 1] === token
       ) {
-        return slot;
+        return entry - 1;
       }
     }
   }
@@ -468,16 +486,17 @@ export class MemoryCore {
   /** Removes a slot from the index by backward shifting, so no tombstones pile up. */
   #indexRemove(slot: number): void {
     const index = this.#index;
+    const i32 = this.#i32;
     const mask = index.length - 1;
-    let hole = this.#hashes[slot]! & mask;
+    let hole = i32[(slot << REC_SHIFT_I32) + I_HASH]! & mask;
     while (index[hole] !== slot + 1) hole = (hole + 1) & mask;
     let at = hole;
     for (;;) {
       at = (at + 1) & mask;
       const entry = index[at]!;
       if (entry === 0) break;
-      const home = this.#hashes[entry - 1]! & mask;
-      // Move the entry back into the hole unless its home lies cyclically in (hole, at].
+      const home = i32[((entry - 1) << REC_SHIFT_I32) + I_HASH]! & mask;
+      // The entry may fill the hole unless its home lies cyclically in (hole, at].
       const stays = hole <= at ? home > hole && home <= at : home > hole || home <= at;
       if (!stays) {
         index[hole] = entry;
@@ -487,7 +506,7 @@ export class MemoryCore {
     index[hole] = 0;
   }
 
-  /** Doubles the index. O(size), at each doubling only; `initialCapacity` presizes it. */
+  /** Doubles the index: O(size), at each doubling only (`initialCapacity` presizes it). */
   #growIndex(): void {
     const old = this.#index;
     const index = new Int32Array(old.length * 2);
@@ -495,148 +514,135 @@ export class MemoryCore {
     for (let k = 0; k < old.length; k++) {
       const entry = old[k]!;
       if (entry === 0) continue;
-      let at = this.#hashes[entry - 1]! & mask;
+      let at = this.#i32[((entry - 1) << REC_SHIFT_I32) + I_HASH]! & mask;
       while (index[at] !== 0) at = (at + 1) & mask;
       index[at] = entry;
     }
     this.#index = index;
   }
 
-  #create(token: string, metric: number, hash: number, table: MetricTable, now: number): number {
-    this.#sweep(table, now);
-    if (this.#size >= this.#maxTokens) this.#evictFor(table, now);
+  #create(token: string, metric: number, hash: number, now: number): number {
+    if (this.#size >= this.#maxTokens) this.#evict(now);
     let slot: number;
     if (this.#freeHead !== NONE) {
       slot = this.#freeHead;
-      this.#freeHead = this.#next[slot]!;
+      this.#freeHead = this.#i32[(slot << REC_SHIFT_I32) + I_NEXT_FREE]!;
     } else {
       if (this.#highWater === this.#capacity) {
         this.#grow(Math.min(this.#capacity * 2, Math.max(this.#maxTokens, 16)));
       }
       slot = this.#highWater++;
     }
+    const i32 = this.#i32;
+    const rec = slot << REC_SHIFT_I32;
+    const frec = slot << REC_SHIFT_F64;
+    i32[rec + I_HASH] = hash;
+    i32[rec + I_METRIC] = metric;
+    i32[rec + I_RING_BLOCK] = 0;
+    i32[rec + I_RING_CLASS] = 0;
+    i32[rec + I_RING_NEXT] = 0;
+    i32[rec + I_RING_COUNT] = 0;
+    i32[rec + I_BUCKET] = NONE;
+    i32[rec + I_FLAGS] = IN_USE | REFERENCED;
+    this.#f64[frec + F_BLOCKED_UNTIL] = 0;
+    this.#f64[frec + F_EXPIRES_AT] = now + this.#tables[metric]!.spanMs;
     this.#tokens[slot] = token;
-    this.#metric[slot] = metric;
-    this.#ringBlock[slot] = this.#rings.alloc(0);
-    this.#ringClass[slot] = 0;
-    this.#ringNext[slot] = 0;
-    this.#ringCount[slot] = 0;
-    this.#bucketBlock[slot] = NONE;
-    this.#blockedUntil[slot] = 0;
-    this.#expiresAt[slot] = now + table.spanMs;
-    this.#prev[slot] = NONE;
-    this.#next[slot] = table.head;
-    if (table.head !== NONE) this.#prev[table.head] = slot;
-    table.head = slot;
-    if (table.tail === NONE) table.tail = slot;
-    this.#hashes[slot] = hash;
     this.#indexInsert(slot, hash);
     this.#size++;
     return slot;
   }
 
-  /** Frees a slot; at the cap this is what makes room. */
+  /** Frees a slot. */
   #drop(slot: number): void {
-    const table = this.#tables[this.#metric[slot]!]!;
+    const i32 = this.#i32;
+    const rec = slot << REC_SHIFT_I32;
     this.#indexRemove(slot);
-    this.#unlink(table, slot);
-    this.#rings.free(this.#ringClass[slot]!, this.#ringBlock[slot]!);
-    const bucket = this.#bucketBlock[slot]!;
+    const cls = i32[rec + I_RING_CLASS]!;
+    if (cls > 0) this.#rings.free(cls, i32[rec + I_RING_BLOCK]!);
+    const bucket = i32[rec + I_BUCKET]!;
     if (bucket !== NONE) this.#buckets.free(bucket);
     if (this.#bans.size !== 0) this.#bans.delete(slot);
     this.#tokens[slot] = undefined;
-    this.#next[slot] = this.#freeHead;
+    i32[rec + I_FLAGS] = 0;
+    i32[rec + I_NEXT_FREE] = this.#freeHead;
     this.#freeHead = slot;
     this.#size--;
     if (this.#lastSlot === slot) this.#lastSlot = NONE;
   }
 
-  /** Drops expired slots from the cold end: this metric's, then one other metric's. */
-  #sweep(table: MetricTable, now: number): void {
-    for (let k = 0; k < SWEEP_PER_CALL; k++) {
-      const tail = table.tail;
-      if (tail === NONE || this.#expiresAt[tail]! > now) break;
-      this.#drop(tail);
-      this.#expirations++;
-    }
-    const tables = this.#tables;
-    if (tables.length > 1) {
-      this.#sweepMetric = (this.#sweepMetric + 1) % tables.length;
-      const other = tables[this.#sweepMetric]!;
-      if (other.tail !== NONE && this.#expiresAt[other.tail]! <= now) {
-        this.#drop(other.tail);
+  /** Moves the hand over `steps` slots, freeing the dead ones. */
+  #sweep(now: number, steps: number): number {
+    const highWater = this.#highWater;
+    if (highWater === 0) return 0;
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    let hand = this.#hand;
+    let freed = 0;
+    for (let k = 0; k < steps; k++) {
+      if (++hand >= highWater) hand = 0;
+      if (
+        (i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) !== 0 &&
+        f64[(hand << REC_SHIFT_F64) + F_EXPIRES_AT]! <= now
+      ) {
+        this.#drop(hand);
         this.#expirations++;
+        freed++;
       }
     }
+    this.#hand = hand;
+    return freed;
   }
 
-  /** At the cap: evicts the least recently active slot of `table` (or of another metric when
-   *  `table` has none), passing over up to `EVICTION_PROBES` slots that hold a ban in force. */
-  #evictFor(table: MetricTable, now: number): void {
-    let victimTable = table;
-    if (victimTable.tail === NONE) {
-      for (const candidate of this.#tables) {
-        if (candidate.tail !== NONE) {
-          victimTable = candidate;
-          break;
-        }
-      }
+  /**
+   * At the cap: frees one slot chosen by the CLOCK rule. The hand frees the first dead slot,
+   * or else the first one neither used since the hand last passed (clearing that mark as it
+   * goes) nor holding a ban in force. After `EVICTION_SCAN` slots it settles for the first
+   * unbanned one it saw, and if every one was banned, for the slot under the hand.
+   */
+  #evict(now: number): void {
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    const highWater = this.#highWater;
+    let hand = this.#hand;
+    let fallback = NONE;
+    let victim = NONE;
+    for (let k = 0; k < EVICTION_SCAN && victim === NONE; k++) {
+      if (++hand >= highWater) hand = 0;
+      const rec = hand << REC_SHIFT_I32;
+      const flags = i32[rec + I_FLAGS]!;
+      if ((flags & IN_USE) === 0) continue;
+      const frec = hand << REC_SHIFT_F64;
+      if (f64[frec + F_EXPIRES_AT]! <= now) victim = hand;
+      else if (f64[frec + F_BLOCKED_UNTIL]! > now) continue;
+      else if ((flags & REFERENCED) !== 0) {
+        i32[rec + I_FLAGS] = IN_USE;
+        if (fallback === NONE) fallback = hand;
+      } else victim = hand;
     }
-    let victim = victimTable.tail;
-    for (let probe = 0; probe < EVICTION_PROBES && this.#blockedUntil[victim]! > now; probe++) {
-      // Keep the banned slot: move it to the warm end and look at the next coldest.
-      this.#touch(victimTable, victim);
-      victim = victimTable.tail;
+    if (victim === NONE) victim = fallback;
+    if (victim === NONE) {
+      // Every slot looked at holds a ban: take the next slot in use.
+      do {
+        if (++hand >= highWater) hand = 0;
+      } while ((i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) === 0);
+      victim = hand;
     }
+    this.#hand = hand;
     this.#drop(victim);
     this.#evictions++;
   }
 
-  /** Moves a slot to the warm end of its metric's list. */
-  #touch(table: MetricTable, slot: number): void {
-    if (table.head === slot) return;
-    this.#unlink(table, slot);
-    this.#prev[slot] = NONE;
-    this.#next[slot] = table.head;
-    if (table.head !== NONE) this.#prev[table.head] = slot;
-    table.head = slot;
-    if (table.tail === NONE) table.tail = slot;
-  }
-
-  #unlink(table: MetricTable, slot: number): void {
-    const prev = this.#prev[slot]!;
-    const next = this.#next[slot]!;
-    if (prev !== NONE) this.#next[prev] = next;
-    else table.head = next;
-    if (next !== NONE) this.#prev[next] = prev;
-    else table.tail = prev;
-  }
-
   #grow(capacity: number): void {
-    const grow = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(
-      old: T,
-      make: (n: number) => T,
-    ): T => {
-      const bigger = make(capacity);
-      bigger.set(old);
-      return bigger;
-    };
-    this.#metric = grow(this.#metric, (n) => new Uint16Array(n));
-    this.#hashes = grow(this.#hashes, (n) => new Uint32Array(n));
+    const buffer = new ArrayBuffer(capacity * 64);
+    new Uint8Array(buffer).set(new Uint8Array(this.#buffer));
+    this.#buffer = buffer;
+    this.#i32 = new Int32Array(buffer);
+    this.#f64 = new Float64Array(buffer);
     if (this.#index.length === 0) {
       let size = 16;
       while (size < capacity * 2) size *= 2;
       this.#index = new Int32Array(size);
     }
-    this.#ringBlock = grow(this.#ringBlock, (n) => new Int32Array(n));
-    this.#ringClass = grow(this.#ringClass, (n) => new Uint8Array(n));
-    this.#ringNext = grow(this.#ringNext, (n) => new Uint32Array(n));
-    this.#ringCount = grow(this.#ringCount, (n) => new Uint32Array(n));
-    this.#bucketBlock = grow(this.#bucketBlock, (n) => new Int32Array(n));
-    this.#blockedUntil = grow(this.#blockedUntil, (n) => new Float64Array(n));
-    this.#expiresAt = grow(this.#expiresAt, (n) => new Float64Array(n));
-    this.#prev = grow(this.#prev, (n) => new Int32Array(n));
-    this.#next = grow(this.#next, (n) => new Int32Array(n));
     this.#capacity = capacity;
   }
 }
