@@ -74,12 +74,13 @@ export class ActionRunner {
     this.#scheduled = false;
     const jobs = this.#queue;
     this.#queue = [];
+    // Counted as running before any starts, so one that settles at once does not look idle.
+    this.#running += jobs.length;
     for (const job of jobs) this.#start(job);
     this.#checkIdle();
   };
 
   #start(job: ActionJob): void {
-    this.#running++;
     this.#options.onRun();
     let settled = false;
     const timeoutMs = job.action.timeoutMs ?? this.#options.timeoutMs;

@@ -75,7 +75,13 @@ const thresholdSchema = z.strictObject(
       .readonly(),
     action_duration: seconds('action_duration').min(0, { error: 'must be at least 0 seconds' }),
   },
-  { error: 'must be an object { limit, window, action, action_duration }' },
+  {
+    // Unknown keys keep zod's message, which names them (a typo such as `actionDuration`).
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? undefined
+        : 'must be an object { limit, window, action, action_duration }',
+  },
 );
 
 const metricSchema = z.strictObject(
@@ -85,7 +91,10 @@ const metricSchema = z.strictObject(
       .min(1, { error: 'must have at least one threshold' })
       .max(MAX_THRESHOLDS, { error: `must have at most ${MAX_THRESHOLDS} thresholds` }),
   },
-  { error: 'must be an object { thresholds: [...] }' },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? undefined : 'must be an object { thresholds: [...] }',
+  },
 );
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
