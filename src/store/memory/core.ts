@@ -153,7 +153,8 @@ export class MemoryCore {
   #i32 = new Int32Array(0);
   #f64 = new Float64Array(0);
   #tokens: (string | undefined)[] = [];
-  /** Open-addressing hash index: slot + 1 per entry, 0 when empty; at most half full. */
+  /** Open-addressing hash index of (slot + 1, hash) pairs, slot 0 meaning empty; at most
+   *  half the positions are used. */
   #index = new Int32Array(0);
 
   constructor(metrics: readonly StoreMetric[], clock: Clock, options: MemoryCoreOptions) {
@@ -458,15 +459,14 @@ export class MemoryCore {
   /** The slot of (token, metric), or `NONE`. Linear probing over `#index`. */
   #find(token: string, metric: number, hash: number): number {
     const index = this.#index;
-    const i32 = this.#i32;
-    const mask = index.length - 1;
+    const mask = (index.length >> 1) - 1;
     for (let at = hash & mask; ; at = (at + 1) & mask) {
-      const entry = index[at]!;
+      const entry = index[at << 1]!;
       if (entry === 0) return NONE;
-      const rec = (entry - 1) << REC_SHIFT_I32;
+      // The hash sits beside the entry, so a miss never touches the record.
       if (
-        i32[rec + I_HASH] === hash &&
-        i32[rec + I_METRIC] === metric &&
+        index[(at << 1) + 1] === hash &&
+        this.#i32[((entry - 1) << REC_SHIFT_I32) + I_METRIC] === metric &&
         this.#tokens[entry - 1] === token
       ) {
         return entry - 1;
@@ -475,48 +475,53 @@ export class MemoryCore {
   }
 
   #indexInsert(slot: number, hash: number): void {
-    if ((this.#size + 1) * 2 > this.#index.length) this.#growIndex();
+    if ((this.#size + 1) * 4 > this.#index.length) this.#growIndex();
     const index = this.#index;
-    const mask = index.length - 1;
+    const mask = (index.length >> 1) - 1;
     let at = hash & mask;
-    while (index[at] !== 0) at = (at + 1) & mask;
-    index[at] = slot + 1;
+    while (index[at << 1] !== 0) at = (at + 1) & mask;
+    index[at << 1] = slot + 1;
+    index[(at << 1) + 1] = hash;
   }
 
   /** Removes a slot from the index by backward shifting, so no tombstones pile up. */
   #indexRemove(slot: number): void {
     const index = this.#index;
-    const i32 = this.#i32;
-    const mask = index.length - 1;
-    let hole = i32[(slot << REC_SHIFT_I32) + I_HASH]! & mask;
-    while (index[hole] !== slot + 1) hole = (hole + 1) & mask;
+    const mask = (index.length >> 1) - 1;
+    let hole = this.#i32[(slot << REC_SHIFT_I32) + I_HASH]! & mask;
+    while (index[hole << 1] !== slot + 1) hole = (hole + 1) & mask;
     let at = hole;
     for (;;) {
       at = (at + 1) & mask;
-      const entry = index[at]!;
+      const entry = index[at << 1]!;
       if (entry === 0) break;
-      const home = i32[((entry - 1) << REC_SHIFT_I32) + I_HASH]! & mask;
+      const hash = index[(at << 1) + 1]!;
+      const home = hash & mask;
       // The entry may fill the hole unless its home lies cyclically in (hole, at].
       const stays = hole <= at ? home > hole && home <= at : home > hole || home <= at;
       if (!stays) {
-        index[hole] = entry;
+        index[hole << 1] = entry;
+        index[(hole << 1) + 1] = hash;
         hole = at;
       }
     }
-    index[hole] = 0;
+    index[hole << 1] = 0;
   }
 
-  /** Doubles the index: O(size), at each doubling only (`initialCapacity` presizes it). */
+  /** Doubles the index: O(size), at each doubling only (`initialCapacity` presizes it). It
+   *  reads only the index itself, never the records. */
   #growIndex(): void {
     const old = this.#index;
     const index = new Int32Array(old.length * 2);
-    const mask = index.length - 1;
-    for (let k = 0; k < old.length; k++) {
+    const mask = (index.length >> 1) - 1;
+    for (let k = 0; k < old.length; k += 2) {
       const entry = old[k]!;
       if (entry === 0) continue;
-      let at = this.#i32[((entry - 1) << REC_SHIFT_I32) + I_HASH]! & mask;
-      while (index[at] !== 0) at = (at + 1) & mask;
-      index[at] = entry;
+      const hash = old[k + 1]!;
+      let at = hash & mask;
+      while (index[at << 1] !== 0) at = (at + 1) & mask;
+      index[at << 1] = entry;
+      index[(at << 1) + 1] = hash;
     }
     this.#index = index;
   }
@@ -641,7 +646,7 @@ export class MemoryCore {
     if (this.#index.length === 0) {
       let size = 16;
       while (size < capacity * 2) size *= 2;
-      this.#index = new Int32Array(size);
+      this.#index = new Int32Array(size * 2);
     }
     this.#capacity = capacity;
   }

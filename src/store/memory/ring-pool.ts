@@ -9,7 +9,10 @@
  * it must remember (rounded up to a power of two), and a token seen once costs 8 bytes.
  */
 
-const INITIAL_BLOCKS = 64;
+/** Timestamps a class starts with room for (at least one block): small classes start with
+ *  many blocks, a class of 131,072-slot rings with one, so unused classes cost little. */
+const INITIAL_SLOTS = 4096;
+const MIN_FREE_STACK = 64;
 
 export class RingPool {
   /** Per class: the storage, `blocks << class` timestamps. */
@@ -46,7 +49,7 @@ export class RingPool {
     let stack = this.#free[c]!;
     const top = this.#freeTop[c]!;
     if (top === stack.length) {
-      const bigger = new Int32Array(Math.max(INITIAL_BLOCKS, stack.length * 2));
+      const bigger = new Int32Array(Math.max(MIN_FREE_STACK, stack.length * 2));
       bigger.set(stack);
       this.#free[c] = bigger;
       stack = bigger;
@@ -65,7 +68,7 @@ export class RingPool {
   }
 
   #grow(c: number): void {
-    const blocks = Math.max(INITIAL_BLOCKS, this.#capacity[c]! * 2);
+    const blocks = Math.max(INITIAL_SLOTS >> c, 1, this.#capacity[c]! * 2);
     const bigger = new Float64Array(blocks << c);
     bigger.set(this.data[c]!);
     this.data[c] = bigger;
