@@ -1,4 +1,4 @@
-import { ConfigError, quoteInput } from '../errors.js';
+import { ConfigError, quoteInput, StoreError } from '../errors.js';
 import { CidrSet } from '../ip/cidr-set.js';
 import { parseAddress } from '../ip/parse.js';
 import { HAS_ACTIONS, type MemoryCore, PASSED, TRIPPED } from '../store/memory/core.js';
@@ -182,7 +182,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
    */
   incr(token: string, metric: string): Promise<IncrResult<ReturnRates>> {
     const m = this.#config.indexOf.get(metric);
-    if (m === undefined || typeof token !== 'string') {
+    if (m === undefined || typeof token !== 'string' || this.#closed) {
       return Promise.reject(this.#badCall(token, metric));
     }
     this.counters.decisions++;
@@ -381,11 +381,14 @@ export class BanHammer<ReturnRates extends boolean = false> {
 
   #metricOrThrow(token: unknown, metric: string): number {
     const m = this.#config.indexOf.get(metric);
-    if (m === undefined || typeof token !== 'string') throw this.#badCall(token, metric);
+    if (m === undefined || typeof token !== 'string' || this.#closed) {
+      throw this.#badCall(token, metric);
+    }
     return m;
   }
 
   #badCall(token: unknown, metric: unknown): Error {
+    if (this.#closed) return new StoreError('this BanHammer is closed');
     if (typeof token !== 'string') {
       return new TypeError(`token must be a string, got ${quoteInput(token)}`);
     }

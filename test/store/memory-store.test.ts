@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BanHammer } from '../../src/banhammer/ban-hammer.js';
 import { StoreError } from '../../src/errors.js';
@@ -5,6 +6,7 @@ import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import type { Store } from '../../src/store/store.js';
 import { ManualClock } from '../../src/time/manual-clock.js';
 import { storeConformance } from './conformance.js';
+import { Oracle } from './oracle.js';
 
 storeConformance('MemoryStore', { make: () => new MemoryStore() });
 
@@ -34,6 +36,14 @@ describe('MemoryStore', () => {
     const store = new MemoryStore();
     new BanHammer(bans, { store });
     expect(() => new BanHammer(bans, { store })).toThrow(StoreError);
+  });
+
+  it('refuses calls after close()', async () => {
+    const hammer = new BanHammer(bans);
+    await hammer.close();
+    await expect(hammer.incr('t', 'm')).rejects.toThrow(StoreError);
+    await expect(hammer.status('t', 'm')).rejects.toThrow(StoreError);
+    await hammer.close();
   });
 
   it('rejects a maxTokens that is not a positive integer', () => {
@@ -172,5 +182,44 @@ describe('MemoryStore', () => {
     // 21 events within 10 s trip it: a burst.
     for (let i = 0; i < 20; i++) await hammer.incr('busy', 'm');
     expect((await hammer.incr('busy', 'm'))[0]).toBe(false);
+  });
+
+  it('keeps bucketed rates within 1/60 of each window of the exact counts', () => {
+    // A 16-slot ring (limit 3): a token is bucketed after 16 events within an hour.
+    const thresholds = [{ limit: 3, window: 1, action_duration: 0 }];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            { weight: 8, arbitrary: fc.integer({ min: 0, max: 3000 }) },
+            { weight: 1, arbitrary: fc.integer({ min: 3000, max: 900_000 }) },
+          ),
+          { minLength: 20, maxLength: 600 },
+        ),
+        (steps) => {
+          const clock = new ManualClock(0);
+          const store = new MemoryStore();
+          new BanHammer(
+            { m: { thresholds: thresholds.map((t) => ({ ...t, action: [] })) } },
+            { store, clock: clock.now },
+          );
+          const oracle = new Oracle(thresholds);
+          let now = 0;
+          for (const step of steps) {
+            now += step;
+            clock.set(now);
+            oracle.incr('t', now);
+            store.core.incr('t', 0);
+            store.core.readLastRates();
+            [60, 600, 3600].forEach((window, w) => {
+              const rate = store.core.rates[w]!;
+              expect(rate).toBeLessThanOrEqual(oracle.count('t', now, window));
+              expect(rate).toBeGreaterThanOrEqual(oracle.count('t', now, window - window / 60));
+            });
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

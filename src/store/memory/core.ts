@@ -144,7 +144,10 @@ export class MemoryCore {
   #size = 0;
   #highWater = 0;
   #freeHead = NONE;
+  /** The pair the last `incr` or `ban` touched (`NONE` once it is freed). */
   #lastSlot = NONE;
+  #lastToken = '';
+  #lastMetric = -1;
   #hand = 0;
   #evictions = 0;
   #expirations = 0;
@@ -225,9 +228,16 @@ export class MemoryCore {
   incr(token: string, metric: number): number {
     const now = this.#clock();
     const table = this.#tables[metric]!;
-    const hash = hashOf(token, metric, this.#seed);
-    let slot = this.#find(token, metric, hash);
-    if (slot === NONE) slot = this.#create(token, metric, hash, now);
+    let slot = this.#lastSlot;
+    // A flood from one token asks about the same pair again and again: skip the hash.
+    if (slot === NONE || token !== this.#lastToken || metric !== this.#lastMetric) {
+      const hash = hashOf(token, metric, this.#seed);
+      slot = this.#find(token, metric, hash);
+      if (slot === NONE) slot = this.#create(token, metric, hash, now);
+      this.#lastSlot = slot;
+      this.#lastToken = token;
+      this.#lastMetric = metric;
+    }
     const i32 = this.#i32;
     const f64 = this.#f64;
     const rec = slot << REC_SHIFT_I32;
@@ -235,7 +245,6 @@ export class MemoryCore {
     i32[rec + I_FLAGS] = IN_USE | REFERENCED;
     f64[frec + F_EXPIRES_AT] = now + table.spanMs;
     this.#push(slot, table, now);
-    this.#lastSlot = slot;
 
     const cls = i32[rec + I_RING_CLASS]!;
     const ring = cls === 0 ? f64 : this.#rings.data[cls]!;
@@ -280,6 +289,8 @@ export class MemoryCore {
     this.#f64[at] = Math.max(this.#f64[at]!, now + table.spanMs);
     this.#startBan(slot, threshold, now + table.durationsMs[threshold]!);
     this.#lastSlot = slot;
+    this.#lastToken = token;
+    this.#lastMetric = metric;
   }
 
   /** Forgets `token` for `metric`: events, rates and bans. */

@@ -49,17 +49,20 @@ export class RateBuckets {
 
   /** Counts one event at `at` (epoch ms, never before an earlier `add` or `rate` time). */
   add(block: number, at: number): void {
+    const counts = this.#counts;
+    const base = block * PER_BLOCK;
+    // The three windows always move together (from the same time), so when `at` falls in the
+    // newest 1 s bucket it also falls in the newest 10 s and 60 s buckets.
+    if (Math.floor(at / BUCKET_MS[0]!) !== this.#epoch[block * WINDOWS]) this.#advance(block, at);
     for (let w = 0; w < WINDOWS; w++) {
-      const index = Math.floor(at / BUCKET_MS[w]!);
-      this.#advance(block, w, index);
-      this.#counts[block * PER_BLOCK + w * RATE_BUCKETS + (index % RATE_BUCKETS)]!++;
+      counts[base + w * RATE_BUCKETS + (this.#epoch[block * WINDOWS + w]! % RATE_BUCKETS)]!++;
       this.#sums[block * WINDOWS + w]!++;
     }
   }
 
   /** Events of window `w` (0: 1m, 1: 10m, 2: 60m) in the 60 buckets ending at `now`. */
   rate(block: number, w: number, now: number): number {
-    this.#advance(block, w, Math.floor(now / BUCKET_MS[w]!));
+    this.#advance(block, now);
     return this.#sums[block * WINDOWS + w]!;
   }
 
@@ -72,21 +75,24 @@ export class RateBuckets {
     );
   }
 
-  /** Moves window `w` of `block` so its newest bucket is `index`, zeroing the ones passed. */
-  #advance(block: number, w: number, index: number): void {
-    const epochAt = block * WINDOWS + w;
-    const epoch = this.#epoch[epochAt]!;
-    if (index <= epoch) return;
-    const base = block * PER_BLOCK + w * RATE_BUCKETS;
-    const steps = Math.min(index - epoch, RATE_BUCKETS);
-    let dropped = 0;
-    for (let k = 1; k <= steps; k++) {
-      const at = base + ((epoch + k) % RATE_BUCKETS);
-      dropped += this.#counts[at]!;
-      this.#counts[at] = 0;
+  /** Moves every window of `block` so its newest bucket holds `now`, zeroing the ones passed. */
+  #advance(block: number, now: number): void {
+    for (let w = 0; w < WINDOWS; w++) {
+      const index = Math.floor(now / BUCKET_MS[w]!);
+      const epochAt = block * WINDOWS + w;
+      const epoch = this.#epoch[epochAt]!;
+      if (index <= epoch) continue;
+      const base = block * PER_BLOCK + w * RATE_BUCKETS;
+      const steps = Math.min(index - epoch, RATE_BUCKETS);
+      let dropped = 0;
+      for (let k = 1; k <= steps; k++) {
+        const at = base + ((epoch + k) % RATE_BUCKETS);
+        dropped += this.#counts[at]!;
+        this.#counts[at] = 0;
+      }
+      this.#sums[epochAt]! -= dropped;
+      this.#epoch[epochAt] = index;
     }
-    this.#sums[epochAt]! -= dropped;
-    this.#epoch[epochAt] = index;
   }
 
   #grow(): void {
