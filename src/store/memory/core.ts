@@ -1,6 +1,6 @@
 import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../../banhammer/rates.js';
 import type { Ban } from '../../banhammer/stats.js';
-import { type Clock, monotonic } from '../../time/clock.js';
+import type { Clock } from '../../time/clock.js';
 import type { StoreMetric } from '../store.js';
 import { RateBuckets } from './rate-buckets.js';
 import { RingPool } from './ring-pool.js';
@@ -28,7 +28,8 @@ import { RingPool } from './ring-pool.js';
  *
  * Memory. A slot's state can matter for `span` = max(longest window, longest ban, 1 hour)
  * after its last event or ban; past that (`expiresAt`) it is dead. A clock hand walks the
- * slots, two per call, and frees the dead ones: no call ever sweeps the table. `maxTokens`
+ * slots, two for each new pair, and frees the dead ones: no call ever sweeps the table, and
+ * the table can only grow while pairs stay alive. `maxTokens`
  * caps the slots: at the cap, a new pair takes the slot of one the hand picks with the CLOCK
  * (second-chance) rule, an approximation of least-recently-used: slots used since the hand
  * last passed get another round, and slots holding a ban in force are passed over.
@@ -50,7 +51,7 @@ const NONE = -1;
 /** Smallest ring a busy token gets, so tiny limits still keep exact rates a while. */
 const MIN_RING = 16;
 const INITIAL_SLOTS = 1024;
-/** Slots the hand looks at per call for dead state: more than the one a call can create. */
+/** Slots the hand looks at for dead state per new pair: more than the one it takes. */
 const SWEEP_PER_CALL = 2;
 /** Slots the hand may look at to find one to evict before it settles for any unbanned one. */
 const EVICTION_SCAN = 32;
@@ -130,7 +131,10 @@ export class MemoryCore {
   /** `token_rate_1m`, `_10m`, `_60m`, written by `readRates`/`readLastRates`. */
   readonly rates = new Float64Array(3);
 
-  readonly #clock: Clock;
+  readonly #source: Clock;
+  /** The latest time seen, in a typed array: a double kept in a field or a closure would be
+   *  boxed on every write, i.e. an allocation per call. */
+  readonly #latest = new Float64Array(1);
   readonly #tables: MetricTable[];
   readonly #maxTokens: number;
   readonly #rings: RingPool;
@@ -161,7 +165,7 @@ export class MemoryCore {
   #index = new Int32Array(0);
 
   constructor(metrics: readonly StoreMetric[], clock: Clock, options: MemoryCoreOptions) {
-    this.#clock = monotonic(clock);
+    this.#source = clock;
     this.#maxTokens = options.maxTokens;
     let maxThresholds = 0;
     let maxClass = 0;
@@ -203,9 +207,19 @@ export class MemoryCore {
     return this.#evictions;
   }
 
-  /** Current time on the store's (monotonic) clock. */
+  /** Current time on the store's clock, never going backwards (see `time/clock.ts`). */
   now(): number {
     return this.#clock();
+  }
+
+  #clock(): number {
+    const now = this.#source();
+    const latest = this.#latest;
+    if (now > latest[0]!) {
+      latest[0] = now;
+      return now;
+    }
+    return latest[0]!;
   }
 
   get metricCount(): number {
@@ -273,7 +287,6 @@ export class MemoryCore {
         state[i] = NOT_HIT;
       }
     }
-    this.#sweep(now, SWEEP_PER_CALL);
     return flags;
   }
 
@@ -336,11 +349,13 @@ export class MemoryCore {
    * once: slots never move while they are in use.
    */
   visit(from: number, limit: number, visitor: (token: string, metric: number) => void): number {
+    const now = this.#clock();
     let slot = from;
     let visited = 0;
     while (slot < this.#highWater && visited < limit) {
       const token = this.#tokens[slot];
-      if (token !== undefined) {
+      // Dead pairs the hand has not reached yet are not reported.
+      if (token !== undefined && this.#f64[(slot << REC_SHIFT_F64) + F_EXPIRES_AT]! > now) {
         visitor(token, this.#i32[(slot << REC_SHIFT_I32) + I_METRIC]!);
         visited++;
       }
@@ -538,6 +553,8 @@ export class MemoryCore {
   }
 
   #create(token: string, metric: number, hash: number, now: number): number {
+    // Only new pairs make the table grow, so they pay for freeing the dead ones.
+    this.#sweep(now, SWEEP_PER_CALL);
     if (this.#size >= this.#maxTokens) this.#evict(now);
     let slot: number;
     if (this.#freeHead !== NONE) {
