@@ -18,6 +18,8 @@ export interface ActionRunnerOptions {
   /** Most actions queued or running at once; beyond that new ones are dropped and reported. */
   maxPending: number;
   onError: (event: ActionErrorEvent) => void;
+  /** A dropped action that could not even be reported (too many reports pending). */
+  onDrop: () => void;
   onRun: () => void;
 }
 
@@ -30,6 +32,8 @@ export interface ActionRunnerOptions {
 export class ActionRunner {
   readonly #options: ActionRunnerOptions;
   #queue: ActionJob[] = [];
+  /** Callbacks (event emissions) to run at the start of the next batch, before its actions. */
+  #deferred: (() => void)[] = [];
   #running = 0;
   #scheduled = false;
   #idleWaiters: (() => void)[] = [];
@@ -38,14 +42,20 @@ export class ActionRunner {
     this.#options = options;
   }
 
-  /** Actions queued or running. */
+  /** Actions queued or running, and deferred callbacks not yet run. */
   get pending(): number {
-    return this.#queue.length + this.#running;
+    return this.#queue.length + this.#running + this.#deferred.length;
+  }
+
+  /** Runs `callback` on the next batch, off the caller's path (its throw is its own). */
+  defer(callback: () => void): void {
+    this.#deferred.push(callback);
+    this.#schedule();
   }
 
   enqueue(job: ActionJob): void {
-    if (this.pending >= this.#options.maxPending) {
-      this.#options.onError({
+    if (this.#queue.length + this.#running >= this.#options.maxPending) {
+      const event: ActionErrorEvent = {
         token: job.token,
         metric: job.metric,
         threshold: job.threshold,
@@ -54,10 +64,21 @@ export class ActionRunner {
         error: new Error(
           `action dropped: ${this.#options.maxPending} actions already pending (maxPendingActions)`,
         ),
-      });
+      };
+      // Reported off the caller's path too; past maxPending reports waiting, a drop is only
+      // counted (onDrop) so a flood cannot queue reports without bound either.
+      if (this.#deferred.length < this.#options.maxPending) {
+        this.defer(() => this.#options.onError(event));
+      } else {
+        this.#options.onDrop();
+      }
       return;
     }
     this.#queue.push(job);
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#flush);
@@ -72,6 +93,9 @@ export class ActionRunner {
 
   readonly #flush = (): void => {
     this.#scheduled = false;
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    for (const callback of deferred) callback();
     const jobs = this.#queue;
     this.#queue = [];
     // Counted as running before any starts, so one that settles at once does not look idle.

@@ -141,6 +141,10 @@ export class BanHammer<ReturnRates extends boolean = false> {
       onRun: () => {
         this.counters.actions_run++;
       },
+      onDrop: () => {
+        this.counters.action_errors++;
+        this.counters.actions_dropped++;
+      },
       onError: (event) => {
         this.counters.action_errors++;
         if (event.reason === 'timeout') this.counters.action_timeouts++;
@@ -318,7 +322,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
     const threshold = config.thresholds[i]!;
     this.counters.tripped++;
     if (this.#events.has('tripped')) {
-      this.#events.emit('tripped', {
+      const event = {
         token,
         metric: config.name,
         threshold: i,
@@ -326,7 +330,9 @@ export class BanHammer<ReturnRates extends boolean = false> {
         window: threshold.windowSeconds,
         duration: threshold.durationSeconds,
         manual,
-      });
+      };
+      // Like actions, after the caller has its decision.
+      this.#runner.defer(() => this.#events.emit('tripped', event));
     }
     this.#scheduleRerun(config, token, i);
   }

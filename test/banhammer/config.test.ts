@@ -135,6 +135,7 @@ describe('bans configuration', () => {
     expect(await hammer.incr('t', 'm')).toBe(true);
     expect(await hammer.incr('t', 'm')).toBe(false);
     expect(await hammer.incr('t', 'm')).toBe(false);
+    await hammer.settled();
     expect(tripped).toEqual([0, 1]);
     expect((await hammer.status('t', 'm')).bans.map((ban) => ban.threshold)).toEqual([0, 1]);
     const tooMany = Array.from({ length: MAX_THRESHOLDS + 1 }, () => ok);
