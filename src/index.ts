@@ -1,20 +1,15 @@
 // The public face of hitwarden: exports only, no logic.
 
 // BanHammer
-export type { Action } from './banhammer/action.js';
+export { type Action, type ActionRecord, actionRecord } from './banhammer/action.js';
 export { blockLocal, createBlockLocal } from './banhammer/actions/block-local.js';
 export {
   LocalBlockCache,
   type LocalBlockCacheOptions,
   localBlocks,
 } from './banhammer/actions/local-block-cache.js';
+export { type RecordLocalOptions, recordLocal } from './banhammer/actions/record-local.js';
 export {
-  type RecordLocalLine,
-  type RecordLocalOptions,
-  recordLocal,
-} from './banhammer/actions/record-local.js';
-export {
-  type CentralReport,
   ReportCentralError,
   type ReportCentralOptions,
   reportCentral,

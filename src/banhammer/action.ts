@@ -20,3 +20,28 @@ export type Action = ((
    */
   timeoutMs?: number;
 };
+
+/** What `recordLocal` writes and `reportCentral` sends for one action call. */
+export interface ActionRecord {
+  /** ISO 8601 time the action ran. */
+  at: string;
+  token: string;
+  metric: string;
+  /** Seconds. */
+  window: number;
+  limit: number;
+  /** Seconds of the ban. */
+  duration: number;
+}
+
+/** Builds the record of one action call at `at` (epoch ms). */
+export function actionRecord(
+  at: number,
+  token: string,
+  duration: number,
+  metric: string,
+  window: number,
+  limit: number,
+): ActionRecord {
+  return { at: new Date(at).toISOString(), token, metric, window, limit, duration };
+}

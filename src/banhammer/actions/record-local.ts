@@ -2,26 +2,13 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError, quoteInput } from '../../errors.js';
 import { type Clock, systemClock } from '../../time/clock.js';
-import type { Action } from '../action.js';
+import { type Action, actionRecord } from '../action.js';
 
 export interface RecordLocalOptions {
   /** The JSON-lines journal to append to; its directory is created if missing. */
   path: string;
   /** Stamps each line (`at`). @default Date.now */
   clock?: Clock;
-}
-
-/** One journal line. */
-export interface RecordLocalLine {
-  /** ISO 8601 time the action ran. */
-  at: string;
-  token: string;
-  metric: string;
-  /** Seconds. */
-  window: number;
-  limit: number;
-  /** Seconds of the ban. */
-  duration: number;
 }
 
 /**
@@ -55,14 +42,7 @@ export function recordLocal(options: RecordLocalOptions): Action {
   };
 
   return function recordLocal(token, duration, metric, window, limit): Promise<void> {
-    const record: RecordLocalLine = {
-      at: new Date(clock()).toISOString(),
-      token,
-      metric,
-      window,
-      limit,
-      duration,
-    };
+    const record = actionRecord(clock(), token, duration, metric, window, limit);
     const line = `${JSON.stringify(record)}\n`;
     const written = tail.then(
       () => write(line),

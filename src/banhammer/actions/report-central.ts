@@ -1,6 +1,6 @@
 import { ConfigError, quoteInput } from '../../errors.js';
 import { type Clock, systemClock } from '../../time/clock.js';
-import type { Action } from '../action.js';
+import { type Action, actionRecord } from '../action.js';
 
 export interface ReportCentralOptions {
   /** Where to POST each event (http or https). */
@@ -15,17 +15,6 @@ export interface ReportCentralOptions {
   headers?: Record<string, string>;
   /** Stamps each report (`at`). @default Date.now */
   clock?: Clock;
-}
-
-/** The JSON body of a report. */
-export interface CentralReport {
-  /** ISO 8601 time of the report. */
-  at: string;
-  token: string;
-  metric: string;
-  window: number;
-  limit: number;
-  duration: number;
 }
 
 /** A report that failed for good: every attempt failed or the server refused it. */
@@ -102,15 +91,7 @@ export function reportCentral(options: ReportCentralOptions): Action {
     window: number,
     limit: number,
   ): Promise<void> {
-    const body: CentralReport = {
-      at: new Date(clock()).toISOString(),
-      token,
-      metric,
-      window,
-      limit,
-      duration,
-    };
-    const payload = JSON.stringify(body);
+    const payload = JSON.stringify(actionRecord(clock(), token, duration, metric, window, limit));
     let lastError: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await sleep(backoffMs * 2 ** (attempt - 1));
