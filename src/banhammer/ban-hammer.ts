@@ -154,6 +154,11 @@ export class BanHammer<ReturnRates extends boolean = false> {
     });
 
     const store = options.store ?? new MemoryStore();
+    for (const method of ['open', 'incr', 'ban', 'reset', 'status', 'scan', 'close'] as const) {
+      if (typeof store?.[method] !== 'function') {
+        throw new ConfigError('options.store', `must implement Store (no ${method}() method)`);
+      }
+    }
     this.#store = store;
     const setup = {
       clock,

@@ -155,6 +155,7 @@ describe('bans configuration', () => {
       'options.clock',
     );
     expect(() => new BanHammer(bans, { allowList: ['10.0.0.0/33'] })).toThrow('allowList[0]');
+    expect(() => new BanHammer(bans, { store: {} as never })).toThrow('options.store');
     expect(() => new BanHammer(bans, { denyList: ['10.0.0.0/8', 'nope'] })).toThrow('denyList[1]');
   });
 });
