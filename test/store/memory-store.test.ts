@@ -46,6 +46,25 @@ describe('MemoryStore', () => {
     await hammer.close();
   });
 
+  it('streams scan() in batches, each pair present throughout exactly once', async () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryStore({ scanBatch: 7 });
+    const hammer = new BanHammer(bans, { store, clock: clock.now });
+    for (let i = 0; i < 100; i++) await hammer.incr(`t${i}`, 'm');
+    const seen = new Map<string, number>();
+    let k = 0;
+    for await (const { token, status } of hammer.scan()) {
+      seen.set(token, (seen.get(token) ?? 0) + 1);
+      expect(status.token_rate_1m).toBe(1);
+      // Churn while walking: drop some pairs, add others (which may reuse their slots).
+      if (k % 10 === 0) await hammer.reset(`t${99 - k / 10}`, 'm');
+      if (k % 10 === 5) await hammer.incr(`new${k}`, 'm');
+      k++;
+    }
+    for (let i = 0; i < 90; i++) expect(seen.get(`t${i}`)).toBe(1);
+    for (const count of seen.values()) expect(count).toBe(1);
+  });
+
   it('rejects a maxTokens that is not a positive integer', () => {
     for (const maxTokens of [0, -1, 1.5, Number.NaN]) {
       expect(() => new MemoryStore({ maxTokens })).toThrow(StoreError);
