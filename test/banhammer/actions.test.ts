@@ -218,9 +218,11 @@ describe('reportCentral', () => {
 
   it('retries through a failure and a hang, then succeeds', async () => {
     const { url, bodies } = await serve(['fail', 'hang', 'ok']);
+    // The hang costs one full timeout; it is generous so that a busy machine cannot time out
+    // the attempt that should succeed.
     const action = reportCentral({
       url,
-      timeoutMs: 200,
+      timeoutMs: 1000,
       retries: 2,
       backoffMs: 5,
       clock: () => START,
