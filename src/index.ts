@@ -32,8 +32,6 @@ export {
   type ThresholdConfig,
 } from './banhammer/config.js';
 export type { ActionErrorEvent, BanHammerEvents, TrippedEvent } from './banhammer/events.js';
-export { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from './banhammer/rates.js';
-export type { Ban, Stats, StatusEntry, TokenStatus } from './banhammer/stats.js';
 export {
   ConfigError,
   HitwardenError,
@@ -44,6 +42,8 @@ export type { AddressFamily } from './ip/address.js';
 export { CidrSet } from './ip/cidr-set.js';
 export { normalizeIp } from './ip/normalize.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory/memory-store.js';
+export { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from './store/rates.js';
+export type { Ban, Stats, StatusEntry, TokenStatus } from './store/stats.js';
 export type {
   Decision,
   Store,

@@ -3,6 +3,7 @@ import { CidrSet } from '../ip/cidr-set.js';
 import { parseAddress } from '../ip/parse.js';
 import { HAS_ACTIONS, type MemoryCore, PASSED, TRIPPED } from '../store/memory/core.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
+import { type Stats, type StatusEntry, statsOf, type TokenStatus } from '../store/stats.js';
 import type { Store } from '../store/store.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { ActionRunner } from './action-runner.js';
@@ -14,7 +15,6 @@ import {
   metricPath,
 } from './config.js';
 import { type BanHammerEvents, Emitter, type Listener } from './events.js';
-import type { Stats, StatusEntry, TokenStatus } from './stats.js';
 
 export interface BanHammerOptions<ReturnRates extends boolean = false> {
   /** When true, `incr` resolves `[passed, stats]` instead of `passed`. @default false */
@@ -378,15 +378,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
       return (passed ? RESOLVED_TRUE : RESOLVED_FALSE) as Promise<IncrResult<ReturnRates>>;
     }
     return this.status(token, metric).then(
-      (status) =>
-        [
-          passed,
-          {
-            token_rate_1m: status.token_rate_1m,
-            token_rate_10m: status.token_rate_10m,
-            token_rate_60m: status.token_rate_60m,
-          },
-        ] as IncrResult<ReturnRates>,
+      (status) => [passed, statsOf(status)] as IncrResult<ReturnRates>,
     );
   }
 

@@ -1,5 +1,5 @@
-import type { Stats, StatusEntry, TokenStatus } from '../banhammer/stats.js';
 import type { Clock } from '../time/clock.js';
+import type { Stats, StatusEntry, TokenStatus } from './stats.js';
 
 /*
  * Where BanHammer state lives. A store owns whole decisions: one `incr` counts the event,

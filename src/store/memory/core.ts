@@ -1,6 +1,6 @@
-import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../../banhammer/rates.js';
-import type { Ban } from '../../banhammer/stats.js';
 import type { Clock } from '../../time/clock.js';
+import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
+import type { Ban } from '../stats.js';
 import type { StoreMetric } from '../store.js';
 import { RateBuckets } from './rate-buckets.js';
 import { RingPool } from './ring-pool.js';
@@ -24,7 +24,7 @@ import { RingPool } from './ring-pool.js';
  * Rates are counted from the ring too, exactly, while it still holds every event of the last
  * hour. The first time a full ring would drop an event younger than an hour, the slot gets
  * bucketed counters (rate-buckets.ts), filled from the ring, and its rates are bucketed from
- * then on (within 1/60 of each window, see banhammer/rates.ts).
+ * then on (within 1/60 of each window, see store/rates.ts).
  *
  * Memory. A slot's state can matter for `span` = max(longest window, longest ban, 1 hour)
  * after its last event or ban; past that (`expiresAt`) it is dead. A clock hand walks the

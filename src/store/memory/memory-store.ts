@@ -1,5 +1,5 @@
-import type { StatusEntry, TokenStatus } from '../../banhammer/stats.js';
 import { StoreError } from '../../errors.js';
+import type { StatusEntry, TokenStatus } from '../stats.js';
 import type { Decision, Store, StoreSetup } from '../store.js';
 import { BLOCKING, HAS_ACTIONS, MemoryCore, PASSED, TRIPPED } from './core.js';
 

@@ -1,9 +1,9 @@
-import { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from '../../banhammer/rates.js';
+import { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from '../rates.js';
 
 /*
  * Bucketed rate counters for the tokens whose ring no longer holds their whole last hour
  * (busy tokens): per rate window, 60 buckets of window/60 and a running sum, so a rate is read
- * in O(1) and an event is added in O(1) amortised. See `banhammer/rates.ts` for the bound.
+ * in O(1) and an event is added in O(1) amortised. See `store/rates.ts` for the bound.
  *
  * Blocks live in shared typed arrays with a free stack, like the rings.
  */
