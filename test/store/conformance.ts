@@ -130,6 +130,23 @@ export function storeConformance(name: string, options: ConformanceOptions): voi
       expect(status.blocked_until).toBe(START + 1000 * (10 * 100) + 86_400_000);
     });
 
+    it('decides concurrent events one at a time: exactly `limit` pass, one trip', async () => {
+      const action = recorder();
+      const { hammer } = await setup({
+        m: { thresholds: [{ limit: 500, window: 60, action: [action], action_duration: 60 }] },
+      });
+      const trips: number[] = [];
+      hammer.on('tripped', (event) => trips.push(event.threshold));
+      const results = await Promise.all(Array.from({ length: 1000 }, () => hammer.incr('t', 'm')));
+      expect(results.filter(Boolean)).toHaveLength(500);
+      // In arrival order: the first 500 pass, every later one is refused.
+      expect(results.indexOf(false)).toBe(500);
+      await hammer.settled();
+      expect(trips).toEqual([0]);
+      expect(action.calls).toHaveLength(500); // the trip, then 499 refused re-runs
+      expect((await hammer.status('t', 'm')).token_rate_1m).toBe(1000);
+    });
+
     it('counts refused events and keeps thresholds independent', async () => {
       const { hammer, clock } = await setup({
         m: {
