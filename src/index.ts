@@ -48,6 +48,13 @@ export {
   RedisFleetTopStore,
   type RedisFleetTopStoreOptions,
 } from './store/redis/fleet-top-store.js';
+export {
+  type RedisFailurePolicy,
+  RedisStore,
+  type RedisStoreMetrics,
+  type RedisStoreOptions,
+  type StoreErrorEvent,
+} from './store/redis/redis-store.js';
 export type { Ban, Stats, StatusEntry, TokenStatus } from './store/stats.js';
 export type {
   Decision,

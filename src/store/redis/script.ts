@@ -8,7 +8,7 @@ export type RedisClient = Redis | Cluster;
 type Argument = string | number | Buffer;
 
 /**
- * A Lua script from `./scripts/<name>.lua`, run with `EVALSHA` and, when the server answers
+ * A Lua script from `./scripts/<name>.lua` (after the files in `prelude`, e.g. shared helpers), run with `EVALSHA` and, when the server answers
  * `NOSCRIPT` (a restart, a failover, `SCRIPT FLUSH`), once more with `EVAL`, which also puts
  * it back in the server's script cache. The caller's client is used as given, never
  * extended with custom commands.
@@ -18,10 +18,12 @@ export class RedisScript {
   readonly source: string;
   readonly sha: string;
 
-  constructor(name: string) {
+  constructor(name: string, prelude: readonly string[] = []) {
     this.name = name;
     // Shipped beside the compiled module: `npm run build` copies the .lua files into dist/.
-    this.source = readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
+    this.source = [...prelude, name]
+      .map((file) => readFileSync(new URL(`./scripts/${file}.lua`, import.meta.url), 'utf8'))
+      .join('\n');
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 
