@@ -4,17 +4,18 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { command, RedisServer } from '../../test/support/redis-server.js';
+import { command, RedisCluster, RedisServer } from '../../test/support/redis-server.js';
 import { contenders } from './contenders.js';
 
 /*
- * npm run bench:redis [-- --rounds 3 --seconds 3 --only name,name]
+ * npm run bench:redis [-- --rounds 3 --seconds 3 --only name,name --cluster]
  *
  * Starts one redis-server (persistence off, a free port), then measures every contender at
  * every concurrency on 1 token and on 100k tokens, each run in a fresh process of its own,
  * the data set flushed between runs. Rounds are interleaved (every configuration once, then
  * again) so a slow minute of the machine does not land on one contender; the medians go to
- * bench/results/redis.md and redis.json.
+ * bench/results/redis.md and redis.json (with --cluster: a 3-master Redis Cluster instead,
+ * results in redis-cluster.md/.json).
  */
 
 const run = promisify(execFile);
@@ -50,7 +51,10 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)]!;
 };
 
-const server = await RedisServer.start();
+const onCluster = process.argv.includes('--cluster');
+const servers = onCluster ? (await RedisCluster.start()).nodes : [await RedisServer.start()];
+const ports = servers.map((server) => server.port).join(',');
+const flushAll = () => Promise.all(servers.map((server) => command(server.port, 'FLUSHALL')));
 const samples = new Map<string, Sample[]>();
 const key = (name: string, concurrency: number, tokens: number) =>
   `${name}|${concurrency}|${tokens}`;
@@ -59,7 +63,7 @@ try {
     for (const tokens of tokenCounts) {
       for (const concurrency of concurrencies) {
         for (const name of names) {
-          await command(server.port, 'FLUSHALL');
+          await flushAll();
           const { stdout } = await run(
             process.execPath,
             [
@@ -67,7 +71,7 @@ try {
               'tsx',
               join(here, 'worker.ts'),
               name,
-              String(server.port),
+              ports,
               String(concurrency),
               String(tokens),
               String(seconds),
@@ -88,7 +92,7 @@ try {
     }
   }
 } finally {
-  await server.stop();
+  await Promise.all(servers.map((server) => server.stop()));
 }
 
 const redisVersion = (await run('redis-server', ['--version'])).stdout.trim();
@@ -112,7 +116,7 @@ for (const tokens of tokenCounts) {
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${redisVersion}`;
 writeFileSync(
-  join(root, 'bench', 'results', 'redis.json'),
+  join(root, 'bench', 'results', `${onCluster ? 'redis-cluster' : 'redis'}.json`),
   `${JSON.stringify({ date: new Date().toISOString(), machine, seconds, rounds, rows }, null, 2)}\n`,
 );
 
@@ -123,7 +127,10 @@ const base = (row: Row) =>
       r.concurrency === row.concurrency &&
       r.tokens === row.tokens,
   );
-let md = `# Redis benchmark\n\n${machine}. One redis-server on 127.0.0.1 (persistence off) shared by Node and Redis; every run a fresh process, ioredis with auto-pipelining for every contender; medians of ${rounds} rounds of ${seconds} s. Reproduce: \`npm run bench:redis\`.\n\n`;
+const where = onCluster
+  ? 'A 3-master Redis Cluster (3 redis-server processes, no replicas) on 127.0.0.1'
+  : 'One redis-server on 127.0.0.1';
+let md = `# Redis benchmark${onCluster ? ' (cluster)' : ''}\n\n${machine}. ${where} (persistence off) sharing the machine with Node; every run a fresh process, ioredis with auto-pipelining for every contender; medians of ${rounds} rounds of ${seconds} s. Reproduce: \`npm run bench:redis${onCluster ? ' -- --cluster' : ''}\`.\n\n`;
 md +=
   '| contender | tokens | in flight | decisions/s | × rate-limiter-flexible | p50 ms | p99 ms |\n';
 md += '|---|---:|---:|---:|---:|---:|---:|\n';
@@ -132,5 +139,5 @@ for (const row of rows) {
   const ratio = peer ? (row.opsPerSecond / peer.opsPerSecond).toFixed(2) : '–';
   md += `| ${row.contender} | ${row.tokens.toLocaleString('en-US')} | ${row.concurrency.toLocaleString('en-US')} | ${row.opsPerSecond.toLocaleString('en-US')} | ${ratio} | ${row.p50Ms.toFixed(3)} | ${row.p99Ms.toFixed(3)} |\n`;
 }
-writeFileSync(join(root, 'bench', 'results', 'redis.md'), md);
+writeFileSync(join(root, 'bench', 'results', `${onCluster ? 'redis-cluster' : 'redis'}.md`), md);
 console.log(`\n${md}`);
