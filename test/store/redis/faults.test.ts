@@ -132,7 +132,7 @@ describeWithRedis('RedisStore faults: Redis stopped mid-load and started again',
     await hammer.close();
   });
 
-  it('bounds a call to Redis that hangs (a paused server) by timeoutMs', async () => {
+  it('bounds a call to Redis that hangs (a paused server) by timeoutMs (under the pause, with room for a loaded machine before it)', async () => {
     const store = new RedisStore({
       url: server.url,
       prefix: 'hang:',
