@@ -1,5 +1,38 @@
 // The public face of hitwarden: exports only, no logic.
 
+// BanHammer
+export { type Action, type ActionRecord, actionRecord } from './banhammer/action.js';
+export { blockLocal, createBlockLocal } from './banhammer/actions/block-local.js';
+export {
+  LocalBlockCache,
+  type LocalBlockCacheOptions,
+  localBlocks,
+} from './banhammer/actions/local-block-cache.js';
+export { type RecordLocalOptions, recordLocal } from './banhammer/actions/record-local.js';
+export {
+  ReportCentralError,
+  type ReportCentralOptions,
+  reportCentral,
+} from './banhammer/actions/report-central.js';
+export {
+  BanHammer,
+  type BanHammerCounters,
+  type BanHammerOptions,
+  type IncrResult,
+} from './banhammer/ban-hammer.js';
+export {
+  type BansConfig,
+  type CompiledBans,
+  compileBans,
+  MAX_LIMIT,
+  MAX_METRICS,
+  MAX_SPAN_SECONDS,
+  MAX_THRESHOLDS,
+  type MetricConfig,
+  type ThresholdConfig,
+} from './banhammer/config.js';
+export type { ActionErrorEvent, BanHammerEvents, TrippedEvent } from './banhammer/events.js';
+// HitCounter
 export { FixedWindow, type FixedWindowOptions } from './counter/fixed-window.js';
 export {
   HitCounter,
@@ -31,9 +64,41 @@ export {
   StoreError,
 } from './errors.js';
 export type { AddressFamily } from './ip/address.js';
+export { CidrSet } from './ip/cidr-set.js';
 export { normalizeIp } from './ip/normalize.js';
+export { MemoryStore, type MemoryStoreOptions } from './store/memory/memory-store.js';
+export { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from './store/rates.js';
+export type { RedisConnectionOptions } from './store/redis/connection.js';
+export {
+  RedisFleetTopStore,
+  type RedisFleetTopStoreOptions,
+} from './store/redis/fleet-top-store.js';
+export {
+  type RedisFailurePolicy,
+  RedisStore,
+  type RedisStoreMetrics,
+  type RedisStoreOptions,
+  type StoreErrorEvent,
+} from './store/redis/redis-store.js';
+export type { Ban, Stats, StatusEntry, TokenStatus } from './store/stats.js';
+export type {
+  Decision,
+  Store,
+  StoreMetric,
+  StoreSetup,
+  StoreThreshold,
+} from './store/store.js';
 export { type Clock, monotonic, systemClock } from './time/clock.js';
 export { ManualClock } from './time/manual-clock.js';
+export {
+  type FleetBatch,
+  type FleetDelta,
+  FleetSync,
+  type FleetSyncOptions,
+  type FleetSyncStats,
+  type FleetTopStore,
+} from './tracker/fleet-sync.js';
+export type { CountObserver } from './tracker/ip-tracker.js';
 export {
   IpTracker,
   type IpTrackerOptions,

@@ -21,6 +21,9 @@ describe('the built package', () => {
       'ManualClock',
       'InvalidIpError',
       'ConfigError',
+      'RedisStore',
+      'FleetSync',
+      'RedisFleetTopStore',
     ]) {
       expect(api, name).toHaveProperty(name);
     }
@@ -34,5 +37,13 @@ describe('the built package', () => {
     expect(
       execFileSync(process.execPath, [bin.pathname, '--version'], { encoding: 'utf8' }).trim(),
     ).toBe(manifest.version);
+  });
+
+  it('ships the Redis scripts beside the compiled store', () => {
+    for (const name of ['lib', 'decide', 'status', 'ban', 'fleet-add']) {
+      const url = new URL(`../dist/store/redis/scripts/${name}.lua`, import.meta.url);
+      const source = new URL(`../src/store/redis/scripts/${name}.lua`, import.meta.url);
+      expect(readFileSync(url, 'utf8'), name).toBe(readFileSync(source, 'utf8'));
+    }
   });
 });

@@ -85,6 +85,24 @@ export abstract class GrowingTable {
     this.#size = 0;
   }
 
+  /**
+   * Calls `fn(array, base)` for every key held, where `array[base ..]` is its slot (key words,
+   * then the count): the current table, then the not yet migrated part of the old one.
+   * Allocates nothing; the table must not change during the walk.
+   */
+  visit(fn: (slots: Uint32Array, base: number) => void): void {
+    const stride = this.stride;
+    const slots = this.slots;
+    for (let base = 0; base < slots.length; base += stride) {
+      if (slots[base + stride - 1] !== 0) fn(slots, base);
+    }
+    const old = this.old;
+    if (old === null) return;
+    for (let base = this.cursor * stride; base < old.length; base += stride) {
+      if (old[base + stride - 1] !== 0) fn(old, base);
+    }
+  }
+
   /** Called by a subclass after it filled a fresh slot. */
   protected noteInsert(): void {
     this.#size++;

@@ -49,6 +49,22 @@ export interface PeriodSummary {
   top: TopEntry[];
 }
 
+/**
+ * Sees every address the tracker counts, e.g. a fleet sync recording what changed since its
+ * last flush. Installed with `IpTracker.observe`; the tracker calls it on the hot path, so an
+ * observer must not allocate or throw.
+ */
+export interface CountObserver {
+  /** One request from the IPv4 address `word` was counted. */
+  countedV4(word: number): void;
+  /** One request from the IPv6 address in `words[0..3]` was counted (scratch: copy, never keep). */
+  countedV6(words: Uint32Array): void;
+  /** The tracker forgot every count (`clear()` or a rollover). */
+  cleared(): void;
+}
+
+const NO_OBSERVER: CountObserver = { countedV4: () => {}, countedV6: () => {}, cleared: () => {} };
+
 const DEFAULT_TOP_N = 100;
 const MAX_TOP_N = 1_000_000;
 const DAY_SECONDS = 86_400;
@@ -79,6 +95,7 @@ export class IpTracker {
   /** The rollover check, installed only when rollover is on so the hot path pays nothing. */
   #beforeAccess: () => void = noop;
   #previous: PeriodSummary | undefined;
+  #observer: CountObserver = NO_OBSERVER;
 
   constructor(options: IpTrackerOptions = {}) {
     this.topN = validateTopN(options.topN);
@@ -110,6 +127,7 @@ export class IpTracker {
       if (count > top.threshold || (count === top.threshold && word < top.v4TieBound)) {
         top.offer(4, words, hash, count);
       }
+      this.#observer.countedV4(word);
     } else if (family === 6) {
       const v6 = this.#v6;
       const hash = v6.hash(words);
@@ -118,6 +136,7 @@ export class IpTracker {
       if (count > top.threshold || (count === top.threshold && top.v6TieWins(words))) {
         top.offer(6, words, hash, count);
       }
+      this.#observer.countedV6(words);
     } else {
       throw new InvalidIpError(ip);
     }
@@ -179,6 +198,18 @@ export class IpTracker {
     this.#v4.reset(Math.max(this.#expected, v4Size));
     this.#v6.reset(v6Size);
     this.#top.clear();
+    this.#observer.cleared();
+  }
+
+  /**
+   * Installs the one observer of this tracker (`null` removes it). Throws when another is
+   * installed: two syncs on one tracker would each flush every request.
+   */
+  observe(observer: CountObserver | null): void {
+    if (observer !== null && this.#observer !== NO_OBSERVER) {
+      throw new ConfigError('observer', 'this tracker already has an observer');
+    }
+    this.#observer = observer ?? NO_OBSERVER;
   }
 
   #installRollover(options: RolloverOptions, clock: Clock): void {

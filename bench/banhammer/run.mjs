@@ -1,0 +1,148 @@
+// BanHammer benchmark: hitwarden's BanHammer (memory store) against rate-limiter-flexible's
+// RateLimiterMemory, same run, same input, each measurement in its own process.
+//
+//   npm run bench:banhammer            (builds first)
+//   ROUNDS=5 DISTINCT=1000000 HOT=2000000 node bench/banhammer/run.mjs
+//
+// Writes bench/results/banhammer.json and bench/results/banhammer.md.
+
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const resultsDir = join(here, '..', 'results');
+const rounds = Number(process.env.ROUNDS ?? 3);
+const distinct = Number(process.env.DISTINCT ?? 1_000_000);
+const hot = Number(process.env.HOT ?? 2_000_000);
+const batch = 1000;
+
+const cases = [];
+for (const keys of ['hot', 'distinct']) {
+  const decisions = keys === 'hot' ? hot : distinct;
+  for (const mode of ['sequential', 'batch']) {
+    for (const contender of ['hitwarden', 'rlf'])
+      cases.push({ contender, keys, mode, decisions, batch });
+  }
+  cases.push({ contender: 'hitwarden-core', keys, mode: 'sync', decisions, batch });
+}
+
+const samples = [];
+for (let round = 1; round <= rounds; round++) {
+  // Contenders interleaved within each round, so load from other work on the machine spreads
+  // over all of them instead of landing on one.
+  for (const options of cases) {
+    const output = execFileSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--max-old-space-size=4096',
+        join(here, 'child.mjs'),
+        JSON.stringify(options),
+      ],
+      { encoding: 'utf8' },
+    );
+    const sample = JSON.parse(output.trim().split('\n').pop());
+    samples.push({ round, ...sample });
+    process.stderr.write(
+      `round ${round} ${options.contender.padEnd(15)} ${options.keys.padEnd(8)} ${options.mode.padEnd(10)} ` +
+        `${(sample.perSecond / 1e6).toFixed(2)} M/s` +
+        (sample.bytesPerToken === null ? '' : `, ${sample.bytesPerToken.toFixed(0)} B/token`) +
+        `${sample.refused ? `, ${sample.refused} refused!` : ''}\n`,
+    );
+  }
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const summary = cases.map(({ contender, keys, mode, decisions }) => {
+  const mine = samples.filter(
+    (s) => s.contender === contender && s.keys === keys && s.mode === mode,
+  );
+  const bytes = mine.map((s) => s.bytesPerToken).filter((b) => b !== null);
+  return {
+    contender,
+    keys,
+    mode,
+    decisions,
+    rounds: mine.length,
+    medianPerSecond: median(mine.map((s) => s.perSecond)),
+    medianBytesPerToken: bytes.length ? median(bytes) : null,
+    refused: mine.reduce((sum, s) => sum + s.refused, 0),
+  };
+});
+
+const find = (contender, keys, mode) =>
+  summary.find((s) => s.contender === contender && s.keys === keys && s.mode === mode);
+
+const meta = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  rounds,
+  distinctTokens: distinct,
+  hotDecisions: hot,
+  batch,
+};
+writeFileSync(
+  join(resultsDir, 'banhammer.json'),
+  `${JSON.stringify({ meta, summary, samples }, null, 2)}\n`,
+);
+
+const fmt = (n) => `${(n / 1e6).toFixed(2)} M/s`;
+const lines = [
+  '# BanHammer benchmark',
+  '',
+  `Same run, same input, each measurement in its own process; medians of ${rounds} rounds.`,
+  `${meta.date}, Node ${meta.node}, ${meta.cores} × ${meta.cpu} (shared with other work).`,
+  'Reproduce: `npm run bench:banhammer` (ROUNDS, DISTINCT, HOT override the sizes).',
+  '',
+  '- **hitwarden**: `BanHammer#incr` on the default `MemoryStore` (exact thresholds, rates over',
+  '  1/10/60 min, bans, `blockLocal` action), configured so that nothing is refused.',
+  '- **hitwarden core**: the same store through its synchronous core (`store.core.incr`).',
+  '- **rlf**: rate-limiter-flexible `RateLimiterMemory#consume` (1e9 points per hour).',
+  '',
+  '| keys | mode | hitwarden | rlf | ratio | hitwarden core |',
+  '|---|---|---|---|---|---|',
+];
+for (const keys of ['hot', 'distinct']) {
+  for (const mode of ['sequential', 'batch']) {
+    const mine = find('hitwarden', keys, mode);
+    const theirs = find('rlf', keys, mode);
+    const core = find('hitwarden-core', keys, 'sync');
+    const label =
+      keys === 'hot'
+        ? `1 token (${hot.toLocaleString('en')} decisions)`
+        : `${distinct.toLocaleString('en')} distinct`;
+    lines.push(
+      `| ${label} | ${mode === 'batch' ? `batches of ${batch}` : 'sequential awaits'} | ${fmt(mine.medianPerSecond)} | ${fmt(theirs.medianPerSecond)} | ${(mine.medianPerSecond / theirs.medianPerSecond).toFixed(1)}× | ${mode === 'sequential' ? fmt(core.medianPerSecond) : ''} |`,
+    );
+  }
+}
+lines.push(
+  '',
+  `Memory at ${distinct.toLocaleString('en')} tokens seen once each (JS heap + typed arrays, after GC, token strings excluded — both contenders get the same pre-made strings):`,
+  '',
+);
+lines.push('| contender | bytes per token |', '|---|---|');
+for (const contender of ['hitwarden', 'rlf', 'hitwarden-core']) {
+  const row = find(contender, 'distinct', contender === 'hitwarden-core' ? 'sync' : 'sequential');
+  lines.push(`| ${contender} | ${row.medianBytesPerToken.toFixed(0)} |`);
+}
+const refusedTotal = summary.reduce((sum, s) => sum + s.refused, 0);
+lines.push(
+  '',
+  refusedTotal === 0
+    ? 'No contender refused a decision in any run.'
+    : `Refused decisions: ${refusedTotal} (see the JSON).`,
+  '',
+);
+writeFileSync(join(resultsDir, 'banhammer.md'), `${lines.join('\n')}\n`);
+process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,0 +1,143 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { command, RedisCluster, RedisServer } from '../../test/support/redis-server.js';
+import { contenders } from './contenders.js';
+
+/*
+ * npm run bench:redis [-- --rounds 3 --seconds 3 --only name,name --cluster]
+ *
+ * Starts one redis-server (persistence off, a free port), then measures every contender at
+ * every concurrency on 1 token and on 100k tokens, each run in a fresh process of its own,
+ * the data set flushed between runs. Rounds are interleaved (every configuration once, then
+ * again) so a slow minute of the machine does not land on one contender; the medians go to
+ * bench/results/redis.md and redis.json (with --cluster: a 3-master Redis Cluster instead,
+ * results in redis-cluster.md/.json).
+ */
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+
+function option(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
+}
+
+const rounds = Number(option('rounds', '3'));
+const seconds = Number(option('seconds', '3'));
+const names = option('only', Object.keys(contenders).join(',')).split(',');
+const concurrencies = option('concurrency', '1,100,1000').split(',').map(Number);
+const tokenCounts = option('tokens', '1,100000').split(',').map(Number);
+
+interface Row extends Sample {
+  contender: string;
+  concurrency: number;
+  tokens: number;
+  rounds: number;
+}
+
+interface Sample {
+  opsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+const onCluster = process.argv.includes('--cluster');
+const servers = onCluster ? (await RedisCluster.start()).nodes : [await RedisServer.start()];
+const ports = servers.map((server) => server.port).join(',');
+const flushAll = () => Promise.all(servers.map((server) => command(server.port, 'FLUSHALL')));
+const samples = new Map<string, Sample[]>();
+const key = (name: string, concurrency: number, tokens: number) =>
+  `${name}|${concurrency}|${tokens}`;
+try {
+  for (let round = 1; round <= rounds; round++) {
+    for (const tokens of tokenCounts) {
+      for (const concurrency of concurrencies) {
+        for (const name of names) {
+          await flushAll();
+          const { stdout } = await run(
+            process.execPath,
+            [
+              '--import',
+              'tsx',
+              join(here, 'worker.ts'),
+              name,
+              ports,
+              String(concurrency),
+              String(tokens),
+              String(seconds),
+            ],
+            { cwd: root },
+          );
+          const sample = JSON.parse(stdout.trim().split('\n').pop()!) as Sample;
+          const list = samples.get(key(name, concurrency, tokens)) ?? [];
+          list.push(sample);
+          samples.set(key(name, concurrency, tokens), list);
+          console.log(
+            `round ${round}  ${name.padEnd(24)} c=${String(concurrency).padStart(4)} tokens=${String(tokens).padStart(6)}  ` +
+              `${Math.round(sample.opsPerSecond).toLocaleString('en-US').padStart(8)}/s  ` +
+              `p50 ${sample.p50Ms.toFixed(3)} ms  p99 ${sample.p99Ms.toFixed(3)} ms`,
+          );
+        }
+      }
+    }
+  }
+} finally {
+  await Promise.all(servers.map((server) => server.stop()));
+}
+
+const redisVersion = (await run('redis-server', ['--version'])).stdout.trim();
+const rows: Row[] = [];
+for (const tokens of tokenCounts) {
+  for (const concurrency of concurrencies) {
+    for (const name of names) {
+      const list = samples.get(key(name, concurrency, tokens))!;
+      rows.push({
+        contender: name,
+        concurrency,
+        tokens,
+        opsPerSecond: Math.round(median(list.map((s) => s.opsPerSecond))),
+        p50Ms: median(list.map((s) => s.p50Ms)),
+        p99Ms: median(list.map((s) => s.p99Ms)),
+        rounds: list.length,
+      });
+    }
+  }
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${redisVersion}`;
+writeFileSync(
+  join(root, 'bench', 'results', `${onCluster ? 'redis-cluster' : 'redis'}.json`),
+  `${JSON.stringify({ date: new Date().toISOString(), machine, seconds, rounds, rows }, null, 2)}\n`,
+);
+
+const base = (row: Row) =>
+  rows.find(
+    (r) =>
+      r.contender === 'rate-limiter-flexible' &&
+      r.concurrency === row.concurrency &&
+      r.tokens === row.tokens,
+  );
+const where = onCluster
+  ? 'A 3-master Redis Cluster (3 redis-server processes, no replicas) on 127.0.0.1'
+  : 'One redis-server on 127.0.0.1';
+let md = `# Redis benchmark${onCluster ? ' (cluster)' : ''}\n\n${machine}. ${where} (persistence off) sharing the machine with Node; every run a fresh process, ioredis with auto-pipelining for every contender; medians of ${rounds} rounds of ${seconds} s. Reproduce: \`npm run bench:redis${onCluster ? ' -- --cluster' : ''}\`.\n\n`;
+md +=
+  '| contender | tokens | in flight | decisions/s | × rate-limiter-flexible | p50 ms | p99 ms |\n';
+md += '|---|---:|---:|---:|---:|---:|---:|\n';
+for (const row of rows) {
+  const peer = base(row);
+  const ratio = peer ? (row.opsPerSecond / peer.opsPerSecond).toFixed(2) : '–';
+  md += `| ${row.contender} | ${row.tokens.toLocaleString('en-US')} | ${row.concurrency.toLocaleString('en-US')} | ${row.opsPerSecond.toLocaleString('en-US')} | ${ratio} | ${row.p50Ms.toFixed(3)} | ${row.p99Ms.toFixed(3)} |\n`;
+}
+writeFileSync(join(root, 'bench', 'results', `${onCluster ? 'redis-cluster' : 'redis'}.md`), md);
+console.log(`\n${md}`);

@@ -1,0 +1,47 @@
+/**
+ * What a threshold runs when it trips, and again on each event refused while its ban holds:
+ * `action(token, duration, metric, window, limit)` with `duration` and `window` in seconds.
+ *
+ * It may be async. It runs after the decision has been returned to the caller, under a
+ * timeout; a throw, a rejection or a timeout becomes an `action_error` event and a counter,
+ * never an error of `incr`.
+ */
+export type Action = ((
+  token: string,
+  duration: number,
+  metric: string,
+  window: number,
+  limit: number,
+) => unknown) & {
+  /**
+   * How long this action may take before it counts as failed, in milliseconds; overrides the
+   * BanHammer's `actionTimeoutMs` (e.g. `reportCentral` sets it from its own timeout and
+   * retries).
+   */
+  timeoutMs?: number;
+};
+
+/** What `recordLocal` writes and `reportCentral` sends for one action call. */
+export interface ActionRecord {
+  /** ISO 8601 time the action ran. */
+  at: string;
+  token: string;
+  metric: string;
+  /** Seconds. */
+  window: number;
+  limit: number;
+  /** Seconds of the ban. */
+  duration: number;
+}
+
+/** Builds the record of one action call at `at` (epoch ms). */
+export function actionRecord(
+  at: number,
+  token: string,
+  duration: number,
+  metric: string,
+  window: number,
+  limit: number,
+): ActionRecord {
+  return { at: new Date(at).toISOString(), token, metric, window, limit, duration };
+}

@@ -1,0 +1,54 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ConfigError, quoteInput } from '../../errors.js';
+import { type Clock, systemClock } from '../../time/clock.js';
+import { type Action, actionRecord } from '../action.js';
+
+export interface RecordLocalOptions {
+  /** The JSON-lines journal to append to; its directory is created if missing. */
+  path: string;
+  /** Stamps each line (`at`). @default Date.now */
+  clock?: Clock;
+}
+
+/**
+ * An action that appends one JSON line per event to a local journal:
+ * `{"at":"…","token":"…","metric":"…","window":3600,"limit":10,"duration":3600}`.
+ * Each line is written whole with its own append (O_APPEND) and handed to the OS before the
+ * action resolves; lines keep the order the actions ran in. A failed write rejects that
+ * action (an `action_error`) and does not stop later lines.
+ */
+export function recordLocal(options: RecordLocalOptions): Action {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('recordLocal', 'expects { path }');
+  }
+  const { path } = options;
+  if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
+    throw new ConfigError(
+      'recordLocal.path',
+      `must be a non-empty file path, got ${quoteInput(path)}`,
+    );
+  }
+  const clock = options.clock ?? systemClock;
+  let madeDirectory = false;
+  let tail: Promise<unknown> = Promise.resolve();
+
+  const write = async (line: string) => {
+    if (!madeDirectory) {
+      await mkdir(dirname(path), { recursive: true });
+      madeDirectory = true;
+    }
+    await appendFile(path, line, 'utf8');
+  };
+
+  return function recordLocal(token, duration, metric, window, limit): Promise<void> {
+    const record = actionRecord(clock(), token, duration, metric, window, limit);
+    const line = `${JSON.stringify(record)}\n`;
+    const written = tail.then(
+      () => write(line),
+      () => write(line),
+    );
+    tail = written.catch(() => {});
+    return written;
+  };
+}

@@ -1,0 +1,412 @@
+import { ConfigError, quoteInput, StoreError } from '../errors.js';
+import { CidrSet } from '../ip/cidr-set.js';
+import { parseAddress } from '../ip/parse.js';
+import { HAS_ACTIONS, type MemoryCore, PASSED, TRIPPED } from '../store/memory/core.js';
+import { MemoryStore } from '../store/memory/memory-store.js';
+import { type Stats, type StatusEntry, statsOf, type TokenStatus } from '../store/stats.js';
+import type { Store } from '../store/store.js';
+import { type Clock, systemClock } from '../time/clock.js';
+import { ActionRunner } from './action-runner.js';
+import {
+  type BansConfig,
+  type CompiledBans,
+  type CompiledMetric,
+  compileBans,
+  metricPath,
+} from './config.js';
+import { type BanHammerEvents, Emitter, type Listener } from './events.js';
+
+export interface BanHammerOptions<ReturnRates extends boolean = false> {
+  /** When true, `incr` resolves `[passed, stats]` instead of `passed`. @default false */
+  returnRates?: ReturnRates;
+  /** Where counters and bans live. @default new MemoryStore() */
+  store?: Store;
+  /** Epoch-ms clock for the memory store (a Redis store uses the server's). @default Date.now */
+  clock?: Clock;
+  /** CIDR ranges whose tokens always pass and are not counted (IPv4 and IPv6). */
+  allowList?: Iterable<string>;
+  /** CIDR ranges whose tokens never pass; they are refused before the store, not counted,
+   *  and run no actions. The allow-list wins when a token is in both. */
+  denyList?: Iterable<string>;
+  /** Time an action may take before it counts as failed, in ms. @default 5000 */
+  actionTimeoutMs?: number;
+  /** Actions queued or running at once; past that, new ones are dropped and reported as
+   *  `action_error` with reason `overloaded`. @default 10000 */
+  maxPendingActions?: number;
+}
+
+/** What `incr` resolves: `passed`, or `[passed, stats]` with `returnRates: true`. */
+export type IncrResult<ReturnRates extends boolean> = ReturnRates extends true
+  ? [boolean, Stats]
+  : boolean;
+
+/** Running totals, for /metrics and tests. */
+export interface BanHammerCounters {
+  /** Events decided (allow- and deny-listed ones included). */
+  decisions: number;
+  passed: number;
+  refused: number;
+  /** Bans started (by events or by `now`). */
+  tripped: number;
+  actions_run: number;
+  action_errors: number;
+  action_timeouts: number;
+  actions_dropped: number;
+  allow_listed: number;
+  deny_listed: number;
+}
+
+const RESOLVED_TRUE = Promise.resolve(true);
+const RESOLVED_FALSE = Promise.resolve(false);
+const NOT_LISTED = 0;
+const ALLOWED = 1;
+const DENIED = 2;
+
+/**
+ * Counts events per token and metric against hierarchical thresholds, and bans.
+ *
+ * ```ts
+ * const bans = new BanHammer({
+ *   login_failed: {
+ *     thresholds: [
+ *       { limit: 10, window: 3600, action: [blockLocal], action_duration: 3600 },
+ *       { limit: 100, window: 3600, action: [reportCentral({ url })], action_duration: 86400 },
+ *     ],
+ *   },
+ * });
+ * if (!(await bans.incr(ip, 'login_failed'))) reply(429);
+ * ```
+ *
+ * A threshold trips on the event that makes more than `limit` events fall in the last
+ * `window` seconds; that event is refused, the threshold's actions run and the token is
+ * blocked for `action_duration` seconds. Events during the ban are refused and re-run the
+ * actions. Every event counts, refused ones too, and thresholds are independent: a caller who
+ * keeps going climbs to the next threshold.
+ */
+export class BanHammer<ReturnRates extends boolean = false> {
+  readonly counters: BanHammerCounters = {
+    decisions: 0,
+    passed: 0,
+    refused: 0,
+    tripped: 0,
+    actions_run: 0,
+    action_errors: 0,
+    action_timeouts: 0,
+    actions_dropped: 0,
+    allow_listed: 0,
+    deny_listed: 0,
+  };
+
+  readonly #config: CompiledBans;
+  readonly #store: Store;
+  /** Set when the store is the memory store: decisions go straight to its sync core. */
+  readonly #core: MemoryCore | undefined;
+  readonly #ready: Promise<void>;
+  readonly #returnRates: boolean;
+  readonly #allow: CidrSet | undefined;
+  readonly #deny: CidrSet | undefined;
+  readonly #words = new Uint32Array(4);
+  readonly #runner: ActionRunner;
+  readonly #events = new Emitter<BanHammerEvents>();
+  #closed = false;
+
+  constructor(bans: BansConfig, options: BanHammerOptions<ReturnRates> = {}) {
+    this.#config = compileBans(bans);
+    if (options === null || typeof options !== 'object') {
+      throw new ConfigError('options', 'must be an object');
+    }
+    const returnRates = options.returnRates ?? false;
+    if (typeof returnRates !== 'boolean') {
+      throw new ConfigError('options.returnRates', 'must be a boolean');
+    }
+    this.#returnRates = returnRates;
+    const clock = options.clock ?? systemClock;
+    if (typeof clock !== 'function') {
+      throw new ConfigError('options.clock', 'must be a function returning epoch milliseconds');
+    }
+    const timeoutMs = positiveInteger(options.actionTimeoutMs, 5000, 'options.actionTimeoutMs');
+    const maxPending = positiveInteger(
+      options.maxPendingActions,
+      10_000,
+      'options.maxPendingActions',
+    );
+    this.#allow =
+      options.allowList === undefined ? undefined : CidrSet.from(options.allowList, 'allowList');
+    this.#deny =
+      options.denyList === undefined ? undefined : CidrSet.from(options.denyList, 'denyList');
+
+    this.#runner = new ActionRunner({
+      timeoutMs,
+      maxPending,
+      onRun: () => {
+        this.counters.actions_run++;
+      },
+      onDrop: () => {
+        this.counters.action_errors++;
+        this.counters.actions_dropped++;
+      },
+      onError: (event) => {
+        this.counters.action_errors++;
+        if (event.reason === 'timeout') this.counters.action_timeouts++;
+        if (event.reason === 'overloaded') this.counters.actions_dropped++;
+        this.#events.emit('action_error', event);
+      },
+    });
+
+    const store = options.store ?? new MemoryStore();
+    for (const method of ['open', 'incr', 'ban', 'reset', 'status', 'scan', 'close'] as const) {
+      if (typeof store?.[method] !== 'function') {
+        throw new ConfigError('options.store', `must implement Store (no ${method}() method)`);
+      }
+    }
+    this.#store = store;
+    const setup = {
+      clock,
+      metrics: this.#config.metrics.map((metric) => ({
+        name: metric.name,
+        thresholds: metric.thresholds.map(({ limit, windowSeconds, durationSeconds }) => ({
+          limit,
+          windowSeconds,
+          durationSeconds,
+        })),
+      })),
+    };
+    if (store instanceof MemoryStore) {
+      store.openSync(setup);
+      this.#core = store.core;
+      this.#ready = Promise.resolve();
+    } else {
+      this.#core = undefined;
+      this.#ready = Promise.resolve().then(() => store.open(setup));
+      // Surfaced by the first call that awaits it; never an unhandled rejection.
+      this.#ready.catch(() => {});
+    }
+  }
+
+  /**
+   * Counts one event of `metric` for `token` and resolves whether it passes (with the rates
+   * after it when `returnRates` is on). Rejects with `ConfigError` for a metric that is not
+   * configured and `TypeError` for a token that is not a string; never because an action
+   * failed.
+   */
+  incr(token: string, metric: string): Promise<IncrResult<ReturnRates>> {
+    const m = this.#config.indexOf.get(metric);
+    if (m === undefined || typeof token !== 'string' || this.#closed) {
+      return Promise.reject(this.#badCall(token, metric));
+    }
+    this.counters.decisions++;
+    if (this.#allow !== undefined || this.#deny !== undefined) {
+      const listed = this.#listed(token);
+      if (listed !== NOT_LISTED) return this.#listedResult(listed, token, metric);
+    }
+    const core = this.#core;
+    if (core === undefined) return this.#incrThroughStore(token, m);
+
+    const flags = core.incr(token, m);
+    if ((flags & HAS_ACTIONS) !== 0) this.#scheduleFromCore(core, token, m);
+    const passed = (flags & PASSED) !== 0;
+    if (passed) this.counters.passed++;
+    else this.counters.refused++;
+    if (!this.#returnRates) {
+      return (passed ? RESOLVED_TRUE : RESOLVED_FALSE) as Promise<IncrResult<ReturnRates>>;
+    }
+    core.readLastRates();
+    const rates = core.rates;
+    return Promise.resolve([
+      passed,
+      { token_rate_1m: rates[0]!, token_rate_10m: rates[1]!, token_rate_60m: rates[2]! },
+    ] as IncrResult<ReturnRates>);
+  }
+
+  /**
+   * Bans `token` at `threshold` of `metric` at once (running that threshold's actions) without
+   * counting an event; resolves the status after. Rejects with `ConfigError` for an unknown
+   * metric or a threshold index that does not exist.
+   */
+  async now(token: string, metric: string, threshold = 0): Promise<TokenStatus> {
+    const m = this.#metricOrThrow(token, metric);
+    const config = this.#config.metrics[m]!;
+    if (!Number.isInteger(threshold) || threshold < 0 || threshold >= config.thresholds.length) {
+      throw new ConfigError(
+        `${metricPath(metric)}.thresholds[${String(threshold)}]`,
+        `does not exist: ${quoteInput(metric)} has ${config.thresholds.length} threshold(s), 0 to ${config.thresholds.length - 1}`,
+      );
+    }
+    await this.#ready;
+    const status = await this.#store.ban(token, m, threshold);
+    this.#schedule(config, token, threshold, true);
+    return status;
+  }
+
+  /** Lifts the bans and clears the counters of `token` for `metric`. */
+  async reset(token: string, metric: string): Promise<void> {
+    const m = this.#metricOrThrow(token, metric);
+    await this.#ready;
+    await this.#store.reset(token, m);
+  }
+
+  /** Rates of `token` for `metric`, and its bans in force. */
+  async status(token: string, metric: string): Promise<TokenStatus> {
+    const m = this.#metricOrThrow(token, metric);
+    await this.#ready;
+    return this.#store.status(token, m);
+  }
+
+  /**
+   * Every tracked token → metric → status, in one object (null-prototype objects, so a token
+   * named `__proto__` is just a key). For large tables prefer `scan()`.
+   */
+  async statusAll(): Promise<Record<string, Record<string, TokenStatus>>> {
+    const all: Record<string, Record<string, TokenStatus>> = Object.create(null);
+    for await (const { token, metric, status } of this.scan()) {
+      let row = all[token];
+      if (row === undefined) {
+        row = Object.create(null) as Record<string, TokenStatus>;
+        all[token] = row;
+      }
+      row[metric] = status;
+    }
+    return all;
+  }
+
+  /** Streams every tracked (token, metric) pair with its status, in batches. */
+  async *scan(): AsyncGenerator<StatusEntry> {
+    await this.#ready;
+    yield* this.#store.scan();
+  }
+
+  /** Subscribes to `tripped` and `action_error` events. */
+  on<K extends keyof BanHammerEvents>(event: K, listener: Listener<BanHammerEvents[K]>): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  off<K extends keyof BanHammerEvents>(event: K, listener: Listener<BanHammerEvents[K]>): this {
+    this.#events.off(event, listener);
+    return this;
+  }
+
+  /** Resolves once every action started so far has settled (or timed out). */
+  settled(): Promise<void> {
+    return this.#runner.idle();
+  }
+
+  /** Waits for pending actions, then closes the store. Calling it again does nothing. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#runner.idle();
+    await this.#store.close();
+  }
+
+  async #incrThroughStore(token: string, m: number): Promise<IncrResult<ReturnRates>> {
+    await this.#ready;
+    const decision = await this.#store.incr(token, m);
+    const config = this.#config.metrics[m]!;
+    for (const threshold of decision.tripped) this.#schedule(config, token, threshold, false);
+    for (const threshold of decision.blocking) this.#scheduleRerun(config, token, threshold);
+    if (decision.passed) this.counters.passed++;
+    else this.counters.refused++;
+    return (
+      this.#returnRates ? [decision.passed, decision.stats] : decision.passed
+    ) as IncrResult<ReturnRates>;
+  }
+
+  #scheduleFromCore(core: MemoryCore, token: string, m: number): void {
+    const config = this.#config.metrics[m]!;
+    const state = core.thresholdState;
+    for (let i = 0; i < config.thresholds.length; i++) {
+      const s = state[i]!;
+      if (s === TRIPPED) this.#schedule(config, token, i, false);
+      else if (s !== 0) this.#scheduleRerun(config, token, i);
+    }
+  }
+
+  /** A new ban: event, counter and actions. */
+  #schedule(config: CompiledMetric, token: string, i: number, manual: boolean): void {
+    const threshold = config.thresholds[i]!;
+    this.counters.tripped++;
+    if (this.#events.has('tripped')) {
+      const event = {
+        token,
+        metric: config.name,
+        threshold: i,
+        limit: threshold.limit,
+        window: threshold.windowSeconds,
+        duration: threshold.durationSeconds,
+        manual,
+      };
+      // Like actions, after the caller has its decision.
+      this.#runner.defer(() => this.#events.emit('tripped', event));
+    }
+    this.#scheduleRerun(config, token, i);
+  }
+
+  #scheduleRerun(config: CompiledMetric, token: string, i: number): void {
+    const threshold = config.thresholds[i]!;
+    for (const action of threshold.actions) {
+      this.#runner.enqueue({
+        action,
+        token,
+        metric: config.name,
+        threshold: i,
+        durationSeconds: threshold.durationSeconds,
+        windowSeconds: threshold.windowSeconds,
+        limit: threshold.limit,
+      });
+    }
+  }
+
+  #listed(token: string): number {
+    const family = parseAddress(token, this.#words);
+    if (family === 0) return NOT_LISTED;
+    if (this.#allow?.has(family, this.#words)) return ALLOWED;
+    if (this.#deny?.has(family, this.#words)) return DENIED;
+    return NOT_LISTED;
+  }
+
+  #listedResult(listed: number, token: string, metric: string): Promise<IncrResult<ReturnRates>> {
+    const passed = listed === ALLOWED;
+    if (passed) {
+      this.counters.allow_listed++;
+      this.counters.passed++;
+    } else {
+      this.counters.deny_listed++;
+      this.counters.refused++;
+    }
+    if (!this.#returnRates) {
+      return (passed ? RESOLVED_TRUE : RESOLVED_FALSE) as Promise<IncrResult<ReturnRates>>;
+    }
+    return this.status(token, metric).then(
+      (status) => [passed, statsOf(status)] as IncrResult<ReturnRates>,
+    );
+  }
+
+  #metricOrThrow(token: unknown, metric: string): number {
+    const m = this.#config.indexOf.get(metric);
+    if (m === undefined || typeof token !== 'string' || this.#closed) {
+      throw this.#badCall(token, metric);
+    }
+    return m;
+  }
+
+  #badCall(token: unknown, metric: unknown): Error {
+    if (this.#closed) return new StoreError('this BanHammer is closed');
+    if (typeof token !== 'string') {
+      return new TypeError(`token must be a string, got ${quoteInput(token)}`);
+    }
+    const known = [...this.#config.indexOf.keys()].slice(0, 10).map((name) => quoteInput(name));
+    return new ConfigError(
+      typeof metric === 'string' ? metricPath(metric) : 'metric',
+      `${quoteInput(metric)} is not a configured metric (configured: ${known.join(', ')}${this.#config.indexOf.size > 10 ? ', …' : ''})`,
+    );
+  }
+}
+
+function positiveInteger(value: number | undefined, fallback: number, path: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ConfigError(path, `must be a positive integer, got ${quoteInput(value)}`);
+  }
+  return value;
+}

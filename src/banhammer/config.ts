@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { ConfigError, quoteInput } from '../errors.js';
+import type { Action } from './action.js';
+
+/** Largest `limit` a threshold may have. Decisions are exact up to it: the memory store keeps
+ *  the last `limit + 1` timestamps of a token that gets that far. */
+export const MAX_LIMIT = 100_000;
+/** Longest `window` and `action_duration`: one year, in seconds. */
+export const MAX_SPAN_SECONDS = 366 * 86_400;
+/** Most thresholds one metric may have (each is evaluated on every event). */
+export const MAX_THRESHOLDS = 10_000;
+/** Most metrics one configuration may have. */
+export const MAX_METRICS = 10_000;
+
+/** One threshold as the user writes it. */
+export interface ThresholdConfig {
+  /** The threshold trips when more than `limit` events fall in the last `window` seconds. */
+  limit: number;
+  /** Seconds. */
+  window: number;
+  /** Run on the tripping event and on each event refused while this threshold's ban holds. */
+  action: readonly Action[];
+  /** Seconds the token stays blocked once this threshold trips. */
+  action_duration: number;
+}
+
+export interface MetricConfig {
+  thresholds: readonly ThresholdConfig[];
+}
+
+/** Metric name → its thresholds. A plain object or a `Map` (whose keys may be any string). */
+export type BansConfig =
+  | { readonly [metric: string]: MetricConfig }
+  | ReadonlyMap<string, MetricConfig>;
+
+/** A validated threshold, in the units the stores use. */
+export interface CompiledThreshold {
+  readonly limit: number;
+  readonly windowSeconds: number;
+  readonly durationSeconds: number;
+  readonly actions: readonly Action[];
+}
+
+export interface CompiledMetric {
+  readonly name: string;
+  readonly thresholds: readonly CompiledThreshold[];
+}
+
+/** A validated configuration: metrics in declaration order, and a name → index map. */
+export interface CompiledBans {
+  readonly metrics: readonly CompiledMetric[];
+  readonly indexOf: ReadonlyMap<string, number>;
+}
+
+const seconds = (what: string) =>
+  z
+    .number({ error: `must be a finite number of seconds (${what})` })
+    .max(MAX_SPAN_SECONDS, { error: `must be at most ${MAX_SPAN_SECONDS} seconds (366 days)` });
+
+const thresholdSchema = z.strictObject(
+  {
+    limit: z
+      .number({ error: 'must be a number (events allowed in the window)' })
+      .int({ error: 'must be an integer' })
+      .min(0, { error: 'must be at least 0' })
+      .max(MAX_LIMIT, { error: `must be at most ${MAX_LIMIT}` }),
+    window: seconds('window').positive({ error: 'must be more than 0 seconds' }),
+    action: z
+      .array(
+        z.custom<Action>((value) => typeof value === 'function', {
+          error: 'must be a function (token, duration, metric, window, limit) => unknown',
+        }),
+        { error: 'must be an array of actions (it may be empty)' },
+      )
+      .readonly(),
+    action_duration: seconds('action_duration').min(0, { error: 'must be at least 0 seconds' }),
+  },
+  {
+    // Unknown keys keep zod's message, which names them (a typo such as `actionDuration`).
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? undefined
+        : 'must be an object { limit, window, action, action_duration }',
+  },
+);
+
+const metricSchema = z.strictObject(
+  {
+    thresholds: z
+      .array(thresholdSchema, { error: 'must be an array of thresholds' })
+      .min(1, { error: 'must have at least one threshold' })
+      .max(MAX_THRESHOLDS, { error: `must have at most ${MAX_THRESHOLDS} thresholds` }),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? undefined : 'must be an object { thresholds: [...] }',
+  },
+);
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** `bans.login_failed.thresholds[1].limit`; names that are not identifiers are quoted. */
+function formatPath(root: string, segments: readonly PropertyKey[]): string {
+  let path = root;
+  for (const segment of segments) {
+    if (typeof segment === 'number') path += `[${segment}]`;
+    else if (typeof segment === 'string' && IDENTIFIER.test(segment)) path += `.${segment}`;
+    else path += `[${quoteInput(String(segment))}]`;
+  }
+  return path;
+}
+
+/** The config path of a metric: `bans.login_failed`, or `bans["a b"]` for other names. */
+export function metricPath(name: string, root = 'bans'): string {
+  return formatPath(root, [name]);
+}
+
+function entriesOf(bans: unknown): [string, unknown][] {
+  if (bans instanceof Map) {
+    const entries: [string, unknown][] = [];
+    for (const [key, value] of bans) {
+      if (typeof key !== 'string') {
+        throw new ConfigError('bans', `metric names must be strings, got ${quoteInput(key)}`);
+      }
+      entries.push([key, value]);
+    }
+    return entries;
+  }
+  if (bans === null || typeof bans !== 'object' || Array.isArray(bans)) {
+    throw new ConfigError('bans', 'must be an object mapping metric names to { thresholds }');
+  }
+  // Own enumerable string keys only: a metric called "__proto__" (from JSON.parse) is a metric.
+  return Object.keys(bans).map((key) => [key, (bans as Record<string, unknown>)[key]]);
+}
+
+/**
+ * Validates a bans configuration and compiles it. Throws `ConfigError` whose `path` names the
+ * first offending place (`bans.login_failed.thresholds[1].limit`) and whose message says the
+ * rule it breaks.
+ */
+export function compileBans(bans: BansConfig, root = 'bans'): CompiledBans {
+  const entries = entriesOf(bans);
+  if (entries.length === 0) throw new ConfigError(root, 'must configure at least one metric');
+  if (entries.length > MAX_METRICS) {
+    throw new ConfigError(root, `must have at most ${MAX_METRICS} metrics`);
+  }
+  const metrics: CompiledMetric[] = [];
+  const indexOf = new Map<string, number>();
+  for (const [name, value] of entries) {
+    if (name.length === 0) {
+      throw new ConfigError(formatPath(root, [name]), 'metric names must not be empty');
+    }
+    const result = metricSchema.safeParse(value);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      const more = result.error.issues.length - 1;
+      throw new ConfigError(
+        formatPath(root, [name, ...issue.path]),
+        `${issue.message}${more > 0 ? ` (and ${more} more problem${more > 1 ? 's' : ''})` : ''}`,
+      );
+    }
+    indexOf.set(name, metrics.length);
+    metrics.push({
+      name,
+      thresholds: result.data.thresholds.map((threshold) => ({
+        limit: threshold.limit,
+        windowSeconds: threshold.window,
+        durationSeconds: threshold.action_duration,
+        actions: [...threshold.action],
+      })),
+    });
+  }
+  return { metrics, indexOf };
+}

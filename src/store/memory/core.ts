@@ -1,0 +1,681 @@
+import type { Clock } from '../../time/clock.js';
+import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
+import type { Ban } from '../stats.js';
+import type { StoreMetric } from '../store.js';
+import { RateBuckets } from './rate-buckets.js';
+import { RingPool } from './ring-pool.js';
+
+/*
+ * The memory store's synchronous core: every decision, in typed arrays, without allocating.
+ *
+ * A tracked (token, metric) pair is a *slot*: a 64-byte record (one cache line) in one
+ * ArrayBuffer, seen through an Int32 and a Float64 view, plus the token string in a plain
+ * array. An open-addressing hash index (linear probing, seeded hash) maps (token, metric) to
+ * its slot. At a million tokens a decision is bound by cache misses, so everything a decision
+ * reads sits in the one record: the hash check, the ring's place, the ban summary, the expiry
+ * and, for a token seen once, its only timestamp.
+ *
+ * Decisions. A slot's events are timestamps in a ring holding at least the last `limit + 1`
+ * of them for the metric's largest limit (in the record while it is one, then in ring-pool.ts
+ * blocks that double as needed). A threshold trips when the `(limit + 1)`-th newest event, the
+ * current one included, lies inside the window: one read, exact for every window length,
+ * however busy the token.
+ *
+ * Rates are counted from the ring too, exactly, while it still holds every event of the last
+ * hour. The first time a full ring would drop an event younger than an hour, the slot gets
+ * bucketed counters (rate-buckets.ts), filled from the ring, and its rates are bucketed from
+ * then on (within 1/60 of each window, see store/rates.ts).
+ *
+ * Memory. A slot's state can matter for `span` = max(longest window, longest ban, 1 hour)
+ * after its last event or ban; past that (`expiresAt`) it is dead. A clock hand walks the
+ * slots, two for each new pair, and frees the dead ones: no call ever sweeps the table, and
+ * the table can only grow while pairs stay alive. `maxTokens`
+ * caps the slots: at the cap, a new pair takes the slot of one the hand picks with the CLOCK
+ * (second-chance) rule, an approximation of least-recently-used: slots used since the hand
+ * last passed get another round, and slots holding a ban in force are passed over.
+ */
+
+/** `thresholdState` values after `incr`. */
+export const NOT_HIT = 0;
+/** This event tripped the threshold: a ban started; run its actions. */
+export const TRIPPED = 1;
+/** The threshold's ban was in force: the event is refused; re-run its actions. */
+export const BLOCKING = 2;
+
+/** Bits of the value `incr` returns. */
+export const PASSED = 1;
+/** Some threshold is `TRIPPED` or `BLOCKING`: read `thresholdState`. */
+export const HAS_ACTIONS = 2;
+
+const NONE = -1;
+/** Smallest ring a busy token gets, so tiny limits still keep exact rates a while. */
+const MIN_RING = 16;
+const INITIAL_SLOTS = 1024;
+/** Slots the hand looks at for dead state per new pair: more than the one it takes. */
+const SWEEP_PER_CALL = 2;
+/** Slots the hand may look at to find one to evict before it settles for any unbanned one. */
+const EVICTION_SCAN = 32;
+
+// The record of a slot: 16 Int32 words = 8 Float64 words = 64 bytes.
+const REC_SHIFT_I32 = 4;
+const REC_SHIFT_F64 = 3;
+const I_HASH = 0;
+const I_METRIC = 1;
+/** Ring block in the pool of its class (unused for class 0, which lives in the record). */
+const I_RING_BLOCK = 2;
+/** log2 of the ring's size. */
+const I_RING_CLASS = 3;
+/** Where the next timestamp goes in the ring (kept modulo 2^31). */
+const I_RING_NEXT = 4;
+/** Timestamps held (≤ ring size). */
+const I_RING_COUNT = 5;
+/** Rate bucket block, or NONE. */
+const I_BUCKET = 6;
+const I_FLAGS = 7;
+/** Next free slot while the slot is free. */
+const I_NEXT_FREE = 8;
+/** Latest end of a ban on the slot (0: never banned): a quick "may be blocked" test. */
+const F_BLOCKED_UNTIL = 5;
+/** When nothing in the slot can matter any more. */
+const F_EXPIRES_AT = 6;
+/** The ring while it has a single slot (class 0). */
+const F_INLINE_RING = 7;
+
+const IN_USE = 1;
+/** Used since the hand last passed (CLOCK's reference bit). */
+const REFERENCED = 2;
+
+export interface MemoryCoreOptions {
+  /** Most (token, metric) pairs kept; see the file comment for what is evicted. */
+  maxTokens: number;
+  /** Slots to allocate up front (grows by doubling). */
+  initialCapacity?: number;
+}
+
+interface MetricTable {
+  readonly name: string;
+  readonly limits: Uint32Array;
+  readonly windowsMs: Float64Array;
+  readonly durationsMs: Float64Array;
+  /** Size class of the largest ring: 2^ringClass ≥ max(limit) + 1. */
+  readonly maxRingClass: number;
+  /** How long after its last event a slot's state can still matter. */
+  readonly spanMs: number;
+}
+
+/**
+ * Seeded FNV-1a over the UTF-16 code units, mixed with the metric, finished with Murmur3's
+ * avalanche so that the low bits (which pick the index position) depend on every input bit.
+ */
+function hashOf(token: string, metric: number, seed: number): number {
+  let h = (seed ^ Math.imul(metric + 1, 0x9e3779b1)) >>> 0;
+  for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), 0x01000193);
+  h ^= token.length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0;
+}
+
+function ceilLog2(n: number): number {
+  let c = 0;
+  while (1 << c < n) c++;
+  return c;
+}
+
+export class MemoryCore {
+  /** Per threshold of the metric of the last `incr`: `NOT_HIT`, `TRIPPED` or `BLOCKING`. */
+  readonly thresholdState: Uint8Array;
+  /** `token_rate_1m`, `_10m`, `_60m`, written by `readRates`/`readLastRates`. */
+  readonly rates = new Float64Array(3);
+
+  readonly #source: Clock;
+  /** The latest time seen, in a typed array: a double kept in a field or a closure would be
+   *  boxed on every write, i.e. an allocation per call. */
+  readonly #latest = new Float64Array(1);
+  readonly #tables: MetricTable[];
+  readonly #maxTokens: number;
+  readonly #rings: RingPool;
+  readonly #buckets = new RateBuckets();
+  /** Per-threshold ban ends of the slots that have been banned since they were created. */
+  readonly #bans = new Map<number, Float64Array>();
+  /** Random per core, so which tokens collide cannot be worked out in advance. */
+  readonly #seed = (Math.random() * 0x1_0000_0000) >>> 0;
+
+  #capacity = 0;
+  #size = 0;
+  #highWater = 0;
+  #freeHead = NONE;
+  /** The pair the last `incr` or `ban` touched (`NONE` once it is freed). */
+  #lastSlot = NONE;
+  #lastToken = '';
+  #lastMetric = -1;
+  #hand = 0;
+  #evictions = 0;
+  #expirations = 0;
+
+  #buffer = new ArrayBuffer(0);
+  #i32 = new Int32Array(0);
+  #f64 = new Float64Array(0);
+  #tokens: (string | undefined)[] = [];
+  /** Open-addressing hash index of (slot + 1, hash) pairs, slot 0 meaning empty; at most
+   *  half the positions are used. */
+  #index = new Int32Array(0);
+
+  constructor(metrics: readonly StoreMetric[], clock: Clock, options: MemoryCoreOptions) {
+    this.#source = clock;
+    this.#maxTokens = options.maxTokens;
+    let maxThresholds = 0;
+    let maxClass = 0;
+    this.#tables = metrics.map((metric) => {
+      const count = metric.thresholds.length;
+      maxThresholds = Math.max(maxThresholds, count);
+      const limits = new Uint32Array(count);
+      const windowsMs = new Float64Array(count);
+      const durationsMs = new Float64Array(count);
+      let maxLimit = 0;
+      let spanMs = LONGEST_RATE_WINDOW_MS;
+      metric.thresholds.forEach((threshold, i) => {
+        limits[i] = threshold.limit;
+        windowsMs[i] = threshold.windowSeconds * 1000;
+        durationsMs[i] = threshold.durationSeconds * 1000;
+        maxLimit = Math.max(maxLimit, threshold.limit);
+        spanMs = Math.max(spanMs, windowsMs[i]!, durationsMs[i]!);
+      });
+      const maxRingClass = ceilLog2(Math.max(MIN_RING, maxLimit + 1));
+      maxClass = Math.max(maxClass, maxRingClass);
+      return { name: metric.name, limits, windowsMs, durationsMs, maxRingClass, spanMs };
+    });
+    this.thresholdState = new Uint8Array(maxThresholds);
+    this.#rings = new RingPool(maxClass + 1);
+    const initial = Math.min(options.initialCapacity ?? INITIAL_SLOTS, this.#maxTokens);
+    this.#grow(Math.max(16, initial));
+  }
+
+  /** Tracked (token, metric) pairs. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Slots freed because their state was dead / evicted because of `maxTokens`. */
+  get expirations(): number {
+    return this.#expirations;
+  }
+  get evictions(): number {
+    return this.#evictions;
+  }
+
+  /** Current time on the store's clock, never going backwards (see `time/clock.ts`). */
+  now(): number {
+    return this.#clock();
+  }
+
+  #clock(): number {
+    const now = this.#source();
+    const latest = this.#latest;
+    if (now > latest[0]!) {
+      latest[0] = now;
+      return now;
+    }
+    return latest[0]!;
+  }
+
+  get metricCount(): number {
+    return this.#tables.length;
+  }
+
+  metricName(metric: number): string {
+    return this.#tables[metric]!.name;
+  }
+
+  /** Thresholds of `metric` (the readable prefix of `thresholdState`). */
+  thresholdCount(metric: number): number {
+    return this.#tables[metric]!.limits.length;
+  }
+
+  /**
+   * Counts one event and decides it. Returns `PASSED | HAS_ACTIONS` bits; when `HAS_ACTIONS`
+   * is set, `thresholdState` says which thresholds tripped or held the token blocked.
+   */
+  incr(token: string, metric: number): number {
+    const now = this.#clock();
+    const table = this.#tables[metric]!;
+    let slot = this.#lastSlot;
+    // A flood from one token asks about the same pair again and again: skip the hash.
+    if (slot === NONE || token !== this.#lastToken || metric !== this.#lastMetric) {
+      const hash = hashOf(token, metric, this.#seed);
+      slot = this.#find(token, metric, hash);
+      if (slot === NONE) slot = this.#create(token, metric, hash, now);
+      this.#lastSlot = slot;
+      this.#lastToken = token;
+      this.#lastMetric = metric;
+    }
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    const rec = slot << REC_SHIFT_I32;
+    const frec = slot << REC_SHIFT_F64;
+    i32[rec + I_FLAGS] = IN_USE | REFERENCED;
+    f64[frec + F_EXPIRES_AT] = now + table.spanMs;
+    this.#push(slot, table, now);
+
+    const cls = i32[rec + I_RING_CLASS]!;
+    const ring = cls === 0 ? f64 : this.#rings.data[cls]!;
+    const base = cls === 0 ? frec + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
+    const mask = (1 << cls) - 1;
+    const count = i32[rec + I_RING_COUNT]!;
+    const newest = i32[rec + I_RING_NEXT]! - 1;
+    const bans = f64[frec + F_BLOCKED_UNTIL]! > now ? this.#bans.get(slot) : undefined;
+    const state = this.thresholdState;
+    const limits = table.limits;
+    const windowsMs = table.windowsMs;
+    let flags = PASSED;
+    for (let i = 0; i < limits.length; i++) {
+      if (bans !== undefined && bans[i]! > now) {
+        state[i] = BLOCKING;
+        flags = HAS_ACTIONS;
+        continue;
+      }
+      const limit = limits[i]!;
+      // Trips when the (limit+1)-th newest event is inside (now − window, now].
+      if (count > limit && ring[base + ((newest - limit) & mask)]! > now - windowsMs[i]!) {
+        this.#startBan(slot, i, now + table.durationsMs[i]!);
+        state[i] = TRIPPED;
+        flags = HAS_ACTIONS;
+      } else {
+        state[i] = NOT_HIT;
+      }
+    }
+    return flags;
+  }
+
+  /** Starts a ban of `token` at `threshold` now, without counting an event. */
+  ban(token: string, metric: number, threshold: number): void {
+    const now = this.#clock();
+    const table = this.#tables[metric]!;
+    const hash = hashOf(token, metric, this.#seed);
+    let slot = this.#find(token, metric, hash);
+    if (slot === NONE) slot = this.#create(token, metric, hash, now);
+    this.#i32[(slot << REC_SHIFT_I32) + I_FLAGS] = IN_USE | REFERENCED;
+    const at = (slot << REC_SHIFT_F64) + F_EXPIRES_AT;
+    this.#f64[at] = Math.max(this.#f64[at]!, now + table.spanMs);
+    this.#startBan(slot, threshold, now + table.durationsMs[threshold]!);
+    this.#lastSlot = slot;
+    this.#lastToken = token;
+    this.#lastMetric = metric;
+  }
+
+  /** Forgets `token` for `metric`: events, rates and bans. */
+  reset(token: string, metric: number): void {
+    const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
+    if (slot !== NONE) this.#drop(slot);
+  }
+
+  /** Writes the rates of `token` for `metric` into `rates`; false (and zeros) if untracked. */
+  readRates(token: string, metric: number): boolean {
+    const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
+    if (slot === NONE) {
+      this.rates.fill(0);
+      return false;
+    }
+    this.#readRates(slot, this.#clock());
+    return true;
+  }
+
+  /** Writes the rates of the pair that the last `incr` or `ban` touched into `rates`. */
+  readLastRates(): void {
+    this.#readRates(this.#lastSlot, this.#clock());
+  }
+
+  /** Bans in force for `token` and `metric`, in threshold order (allocates: not a hot path). */
+  bansOf(token: string, metric: number): Ban[] {
+    const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
+    const out: Ban[] = [];
+    if (slot === NONE) return out;
+    const now = this.#clock();
+    const blocked = this.#f64[(slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL]! > now;
+    const bans = blocked ? this.#bans.get(slot) : undefined;
+    if (bans === undefined) return out;
+    for (let i = 0; i < bans.length; i++) {
+      if (bans[i]! > now) out.push({ threshold: i, until: bans[i]! });
+    }
+    return out;
+  }
+
+  /**
+   * Visits tracked pairs from slot `from` on, at most `limit` of them, and returns the slot to
+   * continue from (or -1 at the end). A pair that exists for the whole walk is visited exactly
+   * once: slots never move while they are in use.
+   */
+  visit(from: number, limit: number, visitor: (token: string, metric: number) => void): number {
+    const now = this.#clock();
+    let slot = from;
+    let visited = 0;
+    while (slot < this.#highWater && visited < limit) {
+      const token = this.#tokens[slot];
+      // Dead pairs the hand has not reached yet are not reported.
+      if (token !== undefined && this.#f64[(slot << REC_SHIFT_F64) + F_EXPIRES_AT]! > now) {
+        visitor(token, this.#i32[(slot << REC_SHIFT_I32) + I_METRIC]!);
+        visited++;
+      }
+      slot++;
+    }
+    return slot < this.#highWater ? slot : NONE;
+  }
+
+  /** Looks at up to `steps` slots for dead state and frees it; returns how many it freed. */
+  sweep(steps: number): number {
+    return this.#sweep(this.#clock(), steps);
+  }
+
+  /** Bytes held in typed arrays (records, index, rings, buckets); excludes token strings and
+   *  the array that points at them. */
+  get arrayBytes(): number {
+    return (
+      this.#buffer.byteLength + this.#index.byteLength + this.#rings.bytes + this.#buckets.bytes
+    );
+  }
+
+  #readRates(slot: number, now: number): void {
+    const rates = this.rates;
+    const rec = slot << REC_SHIFT_I32;
+    const i32 = this.#i32;
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) {
+      for (let w = 0; w < 3; w++) rates[w] = this.#buckets.rate(bucket, w, now);
+      return;
+    }
+    // Exact: the ring still holds every event of the last hour. Binary search per window for
+    // the oldest timestamp inside it.
+    const cls = i32[rec + I_RING_CLASS]!;
+    const ring = cls === 0 ? this.#f64 : this.#rings.data[cls]!;
+    const base =
+      cls === 0 ? (slot << REC_SHIFT_F64) + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
+    const mask = (1 << cls) - 1;
+    const count = i32[rec + I_RING_COUNT]!;
+    const oldest = i32[rec + I_RING_NEXT]! - count;
+    for (let w = 0; w < 3; w++) {
+      const cutoff = now - RATE_WINDOWS_SECONDS[w]! * 1000;
+      let lo = 0;
+      let hi = count;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (ring[base + ((oldest + mid) & mask)]! > cutoff) hi = mid;
+        else lo = mid + 1;
+      }
+      rates[w] = count - lo;
+    }
+  }
+
+  #startBan(slot: number, threshold: number, until: number): void {
+    let bans = this.#bans.get(slot);
+    if (bans === undefined) {
+      const metric = this.#i32[(slot << REC_SHIFT_I32) + I_METRIC]!;
+      bans = new Float64Array(this.#tables[metric]!.limits.length);
+      this.#bans.set(slot, bans);
+    }
+    bans[threshold] = until;
+    const at = (slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL;
+    if (until > this.#f64[at]!) this.#f64[at] = until;
+  }
+
+  /** Appends `now` to the slot's ring, growing it or moving the slot to buckets as needed. */
+  #push(slot: number, table: MetricTable, now: number): void {
+    const i32 = this.#i32;
+    const rec = slot << REC_SHIFT_I32;
+    let cls = i32[rec + I_RING_CLASS]!;
+    let count = i32[rec + I_RING_COUNT]!;
+    if (count === 1 << cls) {
+      if (cls < table.maxRingClass) {
+        this.#growRing(slot, cls);
+        cls++;
+      } else {
+        const oldest = this.#ringAt(slot, cls, i32[rec + I_RING_NEXT]!);
+        // The ring is about to lose an event the hourly rate still counts: bucket from now on.
+        if (i32[rec + I_BUCKET] === NONE && oldest > now - LONGEST_RATE_WINDOW_MS) {
+          this.#startBuckets(slot);
+        }
+        count--;
+      }
+    }
+    const next = i32[rec + I_RING_NEXT]!;
+    if (cls === 0) this.#f64[(slot << REC_SHIFT_F64) + F_INLINE_RING] = now;
+    else
+      this.#rings.data[cls]![(i32[rec + I_RING_BLOCK]! << cls) + (next & ((1 << cls) - 1))] = now;
+    // Kept modulo 2^31 so it stays a small integer; only its low bits index the ring.
+    i32[rec + I_RING_NEXT] = (next + 1) & 0x7fff_ffff;
+    i32[rec + I_RING_COUNT] = count + 1;
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) this.#buckets.add(bucket, now);
+  }
+
+  /** The timestamp at ring position `position` (taken modulo the ring size). */
+  #ringAt(slot: number, cls: number, position: number): number {
+    if (cls === 0) return this.#f64[(slot << REC_SHIFT_F64) + F_INLINE_RING]!;
+    const block = this.#i32[(slot << REC_SHIFT_I32) + I_RING_BLOCK]!;
+    return this.#rings.data[cls]![(block << cls) + (position & ((1 << cls) - 1))]!;
+  }
+
+  /** Moves a full ring of class `cls` to a block twice the size, oldest event first. */
+  #growRing(slot: number, cls: number): void {
+    const rec = slot << REC_SHIFT_I32;
+    const block = this.#rings.alloc(cls + 1);
+    const to = this.#rings.data[cls + 1]!;
+    const toBase = block << (cls + 1);
+    const size = 1 << cls;
+    const start = this.#i32[rec + I_RING_NEXT]!;
+    for (let k = 0; k < size; k++) to[toBase + k] = this.#ringAt(slot, cls, start + k);
+    if (cls > 0) this.#rings.free(cls, this.#i32[rec + I_RING_BLOCK]!);
+    this.#i32[rec + I_RING_BLOCK] = block;
+    this.#i32[rec + I_RING_CLASS] = cls + 1;
+    this.#i32[rec + I_RING_NEXT] = size;
+  }
+
+  #startBuckets(slot: number): void {
+    const rec = slot << REC_SHIFT_I32;
+    const bucket = this.#buckets.alloc();
+    const cls = this.#i32[rec + I_RING_CLASS]!;
+    const count = this.#i32[rec + I_RING_COUNT]!;
+    const oldest = this.#i32[rec + I_RING_NEXT]! - count;
+    for (let k = 0; k < count; k++) this.#buckets.add(bucket, this.#ringAt(slot, cls, oldest + k));
+    this.#i32[rec + I_BUCKET] = bucket;
+  }
+
+  /** The slot of (token, metric), or `NONE`. Linear probing over `#index`. */
+  #find(token: string, metric: number, hash: number): number {
+    const index = this.#index;
+    const mask = (index.length >> 1) - 1;
+    for (let at = hash & mask; ; at = (at + 1) & mask) {
+      const entry = index[at << 1]!;
+      if (entry === 0) return NONE;
+      // The hash sits beside the entry, so a miss never touches the record.
+      if (
+        index[(at << 1) + 1] === hash &&
+        this.#i32[((entry - 1) << REC_SHIFT_I32) + I_METRIC] === metric &&
+        this.#tokens[entry - 1] === token
+      ) {
+        return entry - 1;
+      }
+    }
+  }
+
+  #indexInsert(slot: number, hash: number): void {
+    if ((this.#size + 1) * 4 > this.#index.length) this.#growIndex();
+    const index = this.#index;
+    const mask = (index.length >> 1) - 1;
+    let at = hash & mask;
+    while (index[at << 1] !== 0) at = (at + 1) & mask;
+    index[at << 1] = slot + 1;
+    index[(at << 1) + 1] = hash;
+  }
+
+  /** Removes a slot from the index by backward shifting, so no tombstones pile up. */
+  #indexRemove(slot: number): void {
+    const index = this.#index;
+    const mask = (index.length >> 1) - 1;
+    let hole = this.#i32[(slot << REC_SHIFT_I32) + I_HASH]! & mask;
+    while (index[hole << 1] !== slot + 1) hole = (hole + 1) & mask;
+    let at = hole;
+    for (;;) {
+      at = (at + 1) & mask;
+      const entry = index[at << 1]!;
+      if (entry === 0) break;
+      const hash = index[(at << 1) + 1]!;
+      const home = hash & mask;
+      // The entry may fill the hole unless its home lies cyclically in (hole, at].
+      const stays = hole <= at ? home > hole && home <= at : home > hole || home <= at;
+      if (!stays) {
+        index[hole << 1] = entry;
+        index[(hole << 1) + 1] = hash;
+        hole = at;
+      }
+    }
+    index[hole << 1] = 0;
+  }
+
+  /** Doubles the index: O(size), at each doubling only (`initialCapacity` presizes it). It
+   *  reads only the index itself, never the records. */
+  #growIndex(): void {
+    const old = this.#index;
+    const index = new Int32Array(old.length * 2);
+    const mask = (index.length >> 1) - 1;
+    for (let k = 0; k < old.length; k += 2) {
+      const entry = old[k]!;
+      if (entry === 0) continue;
+      const hash = old[k + 1]!;
+      let at = hash & mask;
+      while (index[at << 1] !== 0) at = (at + 1) & mask;
+      index[at << 1] = entry;
+      index[(at << 1) + 1] = hash;
+    }
+    this.#index = index;
+  }
+
+  #create(token: string, metric: number, hash: number, now: number): number {
+    // Only new pairs make the table grow, so they pay for freeing the dead ones.
+    this.#sweep(now, SWEEP_PER_CALL);
+    if (this.#size >= this.#maxTokens) this.#evict(now);
+    let slot: number;
+    if (this.#freeHead !== NONE) {
+      slot = this.#freeHead;
+      this.#freeHead = this.#i32[(slot << REC_SHIFT_I32) + I_NEXT_FREE]!;
+    } else {
+      if (this.#highWater === this.#capacity) {
+        this.#grow(Math.min(this.#capacity * 2, Math.max(this.#maxTokens, 16)));
+      }
+      slot = this.#highWater++;
+    }
+    const i32 = this.#i32;
+    const rec = slot << REC_SHIFT_I32;
+    const frec = slot << REC_SHIFT_F64;
+    i32[rec + I_HASH] = hash;
+    i32[rec + I_METRIC] = metric;
+    i32[rec + I_RING_BLOCK] = 0;
+    i32[rec + I_RING_CLASS] = 0;
+    i32[rec + I_RING_NEXT] = 0;
+    i32[rec + I_RING_COUNT] = 0;
+    i32[rec + I_BUCKET] = NONE;
+    i32[rec + I_FLAGS] = IN_USE | REFERENCED;
+    this.#f64[frec + F_BLOCKED_UNTIL] = 0;
+    this.#f64[frec + F_EXPIRES_AT] = now + this.#tables[metric]!.spanMs;
+    this.#tokens[slot] = token;
+    this.#indexInsert(slot, hash);
+    this.#size++;
+    return slot;
+  }
+
+  /** Frees a slot. */
+  #drop(slot: number): void {
+    const i32 = this.#i32;
+    const rec = slot << REC_SHIFT_I32;
+    this.#indexRemove(slot);
+    const cls = i32[rec + I_RING_CLASS]!;
+    if (cls > 0) this.#rings.free(cls, i32[rec + I_RING_BLOCK]!);
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) this.#buckets.free(bucket);
+    if (this.#bans.size !== 0) this.#bans.delete(slot);
+    this.#tokens[slot] = undefined;
+    i32[rec + I_FLAGS] = 0;
+    i32[rec + I_NEXT_FREE] = this.#freeHead;
+    this.#freeHead = slot;
+    this.#size--;
+    if (this.#lastSlot === slot) this.#lastSlot = NONE;
+  }
+
+  /** Moves the hand over `steps` slots, freeing the dead ones. */
+  #sweep(now: number, steps: number): number {
+    const highWater = this.#highWater;
+    if (highWater === 0) return 0;
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    let hand = this.#hand;
+    let freed = 0;
+    for (let k = 0; k < steps; k++) {
+      if (++hand >= highWater) hand = 0;
+      if (
+        (i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) !== 0 &&
+        f64[(hand << REC_SHIFT_F64) + F_EXPIRES_AT]! <= now
+      ) {
+        this.#drop(hand);
+        this.#expirations++;
+        freed++;
+      }
+    }
+    this.#hand = hand;
+    return freed;
+  }
+
+  /**
+   * At the cap: frees one slot chosen by the CLOCK rule. The hand frees the first dead slot,
+   * or else the first one neither used since the hand last passed (clearing that mark as it
+   * goes) nor holding a ban in force. After `EVICTION_SCAN` slots it settles for the first
+   * unbanned one it saw, and if every one was banned, for the slot under the hand.
+   */
+  #evict(now: number): void {
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    const highWater = this.#highWater;
+    let hand = this.#hand;
+    let fallback = NONE;
+    let victim = NONE;
+    for (let k = 0; k < EVICTION_SCAN && victim === NONE; k++) {
+      if (++hand >= highWater) hand = 0;
+      const rec = hand << REC_SHIFT_I32;
+      const flags = i32[rec + I_FLAGS]!;
+      if ((flags & IN_USE) === 0) continue;
+      const frec = hand << REC_SHIFT_F64;
+      if (f64[frec + F_EXPIRES_AT]! <= now) victim = hand;
+      else if (f64[frec + F_BLOCKED_UNTIL]! > now) continue;
+      else if ((flags & REFERENCED) !== 0) {
+        i32[rec + I_FLAGS] = IN_USE;
+        if (fallback === NONE) fallback = hand;
+      } else victim = hand;
+    }
+    if (victim === NONE) victim = fallback;
+    if (victim === NONE) {
+      // Every slot looked at holds a ban: take the next slot in use.
+      do {
+        if (++hand >= highWater) hand = 0;
+      } while ((i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) === 0);
+      victim = hand;
+    }
+    this.#hand = hand;
+    this.#drop(victim);
+    this.#evictions++;
+  }
+
+  #grow(capacity: number): void {
+    const buffer = new ArrayBuffer(capacity * 64);
+    new Uint8Array(buffer).set(new Uint8Array(this.#buffer));
+    this.#buffer = buffer;
+    this.#i32 = new Int32Array(buffer);
+    this.#f64 = new Float64Array(buffer);
+    if (this.#index.length === 0) {
+      let size = 16;
+      while (size < capacity * 2) size *= 2;
+      this.#index = new Int32Array(size * 2);
+    }
+    this.#capacity = capacity;
+  }
+}

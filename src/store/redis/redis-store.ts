@@ -1,0 +1,529 @@
+import { EventEmitter } from 'node:events';
+import calculateSlot from 'cluster-key-slot';
+import { Cluster } from 'ioredis';
+import { ConfigError, StoreError } from '../../errors.js';
+import type { Clock } from '../../time/clock.js';
+import { MemoryStore } from '../memory/memory-store.js';
+import type { Ban, StatusEntry, TokenStatus } from '../stats.js';
+import type { Decision, Store, StoreMetric, StoreSetup } from '../store.js';
+import { connect, type RedisConnectionOptions } from './connection.js';
+import { type RedisClient, RedisScript } from './script.js';
+
+/** What a `RedisStore` does with a decision when Redis does not answer in time. */
+export type RedisFailurePolicy = 'failOpen' | 'failClosed' | 'fallback';
+
+export type RedisStoreOptions = RedisConnectionOptions & {
+  /** Prefix of every key (no `{` or `}`: the hash tag is the token's). @default 'hitwarden:' */
+  prefix?: string;
+  /**
+   * When Redis fails or does not answer within `timeoutMs`:
+   * - `'failOpen'`: the event passes (counted in a local memory store, for the rates only);
+   * - `'failClosed'`: the event is refused; nothing is counted;
+   * - `'fallback'`: a local memory store decides, thresholds and bans included, until Redis
+   *   answers again (its counts are this process's alone and are not copied to Redis).
+   * Every failure emits `store_error`. @default 'fallback'
+   */
+  onFailure?: RedisFailurePolicy;
+  /** Longest wait for Redis per call before the failure policy decides. @default 500 */
+  timeoutMs?: number;
+  /**
+   * Time source. Default: the Redis server's `TIME`, read inside each script, so a fleet with
+   * skewed clocks agrees. Give a clock for tests and replays only.
+   */
+  clock?: Clock;
+  /** Most decisions coalesced into one script call. @default 512 */
+  maxBatch?: number;
+  /** Keys per `SCAN` step in `scan()`. @default 1000 */
+  scanCount?: number;
+};
+
+/** Payload of the `store_error` event. */
+export interface StoreErrorEvent {
+  /** The operation that failed: `incr`, `ban`, `reset`, `status` or `scan`. */
+  operation: string;
+  /** Decisions the failure policy answered (0 for the other operations). */
+  decisions: number;
+  error: StoreError;
+}
+
+export interface RedisStoreMetrics {
+  /** Script calls made for `incr` (each carrying one or more decisions). */
+  script_calls: number;
+  /** Decisions made by Redis. */
+  decisions: number;
+  /** Failed calls (each also a `store_error` event). */
+  store_errors: number;
+  /** Decisions answered by the failure policy. */
+  policy_decisions: number;
+}
+
+const DEFAULT_PREFIX = 'hitwarden:';
+const decideScript = new RedisScript('decide', ['lib']);
+const statusScript = new RedisScript('status', ['lib']);
+const banScript = new RedisScript('ban', ['lib']);
+
+/** Per metric, the script arguments describing it, built once at `open`. */
+interface MetricPlan {
+  readonly name: string;
+  readonly thresholds: number;
+  readonly durationsMs: readonly number[];
+  /** n, ring, log ttl, refresh window, then (limit, window ms, duration ms) per threshold. */
+  readonly args: readonly string[];
+}
+
+/** Decisions waiting for the same script call (one node, or one slot of a cluster). */
+interface Batch {
+  keys: string[];
+  metrics: number[];
+  tokens: string[];
+  settle: ((decision: Decision) => void)[];
+}
+
+/**
+ * The BanHammer store for a fleet: counters and bans in Redis (a single node or a Cluster),
+ * every decision atomic in one Lua script call on the Redis server's clock, every key
+ * expiring. Decisions in flight together are coalesced into one script call per node (per
+ * slot on a cluster); each is still evaluated atomically, in arrival order, and answered in
+ * that one round trip. See docs/decisions/redis-store-lua-coalescing.md.
+ *
+ * ```ts
+ * const hammer = new BanHammer(bans, { store: new RedisStore({ url: 'redis://127.0.0.1:6379' }) });
+ * ```
+ */
+export class RedisStore implements Store {
+  readonly #client: RedisClient;
+  readonly #owned: boolean;
+  readonly #cluster: boolean;
+  readonly #prefix: string;
+  readonly #policy: RedisFailurePolicy;
+  readonly #timeoutMs: number;
+  readonly #clock: Clock | undefined;
+  readonly #maxBatch: number;
+  readonly #scanCount: number;
+  readonly #events = new EventEmitter();
+  #plans: MetricPlan[] | undefined;
+  #local: MemoryStore | undefined;
+  /** Batches being filled in this event-loop turn, by group (slot; 0 on a single node). */
+  #batches = new Map<number, Batch>();
+  #flushScheduled = false;
+  #closed = false;
+  /** Script calls awaiting their answer, so `close()` can let them finish. */
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #metrics: RedisStoreMetrics = {
+    script_calls: 0,
+    decisions: 0,
+    store_errors: 0,
+    policy_decisions: 0,
+  };
+
+  constructor(options: RedisStoreOptions) {
+    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+      throw new ConfigError('options.prefix', 'must be a string without { or }');
+    }
+    this.#prefix = prefix;
+    const policy = options.onFailure ?? 'fallback';
+    if (!['failOpen', 'failClosed', 'fallback'].includes(policy)) {
+      throw new ConfigError(
+        'options.onFailure',
+        `must be 'failOpen', 'failClosed' or 'fallback', got ${String(policy)}`,
+      );
+    }
+    this.#policy = policy;
+    this.#timeoutMs = positiveInteger(options.timeoutMs, 500, 'timeoutMs');
+    this.#maxBatch = positiveInteger(options.maxBatch, 512, 'maxBatch');
+    this.#scanCount = positiveInteger(options.scanCount, 1000, 'scanCount');
+    this.#clock = options.clock;
+    const { client, owned } = connect(options, {
+      // Our own client never queues commands while disconnected: a decision must not wait for
+      // a reconnect; it fails at once and the policy answers. Reconnects come quickly.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: this.#timeoutMs,
+      connectTimeout: Math.max(this.#timeoutMs, 1000),
+      retryStrategy: (times) => Math.min(50 * times, 250),
+    });
+    this.#client = client;
+    this.#owned = owned;
+    this.#cluster = client instanceof Cluster;
+  }
+
+  /** Subscribes to `store_error`: every failed Redis call, with what the policy did. */
+  on(event: 'store_error', listener: (event: StoreErrorEvent) => void): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  off(event: 'store_error', listener: (event: StoreErrorEvent) => void): this {
+    this.#events.off(event, listener);
+    return this;
+  }
+
+  /** Counters since the store was made. */
+  metrics(): Readonly<RedisStoreMetrics> {
+    return { ...this.#metrics };
+  }
+
+  async open(setup: StoreSetup): Promise<void> {
+    if (this.#plans !== undefined || this.#closed) {
+      throw new StoreError('RedisStore is already bound to a BanHammer; give each its own store');
+    }
+    this.#plans = setup.metrics.map(planOf);
+    if (this.#policy !== 'failClosed') {
+      this.#local = new MemoryStore();
+      this.#local.openSync({ metrics: setup.metrics, clock: this.#clock ?? setup.clock });
+    }
+    if (this.#owned && this.#client.status !== 'ready') {
+      // Wait (bounded) for the first connection so the first decisions do not fail for
+      // nothing; if Redis is down, the policy answers until it is back.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#client.off('ready', done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(this.#timeoutMs, 1000));
+        this.#client.once('ready', done);
+      });
+    }
+  }
+
+  incr(token: string, metric: number): Promise<Decision> {
+    let plans: MetricPlan[];
+    try {
+      plans = this.#plansOrThrow();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const keys = keysOf(this.#prefix, token, plans[metric]!.name);
+    const group = this.#cluster ? calculateSlot(keys.log) : 0;
+    let batch = this.#batches.get(group);
+    if (batch === undefined) {
+      batch = { keys: [], metrics: [], tokens: [], settle: [] };
+      this.#batches.set(group, batch);
+    }
+    batch.keys.push(keys.log, keys.st);
+    batch.metrics.push(metric);
+    batch.tokens.push(token);
+    const decided = new Promise<Decision>((resolve) => batch.settle.push(resolve));
+    if (batch.metrics.length >= this.#maxBatch) {
+      this.#batches.delete(group);
+      this.#send(batch);
+    } else if (!this.#flushScheduled) {
+      // Runs once every promise continuation of this turn has run, i.e. after every caller
+      // that was waiting for the last batch's answers has asked its next question.
+      this.#flushScheduled = true;
+      process.nextTick(this.#flush);
+    }
+    return decided;
+  }
+
+  async ban(token: string, metric: number, threshold: number): Promise<TokenStatus> {
+    const plan = this.#plansOrThrow()[metric]!;
+    const { st } = keysOf(this.#prefix, token, plan.name);
+    try {
+      const reply = await this.#call(
+        banScript.run(
+          this.#client,
+          [st],
+          [
+            this.#now(),
+            String(plan.thresholds),
+            String(threshold),
+            String(plan.durationsMs[threshold]!),
+          ],
+        ),
+      );
+      return statusOf(reply as number[]);
+    } catch (error) {
+      throw this.#failed('ban', 0, error);
+    }
+  }
+
+  async reset(token: string, metric: number): Promise<void> {
+    const { log, st } = keysOf(this.#prefix, token, this.#plansOrThrow()[metric]!.name);
+    try {
+      await this.#call(this.#client.del(log, st));
+    } catch (error) {
+      throw this.#failed('reset', 0, error);
+    }
+  }
+
+  async status(token: string, metric: number): Promise<TokenStatus> {
+    const plan = this.#plansOrThrow()[metric]!;
+    try {
+      return await this.#status(keysOf(this.#prefix, token, plan.name).st, plan);
+    } catch (error) {
+      throw this.#failed('status', 0, error);
+    }
+  }
+
+  /**
+   * Walks the keyspace with `SCAN` (on every master of a cluster), never `KEYS`: memory held
+   * is one `SCAN` page. A pair is listed under the metric name in its key; keys of metrics
+   * this configuration does not have are skipped.
+   */
+  async *scan(): AsyncGenerator<StatusEntry> {
+    const plans = this.#plansOrThrow();
+    const byName = new Map(plans.map((plan) => [plan.name, plan]));
+    const head = `${this.#prefix}{t:`;
+    const pattern = `${escapeGlob(head)}*:st`;
+    const nodes = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        let page: [string, string[]];
+        try {
+          page = await this.#call(
+            node.scan(cursor, 'MATCH', pattern, 'COUNT', this.#scanCount, 'TYPE', 'hash'),
+          );
+        } catch (error) {
+          throw this.#failed('scan', 0, error);
+        }
+        cursor = page[0];
+        const rows = page[1].flatMap((key) => {
+          const pair = parseKey(key, head, byName);
+          return pair === undefined ? [] : [{ key, ...pair }];
+        });
+        const statuses = await Promise.all(
+          rows.map((row) =>
+            this.#status(row.key, row.plan).catch((error) => {
+              throw this.#failed('scan', 0, error);
+            }),
+          ),
+        );
+        for (let i = 0; i < rows.length; i++) {
+          const status = statuses[i]!;
+          const row = rows[i]!;
+          // Expired between SCAN and the read: not tracked any more.
+          if (isEmpty(status)) continue;
+          yield { token: row.token, metric: row.plan.name, status };
+        }
+      } while (cursor !== '0');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#flush();
+    await Promise.all(this.#inflight);
+    this.#closed = true;
+    await this.#local?.close();
+    if (this.#owned) this.#client.disconnect();
+  }
+
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const batches = this.#batches;
+    if (batches.size === 0) return;
+    this.#batches = new Map();
+    for (const batch of batches.values()) this.#send(batch);
+  };
+
+  #send(batch: Batch): void {
+    const plans = this.#plans!;
+    // Each metric's configuration once per call, then each decision's position in that list.
+    const position = new Map<number, number>();
+    const configArgs: string[] = [];
+    for (const metric of batch.metrics) {
+      if (position.has(metric)) continue;
+      position.set(metric, position.size + 1);
+      configArgs.push(...plans[metric]!.args);
+    }
+    const args = [this.#now(), String(position.size), ...configArgs];
+    for (const metric of batch.metrics) args.push(String(position.get(metric)!));
+    this.#metrics.script_calls++;
+    const call = this.#call(decideScript.run(this.#client, batch.keys, args))
+      .then((reply) => {
+        decode(reply as number[], batch.settle);
+        this.#metrics.decisions += batch.settle.length;
+      })
+      .catch((error: unknown) => {
+        // Redis failed, timed out or answered something unreadable: the policy decides
+        // (settling an already answered decision again does nothing).
+        this.#failed('incr', batch.settle.length, error);
+        this.#decideLocally(batch);
+      });
+    this.#inflight.add(call);
+    call.finally(() => this.#inflight.delete(call));
+  }
+
+  /** The failure policy's answers, in order. */
+  #decideLocally(batch: Batch): void {
+    this.#metrics.policy_decisions += batch.settle.length;
+    batch.settle.forEach((settle, i) => {
+      const local = this.#local;
+      if (local === undefined || this.#closed) {
+        settle(REFUSED);
+        return;
+      }
+      const metric = batch.metrics[i]!;
+      local.incr(batch.tokens[i]!, metric).then(
+        (decision) =>
+          settle(
+            this.#policy === 'fallback'
+              ? decision
+              : { passed: true, stats: decision.stats, tripped: [], blocking: [] },
+          ),
+        () => settle(this.#policy === 'failClosed' ? REFUSED : PASSED_UNCOUNTED),
+      );
+    });
+  }
+
+  async #status(st: string, plan: MetricPlan): Promise<TokenStatus> {
+    const reply = await this.#call(
+      statusScript.run(this.#client, [st], [this.#now(), String(plan.thresholds)]),
+    );
+    return statusOf(reply as number[]);
+  }
+
+  /** A Redis call bounded by `timeoutMs`, whatever the client's own settings. */
+  #call<T>(call: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no answer from Redis within ${this.#timeoutMs} ms`)),
+        this.#timeoutMs,
+      );
+      call.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #failed(operation: string, decisions: number, cause: unknown): StoreError {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const error = new StoreError(`Redis ${operation} failed: ${message}`, { cause });
+    this.#metrics.store_errors++;
+    if (this.#events.listenerCount('store_error') > 0) {
+      this.#events.emit('store_error', { operation, decisions, error } satisfies StoreErrorEvent);
+    }
+    return error;
+  }
+
+  #now(): string {
+    return this.#clock === undefined ? '' : String(this.#clock());
+  }
+
+  #plansOrThrow(): MetricPlan[] {
+    if (this.#plans === undefined || this.#closed) {
+      throw new StoreError(this.#closed ? 'RedisStore is closed' : 'RedisStore is not open');
+    }
+    return this.#plans;
+  }
+}
+
+const ZERO_STATS = { token_rate_1m: 0, token_rate_10m: 0, token_rate_60m: 0 };
+const REFUSED: Decision = { passed: false, stats: ZERO_STATS, tripped: [], blocking: [] };
+const PASSED_UNCOUNTED: Decision = { passed: true, stats: ZERO_STATS, tripped: [], blocking: [] };
+
+function planOf(metric: StoreMetric): MetricPlan {
+  let maxLimit = 0;
+  let maxWindowMs = 1;
+  const args: string[] = [String(metric.thresholds.length), '', '', ''];
+  for (const t of metric.thresholds) {
+    maxLimit = Math.max(maxLimit, t.limit);
+    maxWindowMs = Math.max(maxWindowMs, t.windowSeconds * 1000);
+    args.push(String(t.limit), String(t.windowSeconds * 1000), String(t.durationSeconds * 1000));
+  }
+  args[1] = String(maxLimit + 1);
+  args[2] = String(Math.ceil(maxWindowMs));
+  // TTLs are refreshed once per bucket of this rate window (1 s, 10 s, 60 s), the widest that
+  // stays within a 60th of the longest window, so the slack it adds stays proportionate.
+  args[3] = maxWindowMs >= 3_600_000 ? '3' : maxWindowMs >= 600_000 ? '2' : '1';
+  return {
+    name: metric.name,
+    thresholds: metric.thresholds.length,
+    durationsMs: metric.thresholds.map((t) => t.durationSeconds * 1000),
+    args,
+  };
+}
+
+/** The keys of one (token, metric) pair; both carry the hash tag `{t:<token>}`. */
+function keysOf(prefix: string, token: string, metric: string): { log: string; st: string } {
+  const base = `${prefix}{t:${token}}:${metric}`;
+  return { log: `${base}:log`, st: `${base}:st` };
+}
+
+/** Token and metric of a `:st` key; `undefined` for a metric not configured here. The metric
+ *  is the configured name the key ends with (`}:<metric>:st`), longest first. */
+function parseKey(
+  key: string,
+  head: string,
+  byName: Map<string, MetricPlan>,
+): { token: string; plan: MetricPlan } | undefined {
+  if (!key.startsWith(head) || !key.endsWith(':st')) return undefined;
+  const middle = key.slice(head.length, -3);
+  let found: { token: string; plan: MetricPlan } | undefined;
+  for (const [name, plan] of byName) {
+    const tail = `}:${name}`;
+    if (middle.endsWith(tail) && (found === undefined || name.length > found.plan.name.length)) {
+      found = { token: middle.slice(0, -tail.length), plan };
+    }
+  }
+  return found;
+}
+
+/** Splits the decide script's flat reply into the batch's decisions. */
+function decode(reply: number[], settle: ((decision: Decision) => void)[]): void {
+  if (!Array.isArray(reply)) throw new Error('decide.lua: the reply is not an array');
+  let at = 0;
+  for (const resolve of settle) {
+    if (reply.length < at + 6) throw new Error('decide.lua: the reply is too short');
+    const passed = reply[at] === 1;
+    const stats = {
+      token_rate_1m: reply[at + 1]!,
+      token_rate_10m: reply[at + 2]!,
+      token_rate_60m: reply[at + 3]!,
+    };
+    const trippedCount = reply[at + 4]!;
+    const blockingCount = reply[at + 5]!;
+    at += 6;
+    const tripped = reply.slice(at, at + trippedCount);
+    at += trippedCount;
+    const blocking = reply.slice(at, at + blockingCount);
+    at += blockingCount;
+    resolve({ passed, stats, tripped, blocking });
+  }
+}
+
+/** [now, r1, r2, r3, until per threshold...] → TokenStatus. */
+function statusOf(reply: number[]): TokenStatus {
+  const bans: Ban[] = [];
+  let blockedUntil: number | null = null;
+  for (let i = 4; i < reply.length; i++) {
+    const until = reply[i]!;
+    if (until === 0) continue;
+    bans.push({ threshold: i - 4, until });
+    if (blockedUntil === null || until > blockedUntil) blockedUntil = until;
+  }
+  return {
+    token_rate_1m: reply[1]!,
+    token_rate_10m: reply[2]!,
+    token_rate_60m: reply[3]!,
+    blocked_until: blockedUntil,
+    bans,
+  };
+}
+
+function isEmpty(status: TokenStatus): boolean {
+  return status.token_rate_60m === 0 && status.bans.length === 0;
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new ConfigError(`options.${name}`, `must be an integer ≥ 1, got ${value}`);
+  }
+  return v;
+}

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Cluster, Redis } from 'ioredis';
+
+/** An ioredis client or cluster client: everything the Redis store talks through. */
+export type RedisClient = Redis | Cluster;
+
+type Argument = string | number | Buffer;
+
+/**
+ * A Lua script from `./scripts/<name>.lua` (after the files in `prelude`, e.g. shared helpers), run with `EVALSHA` and, when the server answers
+ * `NOSCRIPT` (a restart, a failover, `SCRIPT FLUSH`), once more with `EVAL`, which also puts
+ * it back in the server's script cache. The caller's client is used as given, never
+ * extended with custom commands.
+ */
+export class RedisScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+
+  constructor(name: string, prelude: readonly string[] = []) {
+    this.name = name;
+    // Shipped beside the compiled module: `npm run build` copies the .lua files into dist/.
+    this.source = [...prelude, name]
+      .map((file) => readFileSync(new URL(`./scripts/${file}.lua`, import.meta.url), 'utf8'))
+      .join('\n');
+    this.sha = createHash('sha1').update(this.source).digest('hex');
+  }
+
+  /** Runs the script; the reply is whatever it returns (bulk strings as text). */
+  async run(
+    client: RedisClient,
+    keys: readonly string[],
+    args: readonly Argument[],
+  ): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return client.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+export function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
