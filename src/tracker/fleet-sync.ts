@@ -203,9 +203,9 @@ export class FleetSync implements CountObserver {
     }
   }
 
-  countedV4(word: number): void {
+  countedV4(words: Uint32Array): void {
     const v4 = this.#v4;
-    v4.increment(word, v4.hash(word));
+    v4.increment(words, v4.hash(words[0]!));
   }
 
   countedV6(words: Uint32Array): void {

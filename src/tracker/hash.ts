@@ -5,12 +5,15 @@
  * addresses (a /24 scan) across the table.
  */
 
+// Hashes are signed 32-bit integers, never widened to unsigned: V8 keeps an int32 unboxed
+// when it crosses a call that was not inlined, but boxes a value above 2^31 − 1 into a
+// fresh heap number — garbage on every request for half of all hashes.
 function finalize(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
 }
 
 export function hashIPv4(word: number, seed: number): number {
@@ -28,5 +31,5 @@ export function hashIPv6(words: Uint32Array, offset: number, seed: number): numb
 
 /** A fresh random seed; not cryptographic, only unguessable enough to deny precomputation. */
 export function randomSeed(): number {
-  return (Math.random() * 0x1_0000_0000) >>> 0;
+  return (Math.random() * 0x1_0000_0000) | 0;
 }

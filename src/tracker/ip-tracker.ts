@@ -55,8 +55,8 @@ export interface PeriodSummary {
  * observer must not allocate or throw.
  */
 export interface CountObserver {
-  /** One request from the IPv4 address `word` was counted. */
-  countedV4(word: number): void;
+  /** One request from the IPv4 address in `words[0]` was counted (scratch: read, never keep). */
+  countedV4(words: Uint32Array): void;
   /** One request from the IPv6 address in `words[0..3]` was counted (scratch: copy, never keep). */
   countedV6(words: Uint32Array): void;
   /** The tracker forgot every count (`clear()` or a rollover). */
@@ -122,12 +122,12 @@ export class IpTracker {
       const v4 = this.#v4;
       const word = words[0]!;
       const hash = v4.hash(word);
-      const count = v4.increment(word, hash);
+      const count = v4.increment(words, hash);
       const top = this.#top;
       if (count > top.threshold || (count === top.threshold && word < top.v4TieBound)) {
         top.offer(4, words, hash, count);
       }
-      this.#observer.countedV4(word);
+      this.#observer.countedV4(words);
     } else if (family === 6) {
       const v6 = this.#v6;
       const hash = v6.hash(words);

@@ -13,9 +13,15 @@ export class IPv4Counts extends GrowingTable {
     return hashIPv4(word, this.seed);
   }
 
-  /** Adds one request for `word` (whose `hash` the caller computed) and returns its count. */
-  increment(word: number, hash: number): number {
+  /**
+   * Adds one request for the address in `words[0]` (whose `hash` the caller computed) and
+   * returns its count. The address arrives in its array, not as a number, because a word
+   * above 2^31 − 1 passed as an argument would be boxed on the heap when the call is not
+   * inlined.
+   */
+  increment(words: Uint32Array, hash: number): number {
     if (this.old !== null) this.migrateStep();
+    const word = words[0]!;
     const slots = this.slots;
     const mask = this.mask;
     let i = hash & mask;

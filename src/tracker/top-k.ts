@@ -42,7 +42,7 @@ export class TopK {
   readonly #counts: Uint32Array;
   readonly #families: Uint8Array;
   readonly #words: Uint32Array;
-  readonly #hashes: Uint32Array;
+  readonly #hashes: Int32Array;
   /** heap[position] = id; the root (position 0) is the worst entry. */
   readonly #heap: Int32Array;
   /** Formatted text per id, made on the first `top()` that shows it and kept while the id
@@ -59,7 +59,7 @@ export class TopK {
     this.#counts = new Uint32Array(capacity);
     this.#families = new Uint8Array(capacity);
     this.#words = new Uint32Array(capacity * 4);
-    this.#hashes = new Uint32Array(capacity);
+    this.#hashes = new Int32Array(capacity);
     this.#heap = new Int32Array(capacity);
     this.#positions = new Int32Array(capacity);
     this.#texts = new Array<string | undefined>(capacity).fill(undefined);

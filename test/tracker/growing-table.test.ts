@@ -19,6 +19,11 @@ class ExposedIPv6 extends IPv6Counts {
   }
 }
 
+/** One request for the IPv4 address `word`, the way the tracker makes it. */
+function bump(v4: IPv4Counts, word: number): number {
+  return v4.increment(Uint32Array.of(word), v4.hash(word));
+}
+
 describe('GrowingTable', () => {
   it('sizes tables to a power of two kept below the maximum load', () => {
     expect(capacityFor(0)).toBe(MIN_CAPACITY);
@@ -33,10 +38,10 @@ describe('GrowingTable', () => {
   it('saturates counts instead of wrapping to zero (which would free the slot)', () => {
     const v4 = new ExposedIPv4(0, 1);
     const word = 0xc0000201;
-    v4.increment(word, v4.hash(word));
+    bump(v4, word);
     v4.setCount(word, MAX_COUNT - 1);
-    expect(v4.increment(word, v4.hash(word))).toBe(MAX_COUNT);
-    expect(v4.increment(word, v4.hash(word))).toBe(MAX_COUNT);
+    expect(bump(v4, word)).toBe(MAX_COUNT);
+    expect(bump(v4, word)).toBe(MAX_COUNT);
     expect(v4.get(word, v4.hash(word))).toBe(MAX_COUNT);
     expect(v4.size).toBe(1);
 
@@ -51,10 +56,10 @@ describe('GrowingTable', () => {
   it('doubles incrementally: old and new tables coexist, then the old one is dropped', () => {
     const v4 = new IPv4Counts(0, 7);
     const full = Math.floor(MIN_CAPACITY * MAX_LOAD);
-    for (let word = 1; word <= full + 1; word++) v4.increment(word, v4.hash(word));
+    for (let word = 1; word <= full + 1; word++) bump(v4, word);
     // One past the load limit: a table twice the size exists beside the old one.
     expect(v4.capacity).toBe(MIN_CAPACITY * 3);
-    for (let i = 0; i < MIN_CAPACITY / 4; i++) v4.increment(1, v4.hash(1));
+    for (let i = 0; i < MIN_CAPACITY / 4; i++) bump(v4, 1);
     expect(v4.capacity).toBe(MIN_CAPACITY * 2);
     for (let word = 2; word <= full + 1; word++) expect(v4.get(word, v4.hash(word))).toBe(1);
     expect(v4.get(1, v4.hash(1))).toBe(1 + MIN_CAPACITY / 4);
