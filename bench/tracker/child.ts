@@ -14,6 +14,22 @@ export interface ChildTask {
   n: number;
   seed: number;
   round: number;
+  /** Time every call (wall and CPU) instead of batches: the latency run. Its throughput is
+   *  lowered by the timing itself and is not reported. */
+  perCall?: boolean;
+}
+
+/** From a per-call run: the slowest single `requestHandled` after warm-up. */
+export interface CallLatency {
+  /** Wall time of the slowest call. */
+  slowestWallMs: number;
+  /** The slowest call counting only time on a CPU: max over calls of min(wall, CPU). */
+  slowestOnCpuMs: number;
+  /** Calls whose min(wall, CPU) passed 1 ms, and 0.1 ms. */
+  over1MsOnCpu: number;
+  over100UsOnCpu: number;
+  /** Which request was the slowest on-CPU. */
+  slowestOnCpuIndex: number;
 }
 
 export interface PassResult {
@@ -43,6 +59,8 @@ export interface PassResult {
   gcMajorCount: number;
   gcMaxMs: number;
   gcTotalMs: number;
+  /** Present in a per-call run only. */
+  calls?: CallLatency;
 }
 
 export interface MemorySample {
@@ -79,7 +97,8 @@ export interface ChildResult {
     rssAfterRunMB: number;
     /** RSS after the run minus RSS before the contender existed (same input in both). */
     rssGrowthMB: number;
-    /** V8 heap + external (typed arrays) held once the input is gone, over the start. */
+    /** V8 heap + external (typed arrays) + the contender's shared buffers held once the
+     *  input is gone, over the start. */
     retainedMB: number;
     /** Peak RSS of the whole process (input included), from getrusage. */
     maxRssMB: number;
@@ -117,6 +136,7 @@ interface PassTiming {
   cpu: Float64Array;
   slowestStart: number;
   slowestIndex: number;
+  calls?: CallLatency;
 }
 
 function cpuMs(): number {
@@ -153,6 +173,51 @@ function runPass(contender: Contender, requests: string[]): PassTiming {
     previousCpu = nowCpu;
   }
   return { start, end: previous, durations, cpu, slowestStart, slowestIndex };
+}
+
+/**
+ * Feeds `requests` one timed call at a time: wall clock and process CPU time around each call.
+ * The batch fields are filled with one batch per BATCH calls as in runPass, for the report's
+ * shape; only `calls` is meant to be read.
+ */
+function runPassPerCall(contender: Contender, requests: string[]): PassTiming {
+  const n = requests.length;
+  const durations = new Float64Array(Math.ceil(n / BATCH));
+  const cpu = new Float64Array(durations.length);
+  const calls: CallLatency = {
+    slowestWallMs: 0,
+    slowestOnCpuMs: 0,
+    over1MsOnCpu: 0,
+    over100UsOnCpu: 0,
+    slowestOnCpuIndex: 0,
+  };
+  const warm = WARMUP_BATCHES * BATCH;
+  const start = performance.now();
+  for (let i = 0; i < n; i++) {
+    const cpu0 = cpuMs();
+    const t0 = performance.now();
+    contender.requestHandled(requests[i]!);
+    const wall = performance.now() - t0;
+    const onCpu = Math.min(wall, cpuMs() - cpu0);
+    durations[(i / BATCH) | 0]! += wall;
+    if (i < warm) continue;
+    if (wall > calls.slowestWallMs) calls.slowestWallMs = wall;
+    if (onCpu > calls.slowestOnCpuMs) {
+      calls.slowestOnCpuMs = onCpu;
+      calls.slowestOnCpuIndex = i;
+    }
+    if (onCpu > 1) calls.over1MsOnCpu++;
+    if (onCpu > 0.1) calls.over100UsOnCpu++;
+  }
+  return {
+    start,
+    end: performance.now(),
+    durations,
+    cpu,
+    slowestStart: start,
+    slowestIndex: 0,
+    calls,
+  };
 }
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -206,6 +271,7 @@ function summarise(timing: PassTiming, n: number, gcs: GcEntry[]): PassResult {
     gcMajorCount: inPass.filter((g) => g.kind === GC_MAJOR).length,
     gcMaxMs: inPass.reduce((max, g) => Math.max(max, g.duration), 0),
     gcTotalMs: inPass.reduce((sum, g) => sum + g.duration, 0),
+    ...(timing.calls ? { calls: timing.calls } : {}),
   };
 }
 
@@ -282,8 +348,9 @@ async function main(): Promise<void> {
   observer.observe({ entryTypes: ['gc'] });
   await nextTurn();
 
-  const uniqueTiming = runPass(contender, input.unique);
-  const zipfTiming = runPass(contender, input.zipf);
+  const pass = task.perCall ? runPassPerCall : runPass;
+  const uniqueTiming = pass(contender, input.unique);
+  const zipfTiming = pass(contender, input.zipf);
 
   // GC entries are delivered on the event loop: let them arrive before reading them.
   await nextTurn();
@@ -293,6 +360,7 @@ async function main(): Promise<void> {
   const top100 = measureTop(contender);
   const afterRun = sample();
   const size = contender.size;
+  const sharedMB = (contender.memoryBytes ?? 0) / MB;
 
   input = null;
   const final = await settledSample(gc);
@@ -312,7 +380,8 @@ async function main(): Promise<void> {
       final,
       rssAfterRunMB: afterRun.rssMB,
       rssGrowthMB: afterRun.rssMB - beforeTracker.rssMB,
-      retainedMB: final.heapUsedMB + final.externalMB - (start.heapUsedMB + start.externalMB),
+      retainedMB:
+        final.heapUsedMB + final.externalMB + sharedMB - (start.heapUsedMB + start.externalMB),
       maxRssMB: process.resourceUsage().maxRSS / 1024,
     },
   };

@@ -14,6 +14,9 @@ export interface Contender {
   /** `null` when the contender keeps no top list (the bare table). */
   top100(): TopEntry[] | null;
   readonly size: number;
+  /** Bytes held in `SharedArrayBuffer`s (hitwarden's tables), which `process.memoryUsage()`
+   *  leaves out of `external`; the child adds them to the memory the contender retains. */
+  readonly memoryBytes?: number;
 }
 
 export type ContenderName =

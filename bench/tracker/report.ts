@@ -143,7 +143,8 @@ interface Goal {
 
 type Summaries = Map<string, Map<ContenderName, Summary>>;
 
-function summariesOf(meta: BenchMeta, runs: BenchRun[]): Summaries {
+function summariesOf(meta: BenchMeta, allRuns: BenchRun[]): Summaries {
+  const runs = allRuns.filter((r) => !r.task.perCall);
   const out: Summaries = new Map();
   for (const c of meta.cases) {
     const byContender = new Map<ContenderName, Summary>();
@@ -166,7 +167,11 @@ function bestMap(byContender: Map<ContenderName, Summary>): [ContenderName, Summ
   return candidates.reduce((a, b) => (b[1].bothRps > a[1].bothRps ? b : a));
 }
 
-function ratioLines(meta: BenchMeta, all: Summaries): { rows: string[]; goals: Goal[] } {
+function ratioLines(
+  meta: BenchMeta,
+  all: Summaries,
+  latencyRuns: BenchRun[],
+): { rows: string[]; goals: Goal[] } {
   const rows: string[] = [];
   const goals: Goal[] = [];
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
@@ -219,6 +224,21 @@ function ratioLines(meta: BenchMeta, all: Summaries): { rows: string[]; goals: G
       detail: `retained ${mb(bigHw.retainedMB)}; RSS growth over the pre-tracker baseline ${mb(bigHw.rssGrowthMB)}${bigHw.retainedMB > 350 ? ` — ${mb(bigHw.retainedMB - 350)} over` : ''}`,
     });
   }
+  for (const run of latencyRuns) {
+    const name = run.task.contender;
+    if (!name.startsWith('hitwarden')) continue;
+    const slowest = Math.max(
+      run.unique.calls?.slowestOnCpuMs ?? 0,
+      run.zipf.calls?.slowestOnCpuMs ?? 0,
+    );
+    const over = (run.unique.calls?.over1MsOnCpu ?? 0) + (run.zipf.calls?.over1MsOnCpu ?? 0);
+    const c = meta.cases.find((x) => x.id === run.task.caseId);
+    goals.push({
+      text: `no single requestHandled call over 1 ms (${name}, ${c ? caseTitle(c) : run.task.caseId}, every call timed)`,
+      met: slowest <= 1,
+      detail: `slowest call on-CPU ${ms(slowest)}, ${over} call(s) over 1 ms on-CPU${slowest > 1 ? ` — ${ms(slowest - 1)} over` : ''}`,
+    });
+  }
   for (const c of meta.cases) {
     for (const name of ['hitwarden', 'hitwarden-presized'] as const) {
       const hw = all.get(c.id)?.get(name);
@@ -242,7 +262,9 @@ function agreement(meta: BenchMeta, runs: BenchRun[]): string[] {
   const lines: string[] = [];
   for (const c of meta.cases) {
     for (let round = 1; round <= meta.rounds; round++) {
-      const mine = runs.filter((r) => r.task.caseId === c.id && r.task.round === round);
+      const mine = runs.filter(
+        (r) => r.task.caseId === c.id && r.task.round === round && !r.task.perCall,
+      );
       if (mine.length === 0) continue;
       const sizes = new Set(mine.map((r) => r.size));
       const counts = new Set(mine.flatMap((r) => (r.top100 ? [r.top100.counts.join(',')] : [])));
@@ -303,7 +325,8 @@ export function renderMarkdown(meta: BenchMeta, runs: BenchRun[]): string {
       'for every contender, the bare table included). GC pauses come from `perf_hooks` `gc` entries during the passes. ' +
       '`top100()` is the median of up to 9 calls after the passes (fewer when a call takes seconds). ' +
       'Memory: *RSS after* is the whole process after the run, input included; *RSS growth* is that minus the RSS ' +
-      'just before the contender was created (input already built); *retained* is V8 heap + external (typed arrays) ' +
+      'just before the contender was created (input already built); *retained* is V8 heap + external (typed arrays) + the bytes a contender holds in `SharedArrayBuffer`s ' +
+      "(hitwarden's tables, by its `memoryBytes`; `process.memoryUsage()` does not count them) " +
       'once the input is dropped and collected, over the empty process — the memory the structure itself holds ' +
       '(for a Map this includes its key strings).',
   );
@@ -314,7 +337,8 @@ export function renderMarkdown(meta: BenchMeta, runs: BenchRun[]): string {
       'pre-generated input — 2N flat strings, about 1.5 GB at 20M — so a collection that a service with a small ' +
       'heap would finish in milliseconds takes around a second. Which contender *triggers* it is still telling: ' +
       'the bare table never does, a `Map` does as it grows, and so does anything that allocates large typed ' +
-      'arrays mid-run (V8 counts their memory as external and collects when it grows by tens of MB).',
+      'arrays mid-run (V8 counts their memory as external and collects when it grows by tens of MB) — ' +
+      "which is why hitwarden's tables live in `SharedArrayBuffer`s, which V8 leaves out of that count.",
   );
   out.push('');
   out.push(
@@ -352,7 +376,36 @@ export function renderMarkdown(meta: BenchMeta, runs: BenchRun[]): string {
       );
     }
   }
-  const { rows, goals } = ratioLines(meta, all);
+  const latencyRuns = runs.filter((r) => r.task.perCall);
+  if (latencyRuns.length > 0) {
+    out.push('');
+    out.push('## Slowest single call (latency runs)');
+    out.push('');
+    out.push(
+      'One extra run per contender in which every call is timed on its own — wall clock and process ' +
+        'CPU time around each `requestHandled` (the timing slows the run, so these runs count in no ' +
+        'throughput above). The first 16 × 1,024 calls of each pass are left out, as above. A batch of ' +
+        "1,024 calls adds up 1,024 calls' first touches of fresh pages (the system zero-fills a page on " +
+        'its first write, ~10–20 µs each on this VM), so it can pass 1 ms while no call comes near it; ' +
+        'this table shows the calls themselves.',
+    );
+    out.push('');
+    out.push(
+      '| case | contender | slowest call on-CPU | calls > 1 ms on-CPU | calls > 0.1 ms on-CPU | slowest call wall |',
+    );
+    out.push('|---|---|---:|---:|---:|---:|');
+    for (const r of latencyRuns) {
+      const c = meta.cases.find((x) => x.id === r.task.caseId);
+      const u = r.unique.calls;
+      const z = r.zipf.calls;
+      if (!u || !z) continue;
+      out.push(
+        `| ${c ? caseTitle(c) : r.task.caseId} | ${r.task.contender} | ${ms(Math.max(u.slowestOnCpuMs, z.slowestOnCpuMs))} | ` +
+          `${u.over1MsOnCpu + z.over1MsOnCpu} | ${u.over100UsOnCpu + z.over100UsOnCpu} | ${ms(Math.max(u.slowestWallMs, z.slowestWallMs))} |`,
+      );
+    }
+  }
+  const { rows, goals } = ratioLines(meta, all, latencyRuns);
   out.push('');
   out.push('## Ratios');
   out.push('');

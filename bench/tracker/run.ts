@@ -58,6 +58,16 @@ const QUICK_CASES: BenchCase[] = [
   { id: 'v6-50k', family: 6, n: 50_000, contenders: ['hitwarden', 'map-sort', 'map-heap'] },
 ];
 
+/** The latency runs (every call timed), once per contender after the rounds. */
+const FULL_LATENCY = {
+  caseId: 'v4-20M',
+  contenders: ['hitwarden', 'hitwarden-presized', 'bare-table'],
+};
+const QUICK_LATENCY = {
+  caseId: 'v4-200k',
+  contenders: ['hitwarden', 'hitwarden-presized', 'bare-table'],
+};
+
 interface Options {
   quick: boolean;
   rounds: number;
@@ -229,52 +239,76 @@ async function main(): Promise<void> {
     cases,
   };
   const runs: BenchRun[] = [];
-  const planned = options.rounds * cases.reduce((sum, c) => sum + c.contenders.length, 0);
+  const latency = options.quick ? QUICK_LATENCY : FULL_LATENCY;
+  const latencyCase = cases.find((c) => c.id === latency.caseId);
+  const latencyContenders = latencyCase
+    ? latencyCase.contenders.filter((name) => latency.contenders.includes(name))
+    : [];
+  const planned =
+    options.rounds * cases.reduce((sum, c) => sum + c.contenders.length, 0) +
+    latencyContenders.length;
   const save = () => {
     writeFileSync(jsonPath, `${JSON.stringify({ meta, runs }, null, 1)}\n`);
     writeFileSync(mdPath, renderMarkdown(meta, runs));
   };
 
+  const plan: ChildTask[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     for (const benchCase of cases) {
       const k = benchCase.contenders.length;
       // Rotate the order every round so no contender always runs first (or last).
       const order = benchCase.contenders.map((_, i) => benchCase.contenders[(i + round - 1) % k]!);
       for (const contender of order) {
-        const task: ChildTask = {
+        plan.push({
           contender,
           caseId: benchCase.id,
           family: benchCase.family,
           n: benchCase.n,
           seed: options.seed,
           round,
-        };
-        const t0 = Date.now();
-        const before = cpuCounters();
-        const result = await runChild(task);
-        const after = cpuCounters();
-        const wallSeconds = (Date.now() - t0) / 1000;
-        const ticks = after.total - before.total;
-        const stealPercent = ticks > 0 ? (100 * (after.steal - before.steal)) / ticks : 0;
-        // CPU the rest of the machine used while this child ran, in cores (2 = both busy).
-        const otherLoad = Math.max(
-          0,
-          (after.busy - before.busy - result.processCpuSeconds) / wallSeconds,
-        );
-        runs.push({ ...slim(result), stealPercent, otherLoad });
-        const u = result.unique;
-        const z = result.zipf;
-        console.log(
-          `[${runs.length}/${planned}] round ${round} ${benchCase.id} ${contender}: ` +
-            `unique ${(u.requestsPerSecond / 1e6).toFixed(2)}M/s, zipf ${(z.requestsPerSecond / 1e6).toFixed(2)}M/s, ` +
-            `top100 ${result.top100 ? `${result.top100.medianMs.toFixed(3)} ms` : '—'}, ` +
-            `max batch ${Math.max(u.maxBatchMs, z.maxBatchMs).toFixed(2)} ms, ` +
-            `retained ${result.memory.retainedMB.toFixed(0)} MB, other load ${otherLoad.toFixed(2)} cores ` +
-            `(${wallSeconds.toFixed(0)} s)`,
-        );
-        save();
+        });
       }
     }
+  }
+  if (latencyCase) {
+    for (const contender of latencyContenders) {
+      plan.push({
+        contender,
+        caseId: latencyCase.id,
+        family: latencyCase.family,
+        n: latencyCase.n,
+        seed: options.seed,
+        round: 1,
+        perCall: true,
+      });
+    }
+  }
+  for (const task of plan) {
+    const t0 = Date.now();
+    const before = cpuCounters();
+    const result = await runChild(task);
+    const after = cpuCounters();
+    const wallSeconds = (Date.now() - t0) / 1000;
+    const ticks = after.total - before.total;
+    const stealPercent = ticks > 0 ? (100 * (after.steal - before.steal)) / ticks : 0;
+    // CPU the rest of the machine used while this child ran, in cores (2 = both busy).
+    const otherLoad = Math.max(
+      0,
+      (after.busy - before.busy - result.processCpuSeconds) / wallSeconds,
+    );
+    runs.push({ ...slim(result), stealPercent, otherLoad });
+    const u = result.unique;
+    const z = result.zipf;
+    console.log(
+      `[${runs.length}/${planned}] round ${task.round} ${task.caseId} ${task.contender}` +
+        `${task.perCall ? ` (every call timed: slowest ${Math.max(u.calls?.slowestOnCpuMs ?? 0, z.calls?.slowestOnCpuMs ?? 0).toFixed(3)} ms on-CPU)` : ''}: ` +
+        `unique ${(u.requestsPerSecond / 1e6).toFixed(2)}M/s, zipf ${(z.requestsPerSecond / 1e6).toFixed(2)}M/s, ` +
+        `top100 ${result.top100 ? `${result.top100.medianMs.toFixed(3)} ms` : '—'}, ` +
+        `max batch ${Math.max(u.maxBatchMs, z.maxBatchMs).toFixed(2)} ms, ` +
+        `retained ${result.memory.retainedMB.toFixed(0)} MB, other load ${otherLoad.toFixed(2)} cores ` +
+        `(${wallSeconds.toFixed(0)} s)`,
+    );
+    save();
   }
   meta.finished = new Date().toISOString();
   meta.loadAverageAtEnd = os.loadavg();
