@@ -20,11 +20,17 @@ const CHAR_COLON = 58;
 const groups = new Uint16Array(8);
 
 /** Value of a hex digit, or -1. */
+// Hex digit value by character code below 128, -1 for anything else: one load per character
+// instead of three range tests.
+const HEX_VALUES = new Int8Array(128).fill(-1);
+for (let d = 0; d < 10; d++) HEX_VALUES[CHAR_0 + d] = d;
+for (let d = 0; d < 6; d++) {
+  HEX_VALUES[65 + d] = 10 + d; // A-F
+  HEX_VALUES[97 + d] = 10 + d; // a-f
+}
+
 function hexValue(c: number): number {
-  if (c >= CHAR_0 && c <= CHAR_9) return c - CHAR_0;
-  const lower = c | 0x20; // folds A-F onto a-f
-  if (lower >= 97 && lower <= 102) return lower - 87;
-  return -1;
+  return c < 128 ? HEX_VALUES[c]! : -1;
 }
 
 /**
@@ -75,10 +81,12 @@ function isValidZone(text: string, start: number): boolean {
   return true;
 }
 
+const CHAR_PERCENT = 37;
+
 function parseIPv6(text: string, out: Uint32Array): ParseResult {
-  let end = text.indexOf('%');
-  if (end === -1) end = text.length;
-  else if (!isValidZone(text, end + 1)) return NOT_AN_ADDRESS;
+  // The address ends at the text's end or at a '%' that starts a zone; the zone is checked
+  // where the '%' is met, so the common text without one is read once.
+  const end = text.length;
 
   let count = 0; // groups written
   let compressAt = -1; // group index where '::' stands
@@ -89,6 +97,11 @@ function parseIPv6(text: string, out: Uint32Array): ParseResult {
     i = 2;
   }
   while (i < end) {
+    if (text.charCodeAt(i) === CHAR_PERCENT) {
+      // A zone right after '::' (`fe80::%eth0`); after a single ':' it is an error.
+      if (compressAt !== count || !isValidZone(text, i + 1)) return NOT_AN_ADDRESS;
+      break;
+    }
     let value = 0;
     let j = i;
     while (j < end && j - i < 4) {
@@ -98,15 +111,19 @@ function parseIPv6(text: string, out: Uint32Array): ParseResult {
       j++;
     }
     if (j === i) return NOT_AN_ADDRESS;
-    if (j === end) {
+    const c = text.charCodeAt(j);
+    if (j === end || c === CHAR_PERCENT) {
       if (count === 8) return NOT_AN_ADDRESS;
+      if (j !== end && !isValidZone(text, j + 1)) return NOT_AN_ADDRESS;
       groups[count++] = value;
       break;
     }
-    const c = text.charCodeAt(j);
     if (c === CHAR_DOT) {
       // An embedded IPv4 takes the last two groups; the scratch word 0 is free until the end.
-      if (count > 6 || !parseIPv4(text, i, end, out, 0)) return NOT_AN_ADDRESS;
+      let v4End = text.indexOf('%', j);
+      if (v4End === -1) v4End = end;
+      else if (!isValidZone(text, v4End + 1)) return NOT_AN_ADDRESS;
+      if (count > 6 || !parseIPv4(text, i, v4End, out, 0)) return NOT_AN_ADDRESS;
       const v4 = out[0]!;
       groups[count++] = v4 >>> 16;
       groups[count++] = v4 & 0xffff;
@@ -158,7 +175,9 @@ export function parseAddress(text: string, out: Uint32Array): ParseResult {
   // IPv4 first, in one pass: it is the common case, and IPv6 text fails it within its first
   // five characters (a ':' or a hex letter), so trying it costs IPv6 next to nothing.
   if (parseIPv4(text, 0, text.length, out, 0)) return 4;
-  return text.indexOf(':') >= 0 ? parseIPv6(text, out) : NOT_AN_ADDRESS;
+  // No pre-scan for ':' — text without one fails the IPv6 grammar anyway, at its first
+  // non-hex character or for having fewer than eight groups.
+  return parseIPv6(text, out);
 }
 
 /** `true` when `family` is a real family, narrowing the parse result. */
