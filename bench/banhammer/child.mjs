@@ -5,6 +5,11 @@
 //   hitwarden       BanHammer#incr on the default MemoryStore (the async API)
 //   hitwarden-core  the memory store's synchronous core (store.core.incr), no promises
 //   rlf             rate-limiter-flexible RateLimiterMemory#consume
+//   map-floor       not a limiter: a plain Map<string, number> `set` per event, the least a
+//                   JS hash table keyed by the token string costs (the floor for the core)
+//   map-state-floor not a limiter either: the Map finds or adds the token's slot, one clock
+//                   read per event, and the slot's fixed-size state (last time, count) in a
+//                   Float64Array: the least work a sync decision can do with a Map
 //
 // Both async contenders are configured so that neither ever refuses in these runs: the
 // BanHammer allows 100,000 events per 10 ms (never reached: Date.now ticks in ms), with a
@@ -48,6 +53,35 @@ if (contender === 'rlf') {
   const limiter = new RateLimiterMemory({ points: 1e9, duration: 3600 });
   keep = limiter;
   decide = (token) => limiter.consume(token);
+} else if (contender === 'map-floor') {
+  const map = new Map();
+  keep = map;
+  let n = 0;
+  decide = (token) => {
+    map.set(token, n++);
+    return 1;
+  };
+} else if (contender === 'map-state-floor') {
+  const map = new Map();
+  // Two doubles per slot, grown by doubling like a real table would.
+  let state = new Float64Array(2048);
+  keep = { map, state: () => state };
+  decide = (token) => {
+    const now = Date.now();
+    let slot = map.get(token);
+    if (slot === undefined) {
+      slot = map.size;
+      map.set(token, slot);
+      if (slot * 2 === state.length) {
+        const bigger = new Float64Array(state.length * 2);
+        bigger.set(state);
+        state = bigger;
+      }
+    }
+    state[slot * 2] = now;
+    state[slot * 2 + 1]++;
+    return 1;
+  };
 } else {
   const bans = {
     login_failed: {
@@ -72,7 +106,7 @@ globalThis.__keep = keep;
 
 let refused = 0;
 const start = performance.now();
-if (contender === 'hitwarden-core') {
+if (mode === 'sync') {
   for (let i = 0; i < decisions; i++) {
     if ((decide(tokenAt(i)) & 1) === 0) refused++;
   }

@@ -26,7 +26,8 @@ for (const keys of ['hot', 'distinct']) {
     for (const contender of ['hitwarden', 'rlf'])
       cases.push({ contender, keys, mode, decisions, batch });
   }
-  cases.push({ contender: 'hitwarden-core', keys, mode: 'sync', decisions, batch });
+  for (const contender of ['hitwarden-core', 'map-floor', 'map-state-floor'])
+    cases.push({ contender, keys, mode: 'sync', decisions, batch });
 }
 
 const samples = [];
@@ -108,6 +109,10 @@ const lines = [
   '  1/10/60 min, bans, `blockLocal` action), configured so that nothing is refused.',
   '- **hitwarden core**: the same store through its synchronous core (`store.core.incr`).',
   '- **rlf**: rate-limiter-flexible `RateLimiterMemory#consume` (1e9 points per hour).',
+  '- **Map floor** (not a limiter): a plain `Map<string, number>#set` per event.',
+  '- **Map + state floor** (not a limiter): `Map#get`, and `Map#set` for a new token, one',
+  '  `Date.now()` and two doubles of state per token in a `Float64Array`: the least a',
+  '  synchronous decision keyed by a JS `Map` can do.',
   '',
   '| keys | mode | hitwarden | rlf | ratio | hitwarden core |',
   '|---|---|---|---|---|---|',
@@ -128,12 +133,35 @@ for (const keys of ['hot', 'distinct']) {
 }
 lines.push(
   '',
+  'Synchronous floor: what this machine allows for the same keys without any limiter logic.',
+  '',
+  '| keys | Map floor | Map + state floor | hitwarden core | core / Map + state floor | 5 M/s / Map + state floor |',
+  '|---|---|---|---|---|---|',
+);
+for (const keys of ['hot', 'distinct']) {
+  const core = find('hitwarden-core', keys, 'sync').medianPerSecond;
+  const map = find('map-floor', keys, 'sync').medianPerSecond;
+  const state = find('map-state-floor', keys, 'sync').medianPerSecond;
+  const label =
+    keys === 'hot'
+      ? `1 token (${hot.toLocaleString('en')})`
+      : `${distinct.toLocaleString('en')} distinct`;
+  lines.push(
+    `| ${label} | ${fmt(map)} | ${fmt(state)} | ${fmt(core)} | ${((100 * core) / state).toFixed(0)}% | ${(5e6 / state).toFixed(2)}× |`,
+  );
+}
+lines.push(
+  '',
   `Memory at ${distinct.toLocaleString('en')} tokens seen once each (JS heap + typed arrays, after GC, token strings excluded — both contenders get the same pre-made strings):`,
   '',
 );
 lines.push('| contender | bytes per token |', '|---|---|');
-for (const contender of ['hitwarden', 'rlf', 'hitwarden-core']) {
-  const row = find(contender, 'distinct', contender === 'hitwarden-core' ? 'sync' : 'sequential');
+for (const contender of ['hitwarden', 'rlf', 'hitwarden-core', 'map-floor', 'map-state-floor']) {
+  const row = find(
+    contender,
+    'distinct',
+    contender === 'hitwarden' || contender === 'rlf' ? 'sequential' : 'sync',
+  );
   lines.push(`| ${contender} | ${row.medianBytesPerToken.toFixed(0)} |`);
 }
 const refusedTotal = summary.reduce((sum, s) => sum + s.refused, 0);
