@@ -37,12 +37,16 @@ function makeTokens() {
 const tokens = makeTokens();
 const tokenAt = keys === 'hot' ? () => tokens[0] : (i) => tokens[i];
 
+/** Bytes a contender holds in SharedArrayBuffers (hitwarden's tables), which
+ *  process.memoryUsage() does not count. */
+let sharedBytes = () => 0;
+
 function memory() {
   globalThis.gc();
   globalThis.gc();
   const usage = process.memoryUsage();
-  // Typed arrays live outside the JS heap (external): count both.
-  return usage.heapUsed + usage.external;
+  // Typed arrays live outside the JS heap (external): count both, and the shared buffers.
+  return usage.heapUsed + usage.external + sharedBytes();
 }
 
 const before = memory();
@@ -93,6 +97,7 @@ if (contender === 'rlf') {
   const store = new hitwarden.MemoryStore({ initialCapacity: 1024 });
   const hammer = new hitwarden.BanHammer(bans, { store });
   keep = hammer;
+  sharedBytes = () => store.core.arrayBytes;
   if (contender === 'hitwarden-core') {
     const core = store.core;
     decide = (token) => core.incr(token, 0);

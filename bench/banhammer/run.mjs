@@ -152,7 +152,7 @@ for (const keys of ['hot', 'distinct']) {
 }
 lines.push(
   '',
-  `Memory at ${distinct.toLocaleString('en')} tokens seen once each (JS heap + typed arrays, after GC, token strings excluded — both contenders get the same pre-made strings):`,
+  `Memory at ${distinct.toLocaleString('en')} tokens seen once each (JS heap + typed arrays, hitwarden's shared-buffer tables included, after GC, token strings excluded — both contenders get the same pre-made strings):`,
   '',
 );
 lines.push('| contender | bytes per token |', '|---|---|');

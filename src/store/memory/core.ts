@@ -4,6 +4,7 @@ import type { Ban } from '../stats.js';
 import type { StoreMetric } from '../store.js';
 import { RateBuckets } from './rate-buckets.js';
 import { RingPool } from './ring-pool.js';
+import { type SharedInt32Array, sharedInt32 } from './shared-arrays.js';
 
 /*
  * The memory store's synchronous core: every decision, in typed arrays, without allocating.
@@ -156,13 +157,14 @@ export class MemoryCore {
   #evictions = 0;
   #expirations = 0;
 
-  #buffer = new ArrayBuffer(0);
-  #i32 = new Int32Array(0);
-  #f64 = new Float64Array(0);
+  /** The records, on a shared buffer (see shared-arrays.ts for why). */
+  #buffer = new SharedArrayBuffer(0);
+  #i32 = new Int32Array(this.#buffer);
+  #f64 = new Float64Array(this.#buffer);
   #tokens: (string | undefined)[] = [];
   /** Open-addressing hash index of (slot + 1, hash) pairs, slot 0 meaning empty; at most
    *  half the positions are used. */
-  #index = new Int32Array(0);
+  #index: SharedInt32Array = sharedInt32(0);
 
   constructor(metrics: readonly StoreMetric[], clock: Clock, options: MemoryCoreOptions) {
     this.#source = clock;
@@ -369,8 +371,9 @@ export class MemoryCore {
     return this.#sweep(this.#clock(), steps);
   }
 
-  /** Bytes held in typed arrays (records, index, rings, buckets); excludes token strings and
-   *  the array that points at them. */
+  /** Bytes held in typed arrays (records, index, rings, buckets), all on shared buffers that
+   *  `process.memoryUsage()` does not count; excludes token strings and the array that
+   *  points at them. */
   get arrayBytes(): number {
     return (
       this.#buffer.byteLength + this.#index.byteLength + this.#rings.bytes + this.#buckets.bytes
@@ -538,7 +541,7 @@ export class MemoryCore {
    *  reads only the index itself, never the records. */
   #growIndex(): void {
     const old = this.#index;
-    const index = new Int32Array(old.length * 2);
+    const index = sharedInt32(old.length * 2);
     const mask = (index.length >> 1) - 1;
     for (let k = 0; k < old.length; k += 2) {
       const entry = old[k]!;
@@ -666,7 +669,7 @@ export class MemoryCore {
   }
 
   #grow(capacity: number): void {
-    const buffer = new ArrayBuffer(capacity * 64);
+    const buffer = new SharedArrayBuffer(capacity * 64);
     new Uint8Array(buffer).set(new Uint8Array(this.#buffer));
     this.#buffer = buffer;
     this.#i32 = new Int32Array(buffer);
@@ -674,7 +677,7 @@ export class MemoryCore {
     if (this.#index.length === 0) {
       let size = 16;
       while (size < capacity * 2) size *= 2;
-      this.#index = new Int32Array(size * 2);
+      this.#index = sharedInt32(size * 2);
     }
     this.#capacity = capacity;
   }

@@ -1,4 +1,5 @@
 import { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from '../rates.js';
+import { sharedFloat64, sharedInt32, sharedUint32 } from './shared-arrays.js';
 
 /*
  * Bucketed rate counters for the tokens whose ring no longer holds their whole last hour
@@ -14,14 +15,14 @@ const BUCKET_MS = RATE_WINDOWS_SECONDS.map((seconds) => (seconds * 1000) / RATE_
 const INITIAL_BLOCKS = 16;
 
 export class RateBuckets {
-  #counts = new Uint32Array(0);
+  #counts = sharedUint32(0);
   /** Per block and window: the index (time / bucket width) of the newest bucket. */
-  #epoch = new Float64Array(0);
+  #epoch = sharedFloat64(0);
   /** Per block and window: the sum of its 60 buckets. */
-  #sums = new Float64Array(0);
+  #sums = sharedFloat64(0);
   #capacity = 0;
   #used = 0;
-  #free = new Int32Array(0);
+  #free = sharedInt32(0);
   #freeTop = 0;
 
   /** A zeroed block. */
@@ -40,7 +41,7 @@ export class RateBuckets {
 
   free(block: number): void {
     if (this.#freeTop === this.#free.length) {
-      const bigger = new Int32Array(Math.max(INITIAL_BLOCKS, this.#free.length * 2));
+      const bigger = sharedInt32(Math.max(INITIAL_BLOCKS, this.#free.length * 2));
       bigger.set(this.#free);
       this.#free = bigger;
     }
@@ -97,11 +98,11 @@ export class RateBuckets {
 
   #grow(): void {
     const blocks = Math.max(INITIAL_BLOCKS, this.#capacity * 2);
-    const counts = new Uint32Array(blocks * PER_BLOCK);
+    const counts = sharedUint32(blocks * PER_BLOCK);
     counts.set(this.#counts);
-    const epoch = new Float64Array(blocks * WINDOWS);
+    const epoch = sharedFloat64(blocks * WINDOWS);
     epoch.set(this.#epoch);
-    const sums = new Float64Array(blocks * WINDOWS);
+    const sums = sharedFloat64(blocks * WINDOWS);
     sums.set(this.#sums);
     this.#counts = counts;
     this.#epoch = epoch;
