@@ -6,6 +6,11 @@ import { sharedFloat64, sharedInt32, sharedUint32 } from './shared-arrays.js';
  * (busy tokens): per rate window, 60 buckets of window/60 and a running sum, so a rate is read
  * in O(1) and an event is added in O(1) amortised. See `store/rates.ts` for the bound.
  *
+ * A busy token adds an event on every decision, so `add` is on the hot path: while the event
+ * falls in the newest bucket (all but one event a second for a busy token), it only compares
+ * the time with when that bucket ends and bumps three counts at places kept as integers. The
+ * divisions and float remainders that find a time's bucket run once a second per block.
+ *
  * Blocks live in shared typed arrays with a free stack, like the rings.
  */
 
@@ -20,6 +25,11 @@ export class RateBuckets {
   #epoch = sharedFloat64(0);
   /** Per block and window: the sum of its 60 buckets. */
   #sums = sharedFloat64(0);
+  /** Per block and window: where the newest bucket sits among the window's 60 (epoch mod 60). */
+  #place = sharedInt32(0);
+  /** Per block: when the newest bucket of the shortest window ends, in ms; the other windows'
+   *  newest buckets end at the same time or later (their widths are multiples of its width). */
+  #until = sharedFloat64(0);
   #capacity = 0;
   #used = 0;
   #free = sharedInt32(0);
@@ -36,6 +46,8 @@ export class RateBuckets {
     this.#counts.fill(0, block * PER_BLOCK, (block + 1) * PER_BLOCK);
     this.#epoch.fill(0, block * WINDOWS, (block + 1) * WINDOWS);
     this.#sums.fill(0, block * WINDOWS, (block + 1) * WINDOWS);
+    this.#place.fill(0, block * WINDOWS, (block + 1) * WINDOWS);
+    this.#until[block] = 0;
     return block;
   }
 
@@ -50,14 +62,17 @@ export class RateBuckets {
 
   /** Counts one event at `at` (epoch ms, never before an earlier `add` or `rate` time). */
   add(block: number, at: number): void {
-    const counts = this.#counts;
-    const base = block * PER_BLOCK;
     // The three windows always move together (from the same time), so when `at` falls in the
     // newest 1 s bucket it also falls in the newest 10 s and 60 s buckets.
-    if (Math.floor(at / BUCKET_MS[0]!) !== this.#epoch[block * WINDOWS]) this.#advance(block, at);
+    if (!(at < this.#until[block]!)) this.#advance(block, at);
+    const counts = this.#counts;
+    const sums = this.#sums;
+    const place = this.#place;
+    const base = block * PER_BLOCK;
+    const at0 = block * WINDOWS;
     for (let w = 0; w < WINDOWS; w++) {
-      counts[base + w * RATE_BUCKETS + (this.#epoch[block * WINDOWS + w]! % RATE_BUCKETS)]!++;
-      this.#sums[block * WINDOWS + w]!++;
+      counts[base + w * RATE_BUCKETS + place[at0 + w]!]!++;
+      sums[at0 + w]!++;
     }
   }
 
@@ -72,6 +87,8 @@ export class RateBuckets {
       this.#counts.byteLength +
       this.#epoch.byteLength +
       this.#sums.byteLength +
+      this.#place.byteLength +
+      this.#until.byteLength +
       this.#free.byteLength
     );
   }
@@ -93,7 +110,9 @@ export class RateBuckets {
       }
       this.#sums[epochAt]! -= dropped;
       this.#epoch[epochAt] = index;
+      this.#place[epochAt] = index % RATE_BUCKETS;
     }
+    this.#until[block] = (this.#epoch[block * WINDOWS]! + 1) * BUCKET_MS[0]!;
   }
 
   #grow(): void {
@@ -104,9 +123,15 @@ export class RateBuckets {
     epoch.set(this.#epoch);
     const sums = sharedFloat64(blocks * WINDOWS);
     sums.set(this.#sums);
+    const place = sharedInt32(blocks * WINDOWS);
+    place.set(this.#place);
+    const until = sharedFloat64(blocks);
+    until.set(this.#until);
     this.#counts = counts;
     this.#epoch = epoch;
     this.#sums = sums;
+    this.#place = place;
+    this.#until = until;
     this.#capacity = blocks;
   }
 }
