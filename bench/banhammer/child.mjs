@@ -4,6 +4,8 @@
 // Contenders:
 //   hitwarden       BanHammer#incr on the default MemoryStore (the async API)
 //   hitwarden-core  the memory store's synchronous core (store.core.incr), no promises
+//   hitwarden-core-presized  the same, with initialCapacity = the number of distinct tokens
+//                   (what a caller who knows its traffic can ask for): shows what growth costs
 //   rlf             rate-limiter-flexible RateLimiterMemory#consume
 //   map-floor       not a limiter: a plain Map<string, number> `set` per event, the least a
 //                   JS hash table keyed by the token string costs (the floor for the core)
@@ -96,11 +98,13 @@ if (contender === 'rlf') {
       ],
     },
   };
-  const store = new hitwarden.MemoryStore({ initialCapacity: 1024 });
+  const store = new hitwarden.MemoryStore({
+    initialCapacity: contender === 'hitwarden-core-presized' ? tokens.length : 1024,
+  });
   const hammer = new hitwarden.BanHammer(bans, { store });
   keep = hammer;
   sharedBytes = () => store.core.arrayBytes;
-  if (contender === 'hitwarden-core') {
+  if (contender === 'hitwarden-core' || contender === 'hitwarden-core-presized') {
     const core = store.core;
     decide = (token) => core.incr(token, 0);
   } else {
