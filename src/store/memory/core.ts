@@ -51,7 +51,17 @@ export const HAS_ACTIONS = 2;
 const NONE = -1;
 /** Smallest ring a busy token gets, so tiny limits still keep exact rates a while. */
 const MIN_RING = 16;
+/** Pairs the index has room for at first, unless `initialCapacity` says otherwise. */
 const INITIAL_SLOTS = 1024;
+/**
+ * Slots the records reserve address space for up front: `min(maxTokens, this)`, 64 bytes
+ * each (128 MB of address space at the default cap, 256 MB at most). The system commits a
+ * shared buffer's pages lazily, zero-filled, when they are first written, so a slot costs
+ * memory only once it has been used; and the records never move, so the table neither copies
+ * them as it grows nor leaves retired copies behind for the next major GC to free. Past this
+ * many slots (a larger `maxTokens`), the records grow by doubling.
+ */
+const RESERVED_SLOTS = 1 << 22;
 /** Slots the hand looks at for dead state per new pair: more than the one it takes. */
 const SWEEP_PER_CALL = 2;
 /** Slots the hand may look at to find one to evict before it settles for any unbanned one. */
@@ -192,8 +202,16 @@ export class MemoryCore {
     });
     this.thresholdState = new Uint8Array(maxThresholds);
     this.#rings = new RingPool(maxClass + 1);
-    const initial = Math.min(options.initialCapacity ?? INITIAL_SLOTS, this.#maxTokens);
-    this.#grow(Math.max(16, initial));
+    const initial = Math.max(
+      16,
+      Math.min(options.initialCapacity ?? INITIAL_SLOTS, this.#maxTokens),
+    );
+    this.#grow(Math.max(initial, Math.min(RESERVED_SLOTS, this.#maxTokens)));
+    // The index is hashed, so every page of it is written soon: it is sized for the pairs
+    // expected, not for the reservation, and doubles as they come.
+    let positions = 16;
+    while (positions < initial * 2) positions *= 2;
+    this.#index = sharedInt32(positions * 2);
   }
 
   /** Tracked (token, metric) pairs. */
@@ -373,11 +391,10 @@ export class MemoryCore {
 
   /** Bytes held in typed arrays (records, index, rings, buckets), all on shared buffers that
    *  `process.memoryUsage()` does not count; excludes token strings and the array that
-   *  points at them. */
+   *  points at them. Records count up to the highest slot ever used: the rest of their
+   *  reservation is address space the system has not committed. */
   get arrayBytes(): number {
-    return (
-      this.#buffer.byteLength + this.#index.byteLength + this.#rings.bytes + this.#buckets.bytes
-    );
+    return this.#highWater * 64 + this.#index.byteLength + this.#rings.bytes + this.#buckets.bytes;
   }
 
   #readRates(slot: number, now: number): void {
@@ -674,11 +691,6 @@ export class MemoryCore {
     this.#buffer = buffer;
     this.#i32 = new Int32Array(buffer);
     this.#f64 = new Float64Array(buffer);
-    if (this.#index.length === 0) {
-      let size = 16;
-      while (size < capacity * 2) size *= 2;
-      this.#index = sharedInt32(size * 2);
-    }
     this.#capacity = capacity;
   }
 }
