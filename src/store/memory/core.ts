@@ -59,7 +59,8 @@ const INITIAL_SLOTS = 1024;
  * shared buffer's pages lazily, zero-filled, when they are first written, so a slot costs
  * memory only once it has been used; and the records never move, so the table neither copies
  * them as it grows nor leaves retired copies behind for the next major GC to free. Past this
- * many slots (a larger `maxTokens`), the records grow by doubling.
+ * many slots (a larger `maxTokens`), or if the system refuses the reservation, the records
+ * grow by doubling.
  */
 const RESERVED_SLOTS = 1 << 22;
 /** Slots the hand looks at for dead state per new pair: more than the one it takes. */
@@ -206,7 +207,14 @@ export class MemoryCore {
       16,
       Math.min(options.initialCapacity ?? INITIAL_SLOTS, this.#maxTokens),
     );
-    this.#grow(Math.max(initial, Math.min(RESERVED_SLOTS, this.#maxTokens)));
+    try {
+      this.#grow(Math.max(initial, Math.min(RESERVED_SLOTS, this.#maxTokens)));
+    } catch (error) {
+      // Where address space is committed up front (vm.overcommit_memory=2, ulimit -v), the
+      // reservation may be refused: start small and double instead.
+      if (!(error instanceof RangeError)) throw error;
+      this.#grow(initial);
+    }
     // The index is hashed, so every page of it is written soon: it is sized for the pairs
     // expected, not for the reservation, and doubles as they come.
     let positions = 16;
