@@ -32,6 +32,28 @@ describe('the built package', () => {
     expect(tracker.top100()).toEqual([{ ip: '192.0.2.1', count: 1 }]);
   });
 
+  it('does not load ioredis until a Redis store opens a client', () => {
+    // ioredis defines a String subclass, which slows string scanning process-wide on Node 20
+    // (see src/store/redis/connection.ts); a tracker-only process must not pay for it.
+    const loaded = (setup: string) =>
+      execFileSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `import { createRequire } from 'node:module';
+           const api = await import('hitwarden');
+           ${setup}
+           const cache = createRequire(import.meta.url).cache;
+           console.log(Object.keys(cache).some((path) => path.includes('/node_modules/ioredis/')));`,
+        ],
+        { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname },
+      ).trim();
+    expect(loaded('new api.IpTracker().requestHandled("192.0.2.1");')).toBe('false');
+    // The check itself can see ioredis once something does load it.
+    expect(loaded("await import('ioredis');")).toBe('true');
+  });
+
   it('has a working hitwarden bin', () => {
     const bin = new URL(`../${manifest.bin.hitwarden}`, import.meta.url);
     expect(

@@ -12,11 +12,17 @@
  * dropped when the cursor reaches its end.
  *
  * Migration finishes long before the new table can need to grow again: doubling leaves room
- * for `MAX_LOAD × capacity` more inserts, and each call moves four slots, so the cursor
- * crosses the old table after a quarter of its capacity in calls.
+ * for `MAX_LOAD × capacity` more inserts, and each call moves 32 slots, so the cursor
+ * crosses the old table after 1/32 of its capacity in calls.
+ *
+ * Why 32 slots a call: while a migration runs, every new address is looked up in both tables
+ * (two cache misses instead of one), so the shorter the migration, the cheaper growth is.
+ * Moving a slot costs a few nanoseconds, so 32 of them add well under a microsecond to a call,
+ * while unhinted inserts got ~30% cheaper than with 4 per call (210 → 145 ns per insert,
+ * CPU time, 4M random addresses into an unhinted table).
  */
 export const MAX_LOAD = 0.75;
-export const MIGRATION_STEP = 4;
+export const MIGRATION_STEP = 32;
 /** 2^10 slots: small enough for a tracker that sees a handful of addresses. */
 export const MIN_CAPACITY = 1 << 10;
 /** 2^28 slots (201M addresses at full load): keeps every slot index × stride an int32. */

@@ -59,9 +59,20 @@ describe('GrowingTable', () => {
     for (let word = 1; word <= full + 1; word++) bump(v4, word);
     // One past the load limit: a table twice the size exists beside the old one.
     expect(v4.capacity).toBe(MIN_CAPACITY * 3);
+    // Mid-migration (lookups do not advance it): every address is found in one table or the
+    // other, and a bump (with this seed, of an address not yet moved) counts once.
+    for (let word = 1; word <= full + 1; word++) expect(v4.get(word, v4.hash(word))).toBe(1);
+    expect(bump(v4, full)).toBe(2);
+    expect(v4.capacity).toBe(MIN_CAPACITY * 3);
+    for (let word = 1; word <= full + 1; word++) {
+      expect(v4.get(word, v4.hash(word))).toBe(word === full ? 2 : 1);
+    }
+    bump(v4, full);
     for (let i = 0; i < MIN_CAPACITY / 4; i++) bump(v4, 1);
     expect(v4.capacity).toBe(MIN_CAPACITY * 2);
-    for (let word = 2; word <= full + 1; word++) expect(v4.get(word, v4.hash(word))).toBe(1);
+    for (let word = 2; word <= full + 1; word++) {
+      expect(v4.get(word, v4.hash(word))).toBe(word === full ? 3 : 1);
+    }
     expect(v4.get(1, v4.hash(1))).toBe(1 + MIN_CAPACITY / 4);
   });
 });

@@ -1,12 +1,11 @@
 import { EventEmitter } from 'node:events';
 import calculateSlot from 'cluster-key-slot';
-import { Cluster } from 'ioredis';
 import { ConfigError, StoreError } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
 import { MemoryStore } from '../memory/memory-store.js';
 import type { Ban, StatusEntry, TokenStatus } from '../stats.js';
 import type { Decision, Store, StoreMetric, StoreSetup } from '../store.js';
-import { connect, type RedisConnectionOptions } from './connection.js';
+import { connect, isClusterClient, type RedisConnectionOptions } from './connection.js';
 import { type RedisClient, RedisScript } from './script.js';
 
 /** What a `RedisStore` does with a decision when Redis does not answer in time. */
@@ -145,7 +144,7 @@ export class RedisStore implements Store {
     });
     this.#client = client;
     this.#owned = owned;
-    this.#cluster = client instanceof Cluster;
+    this.#cluster = isClusterClient(client);
   }
 
   /** Subscribes to `store_error`: every failed Redis call, with what the policy did. */
@@ -268,7 +267,8 @@ export class RedisStore implements Store {
     const byName = new Map(plans.map((plan) => [plan.name, plan]));
     const head = `${this.#prefix}{t:`;
     const pattern = `${escapeGlob(head)}*:st`;
-    const nodes = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
+    const client = this.#client;
+    const nodes = isClusterClient(client) ? client.nodes('master') : [client];
     for (const node of nodes) {
       let cursor = '0';
       do {
