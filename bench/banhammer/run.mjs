@@ -84,6 +84,7 @@ const summary = cases.map(({ contender, keys, mode, decisions }) => {
     decisions,
     rounds: mine.length,
     medianPerSecond: median(mine.map((s) => s.perSecond)),
+    medianPerCpuSecond: median(mine.map((s) => s.perCpuSecond)),
     medianBytesPerToken: bytes.length ? median(bytes) : null,
     refused: mine.reduce((sum, s) => sum + s.refused, 0),
   };
@@ -184,6 +185,19 @@ for (const contender of [
     contender === 'hitwarden' || contender === 'rlf' ? 'sequential' : 'sync',
   );
   lines.push(`| ${contender} | ${row.medianBytesPerToken.toFixed(0)} |`);
+}
+lines.push(
+  '',
+  "The same medians per CPU second (decisions ÷ the process's user + system CPU time during the timed loop, all threads):",
+  'less sensitive than wall time to other work on the machine, and a little pessimistic (GC and compiler threads count).',
+  '',
+  '| contender | keys | mode | wall | CPU |',
+  '|---|---|---|---|---|',
+);
+for (const row of summary) {
+  lines.push(
+    `| ${row.contender} | ${row.keys} | ${row.mode} | ${fmt(row.medianPerSecond)} | ${fmt(row.medianPerCpuSecond)} |`,
+  );
 }
 const refusedTotal = summary.reduce((sum, s) => sum + s.refused, 0);
 lines.push(
