@@ -8,7 +8,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,6 +41,7 @@ for (const keys of ['hot', 'distinct']) {
 }
 
 const samples = [];
+const loadAtStart = loadavg()[0];
 for (let round = 1; round <= rounds; round++) {
   // Contenders interleaved within each round, so load from other work on the machine spreads
   // over all of them instead of landing on one.
@@ -102,6 +103,7 @@ const meta = {
   distinctTokens: distinct,
   hotDecisions: hot,
   batch,
+  loadAverage: { start: loadAtStart, end: loadavg()[0] },
 };
 writeFileSync(
   join(resultsDir, 'banhammer.json'),
@@ -113,7 +115,7 @@ const lines = [
   '# BanHammer benchmark',
   '',
   `Same run, same input, each measurement in its own process; medians of ${rounds} rounds.`,
-  `${meta.date}, Node ${meta.node}, ${meta.cores} × ${meta.cpu} (shared with other work).`,
+  `${meta.date}, Node ${meta.node}, ${meta.cores} × ${meta.cpu} (shared with other work: 1-minute load average ${meta.loadAverage.start.toFixed(1)} at the start, ${meta.loadAverage.end.toFixed(1)} at the end).`,
   'Reproduce: `npm run bench:banhammer` (ROUNDS, DISTINCT, HOT override the sizes).',
   '',
   '- **hitwarden**: `BanHammer#incr` on the default `MemoryStore` (exact thresholds, rates over',
@@ -152,16 +154,19 @@ lines.push(
   '',
   `Synchronous floor over ${distinct.toLocaleString('en')} fresh tokens: what this machine allows without any limiter logic.`,
   '',
-  '| Map floor | Map + state floor | table floor | hitwarden core | core, presized | core / Map + state floor | core / table floor | 5 M/s / table floor |',
-  '|---|---|---|---|---|---|---|---|',
+  '| rate | Map floor | Map + state floor | table floor | hitwarden core | core, presized | core / Map + state floor | core / table floor | 5 M/s / table floor |',
+  '|---|---|---|---|---|---|---|---|---|',
 );
-{
-  const rate = (contender) => find(contender, 'distinct', 'sync').medianPerSecond;
+for (const [label, field] of [
+  ['wall', 'medianPerSecond'],
+  ['CPU', 'medianPerCpuSecond'],
+]) {
+  const rate = (contender) => find(contender, 'distinct', 'sync')[field];
   const core = rate('hitwarden-core');
   const state = rate('map-state-floor');
   const table = rate('table-floor');
   lines.push(
-    `| ${fmt(rate('map-floor'))} | ${fmt(state)} | ${fmt(table)} | ${fmt(core)} | ${fmt(rate('hitwarden-core-presized'))} | ${((100 * core) / state).toFixed(0)}% | ${((100 * core) / table).toFixed(0)}% | ${(5e6 / table).toFixed(2)}× |`,
+    `| ${label} | ${fmt(rate('map-floor'))} | ${fmt(state)} | ${fmt(table)} | ${fmt(core)} | ${fmt(rate('hitwarden-core-presized'))} | ${((100 * core) / state).toFixed(0)}% | ${((100 * core) / table).toFixed(0)}% | ${(5e6 / table).toFixed(2)}× |`,
   );
 }
 lines.push(
