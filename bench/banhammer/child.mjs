@@ -4,11 +4,24 @@
 // Contenders:
 //   hitwarden       BanHammer#incr on the default MemoryStore (the async API)
 //   hitwarden-core  the memory store's synchronous core (store.core.incr), no promises
+//   hitwarden-core-presized  the same, with initialCapacity = the number of distinct tokens
+//                   (what a caller who knows its traffic can ask for): shows what growth costs
 //   rlf             rate-limiter-flexible RateLimiterMemory#consume
+//   map-floor       not a limiter: a plain Map<string, number> `set` per event, the least a
+//                   JS hash table keyed by the token string costs (the floor for the core)
+//   map-state-floor not a limiter either: the Map finds or adds the token's slot, one clock
+//                   read per event, and the slot's fixed-size state (last time, count) in a
+//                   Float64Array: the least work a sync decision can do with a Map
+//   table-floor     not a limiter either: the skeleton of hitwarden's core alone, presized and
+//                   with nothing else — one clock read, a seeded FNV-1a hash of the token, a
+//                   linear probe of an Int32Array index of (slot + 1, hash) pairs, and the
+//                   first write to a fresh 64-byte record — the floor of this design
 //
 // Both async contenders are configured so that neither ever refuses in these runs: the
-// BanHammer allows 100,000 events per 10 ms (never reached: Date.now ticks in ms), with a
-// 60 s ban and blockLocal as its action; rate-limiter-flexible allows 1e9 points per hour.
+// BanHammer allows 100,000 events per millisecond (Date.now's tick: that would take 100M
+// decisions a second; 10 ms, used before, was reached once the hot-token core ran at ~10M/s),
+// with a 60 s ban and blockLocal as its action; rate-limiter-flexible allows 1e9 points per
+// hour.
 
 import { createRequire } from 'node:module';
 
@@ -32,12 +45,16 @@ function makeTokens() {
 const tokens = makeTokens();
 const tokenAt = keys === 'hot' ? () => tokens[0] : (i) => tokens[i];
 
+/** Bytes a contender holds in SharedArrayBuffers (hitwarden's tables), which
+ *  process.memoryUsage() does not count. */
+let sharedBytes = () => 0;
+
 function memory() {
   globalThis.gc();
   globalThis.gc();
   const usage = process.memoryUsage();
-  // Typed arrays live outside the JS heap (external): count both.
-  return usage.heapUsed + usage.external;
+  // Typed arrays live outside the JS heap (external): count both, and the shared buffers.
+  return usage.heapUsed + usage.external + sharedBytes();
 }
 
 const before = memory();
@@ -48,18 +65,86 @@ if (contender === 'rlf') {
   const limiter = new RateLimiterMemory({ points: 1e9, duration: 3600 });
   keep = limiter;
   decide = (token) => limiter.consume(token);
+} else if (contender === 'map-floor') {
+  const map = new Map();
+  keep = map;
+  let n = 0;
+  decide = (token) => {
+    map.set(token, n++);
+    return 1;
+  };
+} else if (contender === 'map-state-floor') {
+  const map = new Map();
+  // Two doubles per slot, grown by doubling like a real table would.
+  let state = new Float64Array(2048);
+  keep = { map, state: () => state };
+  decide = (token) => {
+    const now = Date.now();
+    let slot = map.get(token);
+    if (slot === undefined) {
+      slot = map.size;
+      map.set(token, slot);
+      if (slot * 2 === state.length) {
+        const bigger = new Float64Array(state.length * 2);
+        bigger.set(state);
+        state = bigger;
+      }
+    }
+    state[slot * 2] = now;
+    state[slot * 2 + 1]++;
+    return 1;
+  };
+} else if (contender === 'table-floor') {
+  let positions = 16;
+  while (positions < tokens.length * 2) positions *= 2;
+  const mask = positions - 1;
+  const index = new Int32Array(new SharedArrayBuffer(positions * 8));
+  const records = new Float64Array(new SharedArrayBuffer(tokens.length * 64));
+  const owners = [];
+  keep = { index, records, owners };
+  sharedBytes = () => index.byteLength + owners.length * 64;
+  decide = (token) => {
+    const now = Date.now();
+    let h = 0x2545f491;
+    for (let k = 0; k < token.length; k++) h = Math.imul(h ^ token.charCodeAt(k), 0x01000193);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    let at = h & mask;
+    let slot = -1;
+    for (;;) {
+      const entry = index[at << 1];
+      if (entry === 0) break;
+      if (index[(at << 1) + 1] === h && owners[entry - 1] === token) {
+        slot = entry - 1;
+        break;
+      }
+      at = (at + 1) & mask;
+    }
+    if (slot === -1) {
+      slot = owners.length;
+      owners.push(token);
+      index[at << 1] = slot + 1;
+      index[(at << 1) + 1] = h;
+    }
+    records[(slot << 3) + 6] = now;
+    return 1;
+  };
 } else {
   const bans = {
     login_failed: {
       thresholds: [
-        { limit: 100_000, window: 0.01, action: [hitwarden.blockLocal], action_duration: 60 },
+        { limit: 100_000, window: 0.001, action: [hitwarden.blockLocal], action_duration: 60 },
       ],
     },
   };
-  const store = new hitwarden.MemoryStore({ initialCapacity: 1024 });
+  const store = new hitwarden.MemoryStore({
+    initialCapacity: contender === 'hitwarden-core-presized' ? tokens.length : 1024,
+  });
   const hammer = new hitwarden.BanHammer(bans, { store });
   keep = hammer;
-  if (contender === 'hitwarden-core') {
+  sharedBytes = () => store.core.arrayBytes;
+  if (contender === 'hitwarden-core' || contender === 'hitwarden-core-presized') {
     const core = store.core;
     decide = (token) => core.incr(token, 0);
   } else {
@@ -71,8 +156,9 @@ if (contender === 'rlf') {
 globalThis.__keep = keep;
 
 let refused = 0;
+const cpuStart = process.cpuUsage();
 const start = performance.now();
-if (contender === 'hitwarden-core') {
+if (mode === 'sync') {
   for (let i = 0; i < decisions; i++) {
     if ((decide(tokenAt(i)) & 1) === 0) refused++;
   }
@@ -100,11 +186,18 @@ if (contender === 'hitwarden-core') {
   }
 }
 const seconds = (performance.now() - start) / 1000;
+// CPU time of the whole process (every thread: GC helpers, the compiler) during the loop:
+// unlike wall time, it does not count time the process waited for a core that other work on
+// the machine held, so it varies less under load; it over-counts the loop's own CPU a little.
+const cpu = process.cpuUsage(cpuStart);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const after = memory();
 const result = {
   ...options,
   seconds,
   perSecond: decisions / seconds,
+  cpuSeconds,
+  perCpuSecond: decisions / cpuSeconds,
   refused,
   bytesPerToken: keys === 'distinct' ? (after - before) / tokens.length : null,
 };

@@ -8,7 +8,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,10 +26,22 @@ for (const keys of ['hot', 'distinct']) {
     for (const contender of ['hitwarden', 'rlf'])
       cases.push({ contender, keys, mode, decisions, batch });
   }
-  cases.push({ contender: 'hitwarden-core', keys, mode: 'sync', decisions, batch });
+  // The presized core and the floors are about fresh keys: run them on the distinct set only.
+  const sync =
+    keys === 'hot'
+      ? ['hitwarden-core']
+      : [
+          'hitwarden-core',
+          'hitwarden-core-presized',
+          'map-floor',
+          'map-state-floor',
+          'table-floor',
+        ];
+  for (const contender of sync) cases.push({ contender, keys, mode: 'sync', decisions, batch });
 }
 
 const samples = [];
+const loadAtStart = loadavg()[0];
 for (let round = 1; round <= rounds; round++) {
   // Contenders interleaved within each round, so load from other work on the machine spreads
   // over all of them instead of landing on one.
@@ -73,6 +85,7 @@ const summary = cases.map(({ contender, keys, mode, decisions }) => {
     decisions,
     rounds: mine.length,
     medianPerSecond: median(mine.map((s) => s.perSecond)),
+    medianPerCpuSecond: median(mine.map((s) => s.perCpuSecond)),
     medianBytesPerToken: bytes.length ? median(bytes) : null,
     refused: mine.reduce((sum, s) => sum + s.refused, 0),
   };
@@ -90,6 +103,7 @@ const meta = {
   distinctTokens: distinct,
   hotDecisions: hot,
   batch,
+  loadAverage: { start: loadAtStart, end: loadavg()[0] },
 };
 writeFileSync(
   join(resultsDir, 'banhammer.json'),
@@ -101,13 +115,23 @@ const lines = [
   '# BanHammer benchmark',
   '',
   `Same run, same input, each measurement in its own process; medians of ${rounds} rounds.`,
-  `${meta.date}, Node ${meta.node}, ${meta.cores} × ${meta.cpu} (shared with other work).`,
+  `${meta.date}, Node ${meta.node}, ${meta.cores} × ${meta.cpu} (shared with other work: 1-minute load average ${meta.loadAverage.start.toFixed(1)} at the start, ${meta.loadAverage.end.toFixed(1)} at the end).`,
   'Reproduce: `npm run bench:banhammer` (ROUNDS, DISTINCT, HOT override the sizes).',
   '',
   '- **hitwarden**: `BanHammer#incr` on the default `MemoryStore` (exact thresholds, rates over',
-  '  1/10/60 min, bans, `blockLocal` action), configured so that nothing is refused.',
+  '  1/10/60 min, bans, `blockLocal` action), configured so that nothing is refused',
+  '  (100,000 events per millisecond).',
   '- **hitwarden core**: the same store through its synchronous core (`store.core.incr`).',
+  '- **core, presized**: the same with `initialCapacity` set to the number of distinct tokens, so',
+  '  the tables never grow during the run (the others start at 1,024 pairs and double).',
   '- **rlf**: rate-limiter-flexible `RateLimiterMemory#consume` (1e9 points per hour).',
+  '- **Map floor** (not a limiter): a plain `Map<string, number>#set` per event.',
+  '- **Map + state floor** (not a limiter): `Map#get`, and `Map#set` for a new token, one',
+  '  `Date.now()` and two doubles of state per token in a `Float64Array`: the least a',
+  '  synchronous decision keyed by a JS `Map` can do.',
+  "- **table floor** (not a limiter): the skeleton of hitwarden's core alone, presized: one",
+  '  `Date.now()`, the token hashed, one probe of an `Int32Array` hash index, one write to a',
+  '  fresh 64-byte record.',
   '',
   '| keys | mode | hitwarden | rlf | ratio | hitwarden core |',
   '|---|---|---|---|---|---|',
@@ -128,13 +152,57 @@ for (const keys of ['hot', 'distinct']) {
 }
 lines.push(
   '',
-  `Memory at ${distinct.toLocaleString('en')} tokens seen once each (JS heap + typed arrays, after GC, token strings excluded — both contenders get the same pre-made strings):`,
+  `Synchronous floor over ${distinct.toLocaleString('en')} fresh tokens: what this machine allows without any limiter logic.`,
+  '',
+  '| rate | Map floor | Map + state floor | table floor | hitwarden core | core, presized | core / Map + state floor | core / table floor | 5 M/s / table floor |',
+  '|---|---|---|---|---|---|---|---|---|',
+);
+for (const [label, field] of [
+  ['wall', 'medianPerSecond'],
+  ['CPU', 'medianPerCpuSecond'],
+]) {
+  const rate = (contender) => find(contender, 'distinct', 'sync')[field];
+  const core = rate('hitwarden-core');
+  const state = rate('map-state-floor');
+  const table = rate('table-floor');
+  lines.push(
+    `| ${label} | ${fmt(rate('map-floor'))} | ${fmt(state)} | ${fmt(table)} | ${fmt(core)} | ${fmt(rate('hitwarden-core-presized'))} | ${((100 * core) / state).toFixed(0)}% | ${((100 * core) / table).toFixed(0)}% | ${(5e6 / table).toFixed(2)}× |`,
+  );
+}
+lines.push(
+  '',
+  `Memory at ${distinct.toLocaleString('en')} tokens seen once each (JS heap + typed arrays, hitwarden's shared-buffer tables included, after GC, token strings excluded — both contenders get the same pre-made strings):`,
   '',
 );
 lines.push('| contender | bytes per token |', '|---|---|');
-for (const contender of ['hitwarden', 'rlf', 'hitwarden-core']) {
-  const row = find(contender, 'distinct', contender === 'hitwarden-core' ? 'sync' : 'sequential');
+for (const contender of [
+  'hitwarden',
+  'rlf',
+  'hitwarden-core',
+  'hitwarden-core-presized',
+  'map-floor',
+  'map-state-floor',
+  'table-floor',
+]) {
+  const row = find(
+    contender,
+    'distinct',
+    contender === 'hitwarden' || contender === 'rlf' ? 'sequential' : 'sync',
+  );
   lines.push(`| ${contender} | ${row.medianBytesPerToken.toFixed(0)} |`);
+}
+lines.push(
+  '',
+  "The same medians per CPU second (decisions ÷ the process's user + system CPU time during the timed loop, all threads):",
+  'less sensitive than wall time to other work on the machine, and a little pessimistic (GC and compiler threads count).',
+  '',
+  '| contender | keys | mode | wall | CPU |',
+  '|---|---|---|---|---|',
+);
+for (const row of summary) {
+  lines.push(
+    `| ${row.contender} | ${row.keys} | ${row.mode} | ${fmt(row.medianPerSecond)} | ${fmt(row.medianPerCpuSecond)} |`,
+  );
 }
 const refusedTotal = summary.reduce((sum, s) => sum + s.refused, 0);
 lines.push(

@@ -182,6 +182,32 @@ describe('MemoryStore', () => {
     expect((await hammer.status('attacker', 'm')).bans).toHaveLength(1);
   });
 
+  it('starts small and doubles its records when the system refuses the reservation', async () => {
+    // Where address space is committed up front, a 128 MB buffer may be refused: simulate it.
+    const Real = globalThis.SharedArrayBuffer;
+    class Refusing extends Real {
+      constructor(length: number) {
+        if (length > 1 << 20) throw new RangeError('Array buffer allocation failed');
+        super(length);
+      }
+    }
+    globalThis.SharedArrayBuffer = Refusing as SharedArrayBufferConstructor;
+    try {
+      const store = new MemoryStore({ maxTokens: 100_000 });
+      const hammer = new BanHammer(bans, { store, clock: () => 1_000 });
+      // 1,024 slots to start with (64 KB): 5,000 pairs make the records double three times.
+      for (let i = 0; i < 5_000; i++) expect(await hammer.incr(`t-${i}`, 'm')).toBe(true);
+      for (let k = 0; k < 3; k++) expect(await hammer.incr('t-7', 'm')).toBe(k < 2);
+      expect(store.size).toBe(5_000);
+      expect((await hammer.status('t-4999', 'm')).token_rate_1m).toBe(1);
+      expect((await hammer.status('t-7', 'm')).token_rate_1m).toBe(4);
+      expect((await hammer.status('t-7', 'm')).blocked_until).toBe(601_000);
+      expect(store.core.arrayBytes).toBeLessThan(1_000_000);
+    } finally {
+      globalThis.SharedArrayBuffer = Real;
+    }
+  });
+
   it('moves a busy token to bucketed rates without changing its decisions', async () => {
     const clock = new ManualClock(0);
     const hammer = new BanHammer(

@@ -4,6 +4,7 @@ import type { Ban } from '../stats.js';
 import type { StoreMetric } from '../store.js';
 import { RateBuckets } from './rate-buckets.js';
 import { RingPool } from './ring-pool.js';
+import { type SharedInt32Array, sharedInt32 } from './shared-arrays.js';
 
 /*
  * The memory store's synchronous core: every decision, in typed arrays, without allocating.
@@ -50,7 +51,18 @@ export const HAS_ACTIONS = 2;
 const NONE = -1;
 /** Smallest ring a busy token gets, so tiny limits still keep exact rates a while. */
 const MIN_RING = 16;
+/** Pairs the index has room for at first, unless `initialCapacity` says otherwise. */
 const INITIAL_SLOTS = 1024;
+/**
+ * Slots the records reserve address space for up front: `min(maxTokens, this)`, 64 bytes
+ * each (128 MB of address space at the default cap, 256 MB at most). The system commits a
+ * shared buffer's pages lazily, zero-filled, when they are first written, so a slot costs
+ * memory only once it has been used; and the records never move, so the table neither copies
+ * them as it grows nor leaves retired copies behind for the next major GC to free. Past this
+ * many slots (a larger `maxTokens`), or if the system refuses the reservation, the records
+ * grow by doubling.
+ */
+const RESERVED_SLOTS = 1 << 22;
 /** Slots the hand looks at for dead state per new pair: more than the one it takes. */
 const SWEEP_PER_CALL = 2;
 /** Slots the hand may look at to find one to evict before it settles for any unbanned one. */
@@ -156,13 +168,14 @@ export class MemoryCore {
   #evictions = 0;
   #expirations = 0;
 
-  #buffer = new ArrayBuffer(0);
-  #i32 = new Int32Array(0);
-  #f64 = new Float64Array(0);
+  /** The records, on a shared buffer (see shared-arrays.ts for why). */
+  #buffer = new SharedArrayBuffer(0);
+  #i32 = new Int32Array(this.#buffer);
+  #f64 = new Float64Array(this.#buffer);
   #tokens: (string | undefined)[] = [];
   /** Open-addressing hash index of (slot + 1, hash) pairs, slot 0 meaning empty; at most
    *  half the positions are used. */
-  #index = new Int32Array(0);
+  #index: SharedInt32Array = sharedInt32(0);
 
   constructor(metrics: readonly StoreMetric[], clock: Clock, options: MemoryCoreOptions) {
     this.#source = clock;
@@ -190,8 +203,23 @@ export class MemoryCore {
     });
     this.thresholdState = new Uint8Array(maxThresholds);
     this.#rings = new RingPool(maxClass + 1);
-    const initial = Math.min(options.initialCapacity ?? INITIAL_SLOTS, this.#maxTokens);
-    this.#grow(Math.max(16, initial));
+    const initial = Math.max(
+      16,
+      Math.min(options.initialCapacity ?? INITIAL_SLOTS, this.#maxTokens),
+    );
+    try {
+      this.#grow(Math.max(initial, Math.min(RESERVED_SLOTS, this.#maxTokens)));
+    } catch (error) {
+      // Where address space is committed up front (vm.overcommit_memory=2, ulimit -v), the
+      // reservation may be refused: start small and double instead.
+      if (!(error instanceof RangeError)) throw error;
+      this.#grow(initial);
+    }
+    // The index is hashed, so every page of it is written soon: it is sized for the pairs
+    // expected, not for the reservation, and doubles as they come.
+    let positions = 16;
+    while (positions < initial * 2) positions *= 2;
+    this.#index = sharedInt32(positions * 2);
   }
 
   /** Tracked (token, metric) pairs. */
@@ -369,12 +397,12 @@ export class MemoryCore {
     return this.#sweep(this.#clock(), steps);
   }
 
-  /** Bytes held in typed arrays (records, index, rings, buckets); excludes token strings and
-   *  the array that points at them. */
+  /** Bytes held in typed arrays (records, index, rings, buckets), all on shared buffers that
+   *  `process.memoryUsage()` does not count; excludes token strings and the array that
+   *  points at them. Records count up to the highest slot ever used: the rest of their
+   *  reservation is address space the system has not committed. */
   get arrayBytes(): number {
-    return (
-      this.#buffer.byteLength + this.#index.byteLength + this.#rings.bytes + this.#buckets.bytes
-    );
+    return this.#highWater * 64 + this.#index.byteLength + this.#rings.bytes + this.#buckets.bytes;
   }
 
   #readRates(slot: number, now: number): void {
@@ -538,7 +566,7 @@ export class MemoryCore {
    *  reads only the index itself, never the records. */
   #growIndex(): void {
     const old = this.#index;
-    const index = new Int32Array(old.length * 2);
+    const index = sharedInt32(old.length * 2);
     const mask = (index.length >> 1) - 1;
     for (let k = 0; k < old.length; k += 2) {
       const entry = old[k]!;
@@ -666,16 +694,11 @@ export class MemoryCore {
   }
 
   #grow(capacity: number): void {
-    const buffer = new ArrayBuffer(capacity * 64);
+    const buffer = new SharedArrayBuffer(capacity * 64);
     new Uint8Array(buffer).set(new Uint8Array(this.#buffer));
     this.#buffer = buffer;
     this.#i32 = new Int32Array(buffer);
     this.#f64 = new Float64Array(buffer);
-    if (this.#index.length === 0) {
-      let size = 16;
-      while (size < capacity * 2) size *= 2;
-      this.#index = new Int32Array(size * 2);
-    }
     this.#capacity = capacity;
   }
 }

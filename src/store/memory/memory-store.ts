@@ -13,7 +13,11 @@ export interface MemoryStoreOptions {
    * @default 2_000_000 (about 200 MB at worst)
    */
   maxTokens?: number;
-  /** Pairs to allocate room for up front (the table grows by doubling). @default 1024 */
+  /**
+   * Pairs the hash index has room for up front (it grows by doubling). The records need no
+   * hint: they reserve address space for `min(maxTokens, 4M)` pairs at once, which the system
+   * commits page by page as pairs arrive. @default 1024
+   */
   initialCapacity?: number;
   /** Pairs reported per batch by `scan()`. @default 1000 */
   scanBatch?: number;

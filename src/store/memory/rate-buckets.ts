@@ -1,9 +1,15 @@
 import { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from '../rates.js';
+import { sharedFloat64, sharedInt32, sharedUint32 } from './shared-arrays.js';
 
 /*
  * Bucketed rate counters for the tokens whose ring no longer holds their whole last hour
  * (busy tokens): per rate window, 60 buckets of window/60 and a running sum, so a rate is read
  * in O(1) and an event is added in O(1) amortised. See `store/rates.ts` for the bound.
+ *
+ * A busy token adds an event on every decision, so `add` is on the hot path: while the event
+ * falls in the newest bucket (all but one event a second for a busy token), it only compares
+ * the time with when that bucket ends and bumps three counts at places kept as integers. The
+ * divisions and float remainders that find a time's bucket run once a second per block.
  *
  * Blocks live in shared typed arrays with a free stack, like the rings.
  */
@@ -14,14 +20,19 @@ const BUCKET_MS = RATE_WINDOWS_SECONDS.map((seconds) => (seconds * 1000) / RATE_
 const INITIAL_BLOCKS = 16;
 
 export class RateBuckets {
-  #counts = new Uint32Array(0);
+  #counts = sharedUint32(0);
   /** Per block and window: the index (time / bucket width) of the newest bucket. */
-  #epoch = new Float64Array(0);
+  #epoch = sharedFloat64(0);
   /** Per block and window: the sum of its 60 buckets. */
-  #sums = new Float64Array(0);
+  #sums = sharedFloat64(0);
+  /** Per block and window: where the newest bucket sits among the window's 60 (epoch mod 60). */
+  #place = sharedInt32(0);
+  /** Per block: when the newest bucket of the shortest window ends, in ms; the other windows'
+   *  newest buckets end at the same time or later (their widths are multiples of its width). */
+  #until = sharedFloat64(0);
   #capacity = 0;
   #used = 0;
-  #free = new Int32Array(0);
+  #free = sharedInt32(0);
   #freeTop = 0;
 
   /** A zeroed block. */
@@ -35,12 +46,14 @@ export class RateBuckets {
     this.#counts.fill(0, block * PER_BLOCK, (block + 1) * PER_BLOCK);
     this.#epoch.fill(0, block * WINDOWS, (block + 1) * WINDOWS);
     this.#sums.fill(0, block * WINDOWS, (block + 1) * WINDOWS);
+    this.#place.fill(0, block * WINDOWS, (block + 1) * WINDOWS);
+    this.#until[block] = 0;
     return block;
   }
 
   free(block: number): void {
     if (this.#freeTop === this.#free.length) {
-      const bigger = new Int32Array(Math.max(INITIAL_BLOCKS, this.#free.length * 2));
+      const bigger = sharedInt32(Math.max(INITIAL_BLOCKS, this.#free.length * 2));
       bigger.set(this.#free);
       this.#free = bigger;
     }
@@ -49,14 +62,17 @@ export class RateBuckets {
 
   /** Counts one event at `at` (epoch ms, never before an earlier `add` or `rate` time). */
   add(block: number, at: number): void {
-    const counts = this.#counts;
-    const base = block * PER_BLOCK;
     // The three windows always move together (from the same time), so when `at` falls in the
     // newest 1 s bucket it also falls in the newest 10 s and 60 s buckets.
-    if (Math.floor(at / BUCKET_MS[0]!) !== this.#epoch[block * WINDOWS]) this.#advance(block, at);
+    if (!(at < this.#until[block]!)) this.#advance(block, at);
+    const counts = this.#counts;
+    const sums = this.#sums;
+    const place = this.#place;
+    const base = block * PER_BLOCK;
+    const at0 = block * WINDOWS;
     for (let w = 0; w < WINDOWS; w++) {
-      counts[base + w * RATE_BUCKETS + (this.#epoch[block * WINDOWS + w]! % RATE_BUCKETS)]!++;
-      this.#sums[block * WINDOWS + w]!++;
+      counts[base + w * RATE_BUCKETS + place[at0 + w]!]!++;
+      sums[at0 + w]!++;
     }
   }
 
@@ -71,6 +87,8 @@ export class RateBuckets {
       this.#counts.byteLength +
       this.#epoch.byteLength +
       this.#sums.byteLength +
+      this.#place.byteLength +
+      this.#until.byteLength +
       this.#free.byteLength
     );
   }
@@ -92,20 +110,28 @@ export class RateBuckets {
       }
       this.#sums[epochAt]! -= dropped;
       this.#epoch[epochAt] = index;
+      this.#place[epochAt] = index % RATE_BUCKETS;
     }
+    this.#until[block] = (this.#epoch[block * WINDOWS]! + 1) * BUCKET_MS[0]!;
   }
 
   #grow(): void {
     const blocks = Math.max(INITIAL_BLOCKS, this.#capacity * 2);
-    const counts = new Uint32Array(blocks * PER_BLOCK);
+    const counts = sharedUint32(blocks * PER_BLOCK);
     counts.set(this.#counts);
-    const epoch = new Float64Array(blocks * WINDOWS);
+    const epoch = sharedFloat64(blocks * WINDOWS);
     epoch.set(this.#epoch);
-    const sums = new Float64Array(blocks * WINDOWS);
+    const sums = sharedFloat64(blocks * WINDOWS);
     sums.set(this.#sums);
+    const place = sharedInt32(blocks * WINDOWS);
+    place.set(this.#place);
+    const until = sharedFloat64(blocks);
+    until.set(this.#until);
     this.#counts = counts;
     this.#epoch = epoch;
     this.#sums = sums;
+    this.#place = place;
+    this.#until = until;
     this.#capacity = blocks;
   }
 }

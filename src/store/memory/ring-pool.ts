@@ -1,3 +1,10 @@
+import {
+  type SharedFloat64Array,
+  type SharedInt32Array,
+  sharedFloat64,
+  sharedInt32,
+} from './shared-arrays.js';
+
 /*
  * Timestamp rings for the memory store, carved out of a few big Float64Arrays instead of one
  * typed array per token: a small typed array costs ~100 bytes of object header, more than the
@@ -16,18 +23,18 @@ const MIN_FREE_STACK = 64;
 
 export class RingPool {
   /** Per class: the storage, `blocks << class` timestamps. */
-  readonly data: Float64Array[] = [];
+  readonly data: SharedFloat64Array[] = [];
   readonly #capacity: number[] = [];
   readonly #used: number[] = [];
-  readonly #free: Int32Array[] = [];
+  readonly #free: SharedInt32Array[] = [];
   readonly #freeTop: number[] = [];
 
   constructor(classes: number) {
     for (let c = 0; c < classes; c++) {
-      this.data.push(new Float64Array(0));
+      this.data.push(sharedFloat64(0));
       this.#capacity.push(0);
       this.#used.push(0);
-      this.#free.push(new Int32Array(0));
+      this.#free.push(sharedInt32(0));
       this.#freeTop.push(0);
     }
   }
@@ -49,7 +56,7 @@ export class RingPool {
     let stack = this.#free[c]!;
     const top = this.#freeTop[c]!;
     if (top === stack.length) {
-      const bigger = new Int32Array(Math.max(MIN_FREE_STACK, stack.length * 2));
+      const bigger = sharedInt32(Math.max(MIN_FREE_STACK, stack.length * 2));
       bigger.set(stack);
       this.#free[c] = bigger;
       stack = bigger;
@@ -69,7 +76,7 @@ export class RingPool {
 
   #grow(c: number): void {
     const blocks = Math.max(INITIAL_SLOTS >> c, 1, this.#capacity[c]! * 2);
-    const bigger = new Float64Array(blocks << c);
+    const bigger = sharedFloat64(blocks << c);
     bigger.set(this.data[c]!);
     this.data[c] = bigger;
     this.#capacity[c] = blocks;
