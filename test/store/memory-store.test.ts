@@ -182,6 +182,46 @@ describe('MemoryStore', () => {
     expect((await hammer.status('attacker', 'm')).bans).toHaveLength(1);
   });
 
+  it('loses no pair while its index doubles step by step, with pairs freed mid-migration', async () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryStore({ initialCapacity: 16 });
+    const hammer = new BanHammer(bans, { store, clock: clock.now });
+    const core = store.core;
+    // One dead pair in four: each new pair's sweep (two slots) frees one on average, so
+    // the table still grows, and its index doubles, while pairs leave it.
+    const kept: string[] = [];
+    for (let i = 0; i < 4000; i++) {
+      core.incr(i % 4 === 0 ? `dead-${i}` : `kept-${i}`, 0);
+      if (i % 4 !== 0) kept.push(`kept-${i}`);
+    }
+    clock.advance(3000);
+    for (const token of kept) core.incr(token, 0);
+    for (const token of kept) core.incr(token, 0);
+    clock.advance(601); // the dead pairs' hour is over; the kept ones saw two events 601 s ago
+    const fresh: string[] = [];
+    let lost = 0;
+    for (let i = 0; i < 20_000; i++) {
+      fresh.push(`fresh-${i}`);
+      core.incr(`fresh-${i}`, 0);
+      // Look up older pairs between inserts, so lookups meet pairs not yet migrated.
+      for (const token of [kept[(i * 7) % kept.length]!, fresh[(i * 13) % fresh.length]!]) {
+        if (!core.readRates(token, 0)) lost++;
+      }
+    }
+    expect(lost).toBe(0);
+    core.sweep(1_000_000);
+    expect(core.expirations).toBe(1000);
+    expect(store.size).toBe(kept.length + fresh.length);
+    // Every pair is found with its own history: a pair lost by the index would read as new.
+    for (const token of kept) {
+      expect((await hammer.status(token, 'm')).token_rate_60m, token).toBe(2);
+    }
+    for (const token of fresh) {
+      expect((await hammer.status(token, 'm')).token_rate_60m, token).toBe(1);
+    }
+    expect(Object.keys(await hammer.statusAll())).toHaveLength(kept.length + fresh.length);
+  });
+
   it('starts small and doubles its records when the system refuses the reservation', async () => {
     // Where address space is committed up front, a 128 MB buffer may be refused: simulate it.
     const Real = globalThis.SharedArrayBuffer;

@@ -49,6 +49,14 @@ export const PASSED = 1;
 export const HAS_ACTIONS = 2;
 
 const NONE = -1;
+/** An old-index entry removed during a migration (see `#oldIndex`). */
+const TOMBSTONE = -1;
+/**
+ * Old index positions moved per new pair while the index migrates. The new index has room
+ * for twice the old one's pairs, and the migration ends after 1/32 of the old positions in
+ * new pairs, long before the new index can fill; each step costs well under a microsecond.
+ */
+const INDEX_MIGRATION_STEP = 32;
 /** Smallest ring a busy token gets, so tiny limits still keep exact rates a while. */
 const MIN_RING = 16;
 /** Pairs the index has room for at first, unless `initialCapacity` says otherwise. */
@@ -176,6 +184,17 @@ export class MemoryCore {
   /** Open-addressing hash index of (slot + 1, hash) pairs, slot 0 meaning empty; at most
    *  half the positions are used. */
   #index: SharedInt32Array = sharedInt32(0);
+  /**
+   * The index being migrated away from after a doubling, or null. Each new pair moves the
+   * next `INDEX_MIGRATION_STEP` old positions into `#index`, so no call pays for a whole
+   * rehash (tens of milliseconds at a million pairs). A pair is in exactly one of the two:
+   * `#index`, or the old index at a position not yet passed by `#oldCursor`. The old index
+   * is never shifted — a pair removed from it leaves a `TOMBSTONE` — so positions below the
+   * cursor keep meaning "moved".
+   */
+  #oldIndex: SharedInt32Array | null = null;
+  /** Old positions below this have moved to `#index`. */
+  #oldCursor = 0;
 
   constructor(metrics: readonly StoreMetric[], clock: Clock, options: MemoryCoreOptions) {
     this.#source = clock;
@@ -402,7 +421,14 @@ export class MemoryCore {
    *  points at them. Records count up to the highest slot ever used: the rest of their
    *  reservation is address space the system has not committed. */
   get arrayBytes(): number {
-    return this.#highWater * 64 + this.#index.byteLength + this.#rings.bytes + this.#buckets.bytes;
+    const oldIndexBytes = this.#oldIndex === null ? 0 : this.#oldIndex.byteLength;
+    return (
+      this.#highWater * 64 +
+      this.#index.byteLength +
+      oldIndexBytes +
+      this.#rings.bytes +
+      this.#buckets.bytes
+    );
   }
 
   #readRates(slot: number, now: number): void {
@@ -510,74 +536,123 @@ export class MemoryCore {
     this.#i32[rec + I_BUCKET] = bucket;
   }
 
-  /** The slot of (token, metric), or `NONE`. Linear probing over `#index`. */
+  /** The slot of (token, metric), or `NONE`. Linear probing over `#index`, then over the
+   *  part of the old index not yet migrated. */
   #find(token: string, metric: number, hash: number): number {
     const index = this.#index;
     const mask = (index.length >> 1) - 1;
     for (let at = hash & mask; ; at = (at + 1) & mask) {
       const entry = index[at << 1]!;
-      if (entry === 0) return NONE;
+      if (entry === 0) break;
       // The hash sits beside the entry, so a miss never touches the record.
-      if (
-        index[(at << 1) + 1] === hash &&
-        this.#i32[((entry - 1) << REC_SHIFT_I32) + I_METRIC] === metric &&
-        this.#tokens[entry - 1] === token
-      ) {
+      if (index[(at << 1) + 1] === hash && this.#holds(entry - 1, token, metric)) {
         return entry - 1;
+      }
+    }
+    return this.#oldIndex === null ? NONE : this.#findUnmigrated(token, metric, hash);
+  }
+
+  #holds(slot: number, token: string, metric: number): boolean {
+    return this.#i32[(slot << REC_SHIFT_I32) + I_METRIC] === metric && this.#tokens[slot] === token;
+  }
+
+  #findUnmigrated(token: string, metric: number, hash: number): number {
+    const old = this.#oldIndex!;
+    const mask = (old.length >> 1) - 1;
+    for (let at = hash & mask; ; at = (at + 1) & mask) {
+      const entry = old[at << 1]!;
+      if (entry === 0) return NONE;
+      if (
+        entry !== TOMBSTONE &&
+        old[(at << 1) + 1] === hash &&
+        this.#holds(entry - 1, token, metric)
+      ) {
+        // Below the cursor the entry has moved: the pair is in `#index` or was removed since.
+        return at < this.#oldCursor ? NONE : entry - 1;
       }
     }
   }
 
   #indexInsert(slot: number, hash: number): void {
+    if (this.#oldIndex !== null) this.#migrateIndex(INDEX_MIGRATION_STEP);
     if ((this.#size + 1) * 4 > this.#index.length) this.#growIndex();
-    const index = this.#index;
+    this.#place(this.#index, slot + 1, hash);
+  }
+
+  #place(index: SharedInt32Array, entry: number, hash: number): void {
     const mask = (index.length >> 1) - 1;
     let at = hash & mask;
     while (index[at << 1] !== 0) at = (at + 1) & mask;
-    index[at << 1] = slot + 1;
+    index[at << 1] = entry;
     index[(at << 1) + 1] = hash;
   }
 
-  /** Removes a slot from the index by backward shifting, so no tombstones pile up. */
+  /** Removes a slot from the index: by backward shifting in `#index`, so no tombstones pile
+   *  up there; by a tombstone in the old index while it migrates. */
   #indexRemove(slot: number): void {
+    const hash = this.#i32[(slot << REC_SHIFT_I32) + I_HASH]!;
     const index = this.#index;
     const mask = (index.length >> 1) - 1;
-    let hole = this.#i32[(slot << REC_SHIFT_I32) + I_HASH]! & mask;
-    while (index[hole << 1] !== slot + 1) hole = (hole + 1) & mask;
+    let hole = hash & mask;
+    for (;;) {
+      const entry = index[hole << 1]!;
+      if (entry === slot + 1) break;
+      if (entry === 0) {
+        this.#tombstoneUnmigrated(slot, hash);
+        return;
+      }
+      hole = (hole + 1) & mask;
+    }
     let at = hole;
     for (;;) {
       at = (at + 1) & mask;
       const entry = index[at << 1]!;
       if (entry === 0) break;
-      const hash = index[(at << 1) + 1]!;
-      const home = hash & mask;
+      const entryHash = index[(at << 1) + 1]!;
+      const home = entryHash & mask;
       // The entry may fill the hole unless its home lies cyclically in (hole, at].
       const stays = hole <= at ? home > hole && home <= at : home > hole || home <= at;
       if (!stays) {
         index[hole << 1] = entry;
-        index[(hole << 1) + 1] = hash;
+        index[(hole << 1) + 1] = entryHash;
         hole = at;
       }
     }
     index[hole << 1] = 0;
   }
 
-  /** Doubles the index: O(size), at each doubling only (`initialCapacity` presizes it). It
-   *  reads only the index itself, never the records. */
+  /** Marks `slot`'s entry in the not yet migrated part of the old index as removed. */
+  #tombstoneUnmigrated(slot: number, hash: number): void {
+    const old = this.#oldIndex!;
+    const mask = (old.length >> 1) - 1;
+    let at = hash & mask;
+    // Below the cursor the same entry may still sit there, moved: look for the live one.
+    while (old[at << 1] !== slot + 1 || at < this.#oldCursor) at = (at + 1) & mask;
+    old[at << 1] = TOMBSTONE;
+  }
+
+  /** Starts doubling the index: a new one twice the size, filled from the old one a step per
+   *  new pair (`#migrateIndex`). It reads only the index itself, never the records. */
   #growIndex(): void {
-    const old = this.#index;
-    const index = sharedInt32(old.length * 2);
-    const mask = (index.length >> 1) - 1;
-    for (let k = 0; k < old.length; k += 2) {
-      const entry = old[k]!;
-      if (entry === 0) continue;
-      const hash = old[k + 1]!;
-      let at = hash & mask;
-      while (index[at << 1] !== 0) at = (at + 1) & mask;
-      index[at << 1] = entry;
-      index[(at << 1) + 1] = hash;
+    // Unreachable with INDEX_MIGRATION_STEP ≥ 2 (see its comment); kept so that a changed
+    // constant can never leave three generations alive.
+    if (this.#oldIndex !== null) this.#migrateIndex(Number.POSITIVE_INFINITY);
+    this.#oldIndex = this.#index;
+    this.#oldCursor = 0;
+    this.#index = sharedInt32(this.#index.length * 2);
+  }
+
+  /** Moves the next `steps` old positions into `#index`; drops the old index at its end. */
+  #migrateIndex(steps: number): void {
+    const old = this.#oldIndex!;
+    const positions = old.length >> 1;
+    const end = Math.min(this.#oldCursor + steps, positions);
+    for (let at = this.#oldCursor; at < end; at++) {
+      const entry = old[at << 1]!;
+      if (entry > 0) this.#place(this.#index, entry, old[(at << 1) + 1]!);
     }
-    this.#index = index;
+    this.#oldCursor = end;
+    if (end === positions) this.#oldIndex = null;
   }
 
   #create(token: string, metric: number, hash: number, now: number): number {
