@@ -1,3 +1,5 @@
+import { sharedUint32 } from '../shared-arrays.js';
+
 /**
  * The growth mechanism shared by the address tables: open addressing with linear probing in
  * one flat `Uint32Array` of fixed-stride slots (key words, then a count; count 0 = empty),
@@ -38,23 +40,6 @@ export function capacityFor(entries: number): number {
 /** Counts saturate here instead of wrapping to 0, which would mark the slot empty. */
 export const MAX_COUNT = 0xffff_ffff;
 
-/**
- * A zeroed slot array, backed by a `SharedArrayBuffer` (never shared with anyone).
- *
- * Why not a plain `Uint32Array`: V8 counts ordinary array buffers as external memory, and a
- * jump of 64–256 MB (one doubling) makes it start a major collection at once. Started inside
- * a synchronous request loop, that collection cannot progress in the background and is
- * finished in one atomic pause proportional to the *caller's* whole heap — measured at 1–2 s
- * with a 1.5 GB heap, for a tracker whose own work per request is tens of nanoseconds.
- * Shared buffers are left out of that accounting, so growth starts no collection. The price:
- * a retired table (the old half after a doubling, a finished period's after `clear()`) goes
- * back to the system at the heap's next major collection instead of prompting one. Both kinds
- * are zero-filled lazily by the system, page by page, so allocating either is cheap.
- */
-export function allocateSlots(words: number): Uint32Array {
-  return new Uint32Array(new SharedArrayBuffer(words * 4));
-}
-
 export abstract class GrowingTable {
   /** Words per slot: the key words followed by the count. */
   protected readonly stride: number;
@@ -73,7 +58,7 @@ export abstract class GrowingTable {
     this.stride = stride;
     this.seed = seed;
     const capacity = capacityFor(expectedEntries);
-    this.slots = allocateSlots(capacity * stride);
+    this.slots = sharedUint32(capacity * stride);
     this.mask = capacity - 1;
     this.#growAt = Math.floor(capacity * MAX_LOAD);
   }
@@ -100,7 +85,7 @@ export abstract class GrowingTable {
    */
   reset(expectedEntries: number): void {
     const capacity = capacityFor(expectedEntries);
-    this.slots = allocateSlots(capacity * this.stride);
+    this.slots = sharedUint32(capacity * this.stride);
     this.mask = capacity - 1;
     this.#growAt = Math.floor(capacity * MAX_LOAD);
     this.old = null;
@@ -159,7 +144,7 @@ export abstract class GrowingTable {
     this.old = this.slots;
     this.oldMask = this.mask;
     this.cursor = 0;
-    this.slots = allocateSlots(capacity * this.stride);
+    this.slots = sharedUint32(capacity * this.stride);
     this.mask = capacity - 1;
     this.#growAt = Math.floor(capacity * MAX_LOAD);
   }

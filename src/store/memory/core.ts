@@ -1,10 +1,10 @@
+import { type SharedInt32Array, sharedInt32 } from '../../shared-arrays.js';
 import type { Clock } from '../../time/clock.js';
 import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
 import type { Ban } from '../stats.js';
 import type { StoreMetric } from '../store.js';
 import { RateBuckets } from './rate-buckets.js';
 import { RingPool } from './ring-pool.js';
-import { type SharedInt32Array, sharedInt32 } from './shared-arrays.js';
 
 /*
  * The memory store's synchronous core: every decision, in typed arrays, without allocating.

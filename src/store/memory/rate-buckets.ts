@@ -1,5 +1,5 @@
+import { sharedFloat64, sharedInt32, sharedUint32 } from '../../shared-arrays.js';
 import { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from '../rates.js';
-import { sharedFloat64, sharedInt32, sharedUint32 } from './shared-arrays.js';
 
 /*
  * Bucketed rate counters for the tokens whose ring no longer holds their whole last hour

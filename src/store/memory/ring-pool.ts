@@ -3,7 +3,7 @@ import {
   type SharedInt32Array,
   sharedFloat64,
   sharedInt32,
-} from './shared-arrays.js';
+} from '../../shared-arrays.js';
 
 /*
  * Timestamp rings for the memory store, carved out of a few big Float64Arrays instead of one

@@ -1,6 +1,6 @@
 /*
- * Typed arrays for the memory store's tables, backed by `SharedArrayBuffer`s that are never
- * shared with anyone.
+ * Typed arrays for the memory store's and the IP tracker's tables, backed by
+ * `SharedArrayBuffer`s that are never shared with anyone.
  *
  * Why not ordinary typed arrays: V8 counts an ordinary `ArrayBuffer` as external memory, and
  * the store's tables grow by doubling, tens of megabytes at a time at a million tokens. Each
@@ -11,7 +11,12 @@
  * that accounting. The price: a retired table (the old half after a doubling) goes back to
  * the system at the heap's next major collection instead of prompting one, and
  * `process.memoryUsage()` does not show these tables — `MemoryCore#arrayBytes` does.
- * The IP tracker's tables live in shared buffers for the same reason (decision 0002).
+ *
+ * The IP tracker's tables live here for the same reason, measured more starkly (decision
+ * 0002): a 64–256 MB doubling of an ordinary buffer made V8 start a major collection that,
+ * inside a synchronous request loop, finished as one atomic pause proportional to the
+ * caller's whole heap — 1–2 s with a 1.5 GB heap. Both kinds of buffer are zero-filled lazily
+ * by the system, page by page, so allocating either is cheap.
  */
 
 export type SharedFloat64Array = Float64Array<SharedArrayBuffer>;
