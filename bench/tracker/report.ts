@@ -224,25 +224,36 @@ function ratioLines(
       detail: `retained ${mb(bigHw.retainedMB)}; RSS growth over the pre-tracker baseline ${mb(bigHw.rssGrowthMB)}${bigHw.retainedMB > 350 ? ` — ${mb(bigHw.retainedMB - 350)} over` : ''}`,
     });
   }
+  // The bare table cannot pause by itself (no growth, no top list, no allocation): whatever
+  // it shows is the machine's floor for these measures, so each pause goal quotes it.
+  const slowestCalls = (run: BenchRun) => ({
+    slowest: Math.max(run.unique.calls?.slowestOnCpuMs ?? 0, run.zipf.calls?.slowestOnCpuMs ?? 0),
+    over: (run.unique.calls?.over1MsOnCpu ?? 0) + (run.zipf.calls?.over1MsOnCpu ?? 0),
+  });
   for (const run of latencyRuns) {
     const name = run.task.contender;
     if (!name.startsWith('hitwarden')) continue;
-    const slowest = Math.max(
-      run.unique.calls?.slowestOnCpuMs ?? 0,
-      run.zipf.calls?.slowestOnCpuMs ?? 0,
+    const { slowest, over } = slowestCalls(run);
+    const floorRun = latencyRuns.find(
+      (r) => r.task.contender === 'bare-table' && r.task.caseId === run.task.caseId,
     );
-    const over = (run.unique.calls?.over1MsOnCpu ?? 0) + (run.zipf.calls?.over1MsOnCpu ?? 0);
+    const floor = floorRun ? slowestCalls(floorRun) : null;
     const c = meta.cases.find((x) => x.id === run.task.caseId);
     goals.push({
       text: `no single requestHandled call over 1 ms (${name}, ${c ? caseTitle(c) : run.task.caseId}, every call timed)`,
       met: slowest <= 1,
-      detail: `slowest call on-CPU ${ms(slowest)}, ${over} call(s) over 1 ms on-CPU${slowest > 1 ? ` — ${ms(slowest - 1)} over` : ''}`,
+      detail:
+        `slowest call on-CPU ${ms(slowest)}, ${over} call(s) over 1 ms on-CPU${slowest > 1 ? ` — ${ms(slowest - 1)} over` : ''}` +
+        (floor
+          ? `; the bare table, same measure: ${ms(floor.slowest)}, ${floor.over} call(s) over 1 ms`
+          : ''),
     });
   }
   for (const c of meta.cases) {
     for (const name of ['hitwarden', 'hitwarden-presized'] as const) {
       const hw = all.get(c.id)?.get(name);
       if (!hw) continue;
+      const bare = all.get(c.id)?.get('bare-table');
       const met = hw.worstOnCpuMs <= 1;
       goals.push({
         text: `no request-loop pause over 1 ms caused by the tracker (${name}, ${caseTitle(c)})`,
@@ -251,7 +262,10 @@ function ratioLines(
           `slowest batch of 1,024 calls on-CPU ${ms(hw.worstOnCpuMs)}, ${hw.over1MsOnCpu} batch(es) over 1 ms on-CPU; ` +
           `by the wall clock ${ms(hw.worstBatchMs)} (CPU in it ${ms(hw.worstBatchCpuMs)}, GC in it ${ms(hw.worstBatchGcMs)}), ` +
           `p99.9 ${ms(hw.p999BatchMs)}` +
-          (met ? '' : ` — ${ms(hw.worstOnCpuMs - 1)} over`),
+          (met ? '' : ` — ${ms(hw.worstOnCpuMs - 1)} over`) +
+          (bare
+            ? `; the bare table, same measure: ${ms(bare.worstOnCpuMs)}, ${bare.over1MsOnCpu} batch(es) over 1 ms`
+            : ''),
       });
     }
   }
