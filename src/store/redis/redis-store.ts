@@ -196,13 +196,13 @@ export class RedisStore implements Store {
       return Promise.reject(error);
     }
     const keys = keysOf(this.#prefix, token, plans[metric]!.name);
-    const group = this.#cluster ? calculateSlot(keys.log) : 0;
+    const group = this.#cluster ? calculateSlot(keys.state) : 0;
     let batch = this.#batches.get(group);
     if (batch === undefined) {
       batch = { keys: [], metrics: [], tokens: [], settle: [] };
       this.#batches.set(group, batch);
     }
-    batch.keys.push(keys.log, keys.st);
+    batch.keys.push(keys.state, keys.events);
     batch.metrics.push(metric);
     batch.tokens.push(token);
     const decided = new Promise<Decision>((resolve) => batch.settle.push(resolve));
@@ -220,12 +220,12 @@ export class RedisStore implements Store {
 
   async ban(token: string, metric: number, threshold: number): Promise<TokenStatus> {
     const plan = this.#plansOrThrow()[metric]!;
-    const { st } = keysOf(this.#prefix, token, plan.name);
+    const { state } = keysOf(this.#prefix, token, plan.name);
     try {
       const reply = await this.#call(
         banScript.run(
           this.#client,
-          [st],
+          [state],
           [
             this.#now(),
             String(plan.thresholds),
@@ -241,9 +241,9 @@ export class RedisStore implements Store {
   }
 
   async reset(token: string, metric: number): Promise<void> {
-    const { log, st } = keysOf(this.#prefix, token, this.#plansOrThrow()[metric]!.name);
+    const { state, events } = keysOf(this.#prefix, token, this.#plansOrThrow()[metric]!.name);
     try {
-      await this.#call(this.#client.del(log, st));
+      await this.#call(this.#client.del(state, events));
     } catch (error) {
       throw this.#failed('reset', 0, error);
     }
@@ -252,7 +252,7 @@ export class RedisStore implements Store {
   async status(token: string, metric: number): Promise<TokenStatus> {
     const plan = this.#plansOrThrow()[metric]!;
     try {
-      return await this.#status(keysOf(this.#prefix, token, plan.name).st, plan);
+      return await this.#status(keysOf(this.#prefix, token, plan.name).state, plan);
     } catch (error) {
       throw this.#failed('status', 0, error);
     }
@@ -267,7 +267,7 @@ export class RedisStore implements Store {
     const plans = this.#plansOrThrow();
     const byName = new Map(plans.map((plan) => [plan.name, plan]));
     const head = `${this.#prefix}{t:`;
-    const pattern = `${escapeGlob(head)}*:st`;
+    const pattern = `${escapeGlob(head)}*${STATE_SUFFIX}`;
     const nodes = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
     for (const node of nodes) {
       let cursor = '0';
@@ -275,7 +275,7 @@ export class RedisStore implements Store {
         let page: [string, string[]];
         try {
           page = await this.#call(
-            node.scan(cursor, 'MATCH', pattern, 'COUNT', this.#scanCount, 'TYPE', 'hash'),
+            node.scan(cursor, 'MATCH', pattern, 'COUNT', this.#scanCount, 'TYPE', 'string'),
           );
         } catch (error) {
           throw this.#failed('scan', 0, error);
@@ -370,9 +370,9 @@ export class RedisStore implements Store {
     });
   }
 
-  async #status(st: string, plan: MetricPlan): Promise<TokenStatus> {
+  async #status(state: string, plan: MetricPlan): Promise<TokenStatus> {
     const reply = await this.#call(
-      statusScript.run(this.#client, [st], [this.#now(), String(plan.thresholds)]),
+      statusScript.run(this.#client, [state], [this.#now(), String(plan.thresholds)]),
     );
     return statusOf(reply as number[]);
   }
@@ -445,21 +445,24 @@ function planOf(metric: StoreMetric): MetricPlan {
   };
 }
 
-/** The keys of one (token, metric) pair; both carry the hash tag `{t:<token>}`. */
-function keysOf(prefix: string, token: string, metric: string): { log: string; st: string } {
+const STATE_SUFFIX = ':state';
+
+/** The keys of one (token, metric) pair (scripts/lib.lua says what they hold); both carry the
+ *  hash tag `{t:<token>}`. */
+function keysOf(prefix: string, token: string, metric: string): { state: string; events: string } {
   const base = `${prefix}{t:${token}}:${metric}`;
-  return { log: `${base}:log`, st: `${base}:st` };
+  return { state: `${base}${STATE_SUFFIX}`, events: `${base}:events` };
 }
 
-/** Token and metric of a `:st` key; `undefined` for a metric not configured here. The metric
- *  is the configured name the key ends with (`}:<metric>:st`), longest first. */
+/** Token and metric of a `:state` key; `undefined` for a metric not configured here. The
+ *  metric is the configured name the key ends with (`}:<metric>:state`), longest first. */
 function parseKey(
   key: string,
   head: string,
   byName: Map<string, MetricPlan>,
 ): { token: string; plan: MetricPlan } | undefined {
-  if (!key.startsWith(head) || !key.endsWith(':st')) return undefined;
-  const middle = key.slice(head.length, -3);
+  if (!key.startsWith(head) || !key.endsWith(STATE_SUFFIX)) return undefined;
+  const middle = key.slice(head.length, -STATE_SUFFIX.length);
   let found: { token: string; plan: MetricPlan } | undefined;
   for (const [name, plan] of byName) {
     const tail = `}:${name}`;

@@ -128,66 +128,122 @@ describeWithRedis('RedisStore: one fleet, one truth', () => {
     );
     await hammer.close();
     const admin = new Redis(server.port, '127.0.0.1');
-    expect(await admin.exists('coalesce:{t:t}:m:st')).toBe(1);
+    expect(await admin.exists('coalesce:{t:t}:m:state')).toBe(1);
     admin.disconnect();
   });
 
-  it('a coalesced batch decides exactly like the same events one by one (property)', async () => {
-    const client = new Redis(server.port, '127.0.0.1');
-    let run = 0;
-    const threshold = fc.record({
-      limit: fc.integer({ min: 0, max: 12 }),
-      window: fc.oneof(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 60, max: 3600 })),
-      action_duration: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 120 })),
-    });
-    const step = fc.record({
-      advanceMs: fc.oneof(
-        fc.integer({ min: 0, max: 2000 }),
-        fc.integer({ min: 2000, max: 90_000 }),
-      ),
-      // Events in flight together, by token: one batch, several events per token.
-      batch: fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 40 }),
-    });
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(threshold, { minLength: 1, maxLength: 3 }),
-        fc.array(step, { minLength: 1, maxLength: 12 }),
-        async (thresholds: OracleThreshold[], steps) => {
-          const clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
-          const store = new RedisStore({ client, clock: clock.now, prefix: `prop${run++}:` });
-          await store.open({
-            clock: clock.now,
-            metrics: [
-              {
-                name: 'm',
-                thresholds: thresholds.map((t) => ({
-                  limit: t.limit,
-                  windowSeconds: t.window,
-                  durationSeconds: t.action_duration,
-                })),
-              },
-            ],
-          });
-          const oracle = new Oracle(thresholds);
-          for (const { advanceMs, batch } of steps) {
-            clock.advance(advanceMs / 1000);
-            const calls = store.metrics().script_calls;
-            const decisions = await Promise.all(batch.map((token) => store.incr(token, 0)));
-            expect(store.metrics().script_calls).toBe(calls + 1);
-            batch.forEach((token, i) => {
-              const expected = oracle.incr(token, clock.now());
-              const got = decisions[i]!;
-              expect({ passed: got.passed, tripped: got.tripped, blocking: got.blocking }).toEqual(
-                expected,
-              );
-              expect(got.stats.token_rate_60m).toBe(oracle.count(token, clock.now(), 3600));
-            });
-          }
-          await store.close();
-        },
-      ),
-      { numRuns: 60 },
+  it('keeps a busy pair exact while its times move to the :events list and back inline', async () => {
+    const clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
+    const store = new RedisStore({ url: server.url, clock: clock.now, prefix: 'spill:' });
+    const hammer = new BanHammer(
+      { m: { thresholds: [{ limit: 100, window: 10, action: [], action_duration: 0 }] } },
+      { store, clock: clock.now },
     );
-    client.disconnect();
+    const admin = new Redis(server.port, '127.0.0.1');
+    const events = 'spill:{t:t}:m:events';
+    const incr = async (count: number) => {
+      let passed = 0;
+      for (let i = 0; i < count; i++) if (await hammer.incr('t', 'm')) passed++;
+      return passed;
+    };
+    // 60 events: inline. 40 more: 100 in the window, over INLINE, so in the list.
+    expect(await incr(60)).toBe(60);
+    expect(await admin.exists(events)).toBe(0);
+    clock.advance(1);
+    expect(await incr(40)).toBe(40);
+    expect(await admin.llen(events)).toBe(100);
+    // The 101st event within 10 s trips (a 0 s ban holds nothing: it trips each time).
+    expect(await incr(2)).toBe(0);
+    // 9.5 s later the first 60 have left the window: 42 in it, 58 more pass, then it trips.
+    clock.advance(9.5);
+    expect(await incr(58)).toBe(58);
+    expect(await incr(1)).toBe(0);
+    // A pause longer than the window: the list is dropped and the times are inline again.
+    clock.advance(11);
+    expect(await incr(1)).toBe(1);
+    expect(await admin.exists(events)).toBe(0);
+    expect(await incr(99)).toBe(99);
+    expect(await incr(1)).toBe(0);
+    admin.disconnect();
+    await hammer.close();
   });
+
+  // Limits up to 12: every pair keeps its event times inline in its :state key. Limits up to
+  // 200 with batches of up to 80 events: busy pairs move their times to the :events list, and
+  // back inline after a pause longer than every window.
+  for (const { title, maxLimit, maxBatch, runs } of [
+    { title: 'times inline', maxLimit: 12, maxBatch: 40, runs: 60 },
+    { title: 'times moving to the :events list and back', maxLimit: 200, maxBatch: 80, runs: 40 },
+  ]) {
+    it(`a coalesced batch decides exactly like the same events one by one (property, ${title})`, async () => {
+      const client = new Redis(server.port, '127.0.0.1');
+      let run = 0;
+      let listed = 0;
+      const threshold = fc.record({
+        limit: fc.integer({ min: 0, max: maxLimit }),
+        window: fc.oneof(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 60, max: 3600 })),
+        action_duration: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 120 })),
+      });
+      const step = fc.record({
+        advanceMs: fc.oneof(
+          fc.integer({ min: 0, max: 2000 }),
+          fc.integer({ min: 2000, max: 90_000 }),
+        ),
+        // Events in flight together, by token: one batch, several events per token.
+        batch: fc.array(fc.constantFrom('a', 'b', 'c'), {
+          minLength: 1,
+          maxLength: maxBatch,
+          size: 'max',
+        }),
+      });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(threshold, { minLength: 1, maxLength: 3 }),
+          fc.array(step, { minLength: 1, maxLength: 12 }),
+          async (thresholds: OracleThreshold[], steps) => {
+            const clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
+            const prefix = `prop${maxLimit}-${run++}:`;
+            const store = new RedisStore({ client, clock: clock.now, prefix });
+            await store.open({
+              clock: clock.now,
+              metrics: [
+                {
+                  name: 'm',
+                  thresholds: thresholds.map((t) => ({
+                    limit: t.limit,
+                    windowSeconds: t.window,
+                    durationSeconds: t.action_duration,
+                  })),
+                },
+              ],
+            });
+            const oracle = new Oracle(thresholds);
+            for (const { advanceMs, batch } of steps) {
+              clock.advance(advanceMs / 1000);
+              const calls = store.metrics().script_calls;
+              const decisions = await Promise.all(batch.map((token) => store.incr(token, 0)));
+              expect(store.metrics().script_calls).toBe(calls + 1);
+              batch.forEach((token, i) => {
+                const expected = oracle.incr(token, clock.now());
+                const got = decisions[i]!;
+                expect({
+                  passed: got.passed,
+                  tripped: got.tripped,
+                  blocking: got.blocking,
+                }).toEqual(expected);
+                expect(got.stats.token_rate_60m).toBe(oracle.count(token, clock.now(), 3600));
+              });
+              listed += await client.exists(
+                ...['a', 'b', 'c'].map((token) => `${prefix}{t:${token}}:m:events`),
+              );
+            }
+            await store.close();
+          },
+        ),
+        { numRuns: runs },
+      );
+      if (maxLimit > 64) expect(listed).toBeGreaterThan(0);
+      client.disconnect();
+    });
+  }
 });

@@ -2,10 +2,10 @@
 -- threshold of its metric, starts the bans it trips, updates the rates. One call carries the
 -- decisions that were in flight together for one node (one slot on a cluster), all at one
 -- instant `now`. Events of the same (token, metric) are handled together: their state is read
--- once and written once, and a threshold is evaluated with O(log K) list reads for K events,
--- with exactly the outcome K separate calls in that order would have had.
+-- once and written once, and a threshold is evaluated with O(log K) reads of the event times
+-- for K events, with exactly the outcome K separate calls in that order would have had.
 --
--- KEYS     per decision: its :log key, then its :st key (same {t:<token>} hash tag)
+-- KEYS     per decision: its :state key, then its :events key (same {t:<token>} hash tag)
 -- ARGV[1]  now, epoch ms; '' to use the Redis server's TIME (the default: a fleet agrees)
 -- ARGV[2]  M, the number of metric configurations that follow, each:
 --            n, ring (max limit + 1), log ttl ms (longest window), refresh window r (1..3),
@@ -14,9 +14,10 @@
 -- Reply    per decision: passed (1/0), rate 1m, rate 10m, rate 60m, #tripped, #blocking, then
 --          the tripped threshold indexes, then the blocking ones (from 0)
 --
--- TTLs are refreshed when a pair's bucket of rate window r changes (and when a ban starts),
--- by that bucket's width (1 s, 10 s or 60 s: the largest under a 60th of the longest window)
--- beyond what the state needs: a hot token pays for it once per bucket, not per event.
+-- A pair whose event times fit inline costs two calls: GET and SET … PX of its :state key.
+-- The :events list of a pair with more recent events has its TTL refreshed when the pair's
+-- bucket of rate window r changes, by that bucket's width (1 s, 10 s or 60 s: the largest
+-- under a 60th of the longest window) beyond what it needs: once per bucket, not per event.
 local TRIM_STEP = 64
 local now = clock(ARGV[1])
 local configs = {}
@@ -40,18 +41,16 @@ local groups = {}
 local by_key = {}
 local decisions = #KEYS / 2
 for d = 1, decisions do
-  local st = KEYS[2 * d]
-  local g = by_key[st]
+  local key = KEYS[2 * d - 1]
+  local g = by_key[key]
   if g == nil then
-    g = { log = KEYS[2 * d - 1], st = st, c = configs[tonumber(ARGV[at + d - 1])], ds = {} }
-    by_key[st] = g
+    g = { state = key, events = KEYS[2 * d], c = configs[tonumber(ARGV[at + d - 1])], ds = {} }
+    by_key[key] = g
     groups[#groups + 1] = g
   end
   g.ds[#g.ds + 1] = d
 end
 
-local idx = { math.floor(now / BUCKET_MS[1]), math.floor(now / BUCKET_MS[2]),
-              math.floor(now / BUCKET_MS[3]) }
 local rates = {}     -- per decision: { r1, r2, r3 }
 local tripped = {}   -- per decision: list of threshold indexes
 local blocking = {}
@@ -60,116 +59,103 @@ for d = 1, decisions do
   blocking[d] = {}
 end
 
+-- Decision k of a group of K (1..K) trips a threshold when its (limit + 1)-th newest event is
+-- inside the window: one of the batch's own (k > limit), or old event limit − k (from 0),
+-- read inline from `old` or, from the :events list, at K + limit − k after the batch's push.
+-- True for k, true for every later k.
+local function trips(k, limit, window, K, old, events, length)
+  if k > limit then return true end
+  local stamp
+  if old ~= nil then
+    stamp = old[limit - k + 1]
+  else
+    local i = K + limit - k
+    if i >= length then return false end
+    stamp = redis.call('LINDEX', events, i)
+    stamp = stamp and tonumber(stamp)
+  end
+  return stamp ~= nil and stamp ~= false and stamp > now - window
+end
+
 for _, g in ipairs(groups) do
-  local st, log, c, ds = g.st, g.log, g.c, g.ds
-  local n = c.n
+  local c, ds, events = g.c, g.ds, g.events
+  local n, ring, log_ttl = c.n, c.ring, c.log_ttl
   local K = #ds
+  local state = load(g.state)
+  local last = state.t
+  -- A clock that stepped back counts in the newest bucket.
+  local stamp_at = math.max(now, last)
 
-  local fields = { 'e1', 'e2', 'e3', 's1', 's2', 's3',
-                   '1:' .. (idx[1] % BUCKETS), '2:' .. (idx[2] % BUCKETS), '3:' .. (idx[3] % BUCKETS) }
-  for t = 1, n do fields[9 + t] = 'b' .. (t - 1) end
-  local v = hmget(st, fields)
-  local refresh = v[c.r] == false or tonumber(v[c.r]) ~= idx[c.r]
-  local slack = BUCKET_MS[c.r]
-
-  -- Rates: move each window to now; the K events land in its newest bucket. The buckets
-  -- passed over are read in one HMGET (all windows together) and zeroed by the one HSET.
-  local write = {}
+  -- Rates: drop the buckets that left each window; the K events land in the newest.
   local before = {}
-  local passed_fields = {}
-  local passed_window = {}
-  local newest = {}
   for w = 1, 3 do
-    local epoch = tonumber(v[w])
-    local sum = tonumber(v[3 + w]) or 0
-    local i = idx[w]
-    local bucket = tonumber(v[6 + w]) or 0
-    if epoch == nil then
-      sum = 0
-      bucket = 0
-    elseif i > epoch then
-      local steps = i - epoch
-      if steps >= BUCKETS then
-        sum = 0
-        for b = 0, BUCKETS - 1 do
-          write[#write + 1] = w .. ':' .. b
-          write[#write + 1] = 0
+    local idx = math.floor(stamp_at / BUCKET_MS[w])
+    local r = state.rates[w]
+    local kept = r
+    local sum = 0
+    if #r > 0 and r[1] <= idx - BUCKETS then
+      kept = {}
+      for i = 1, #r, 2 do
+        if r[i] > idx - BUCKETS then
+          kept[#kept + 1] = r[i]
+          kept[#kept + 1] = r[i + 1]
         end
-      else
-        for k = 1, steps - 1 do
-          local field = w .. ':' .. ((epoch + k) % BUCKETS)
-          passed_fields[#passed_fields + 1] = field
-          passed_window[#passed_fields] = w
-        end
-        -- The newest bucket's old content (read above) is passed over too.
-        sum = sum - bucket
       end
-      bucket = 0
-    elseif i < epoch then
-      -- The caller's clock stepped back: count in the newest bucket.
-      i = epoch
-      bucket = tonumber(redis.call('HGET', st, w .. ':' .. (i % BUCKETS))) or 0
+      state.rates[w] = kept
     end
+    for i = 2, #kept, 2 do sum = sum + kept[i] end
     before[w] = sum
-    newest[w] = { i, bucket }
-  end
-  if #passed_fields > 0 then
-    local values = redis.call('HMGET', st, unpack(passed_fields))
-    for p = 1, #passed_fields do
-      local w = passed_window[p]
-      before[w] = before[w] - (tonumber(values[p]) or 0)
-      write[#write + 1] = passed_fields[p]
-      write[#write + 1] = 0
+    local top = #kept
+    if top > 0 and kept[top - 1] == idx then
+      kept[top] = kept[top] + K
+    else
+      kept[top + 1] = idx
+      kept[top + 2] = K
     end
-  end
-  for w = 1, 3 do
-    local i, bucket = newest[w][1], newest[w][2]
-    write[#write + 1] = 'e' .. w
-    write[#write + 1] = i
-    write[#write + 1] = 's' .. w
-    write[#write + 1] = before[w] + K
-    write[#write + 1] = w .. ':' .. (i % BUCKETS)
-    write[#write + 1] = bucket + K
   end
   for k = 1, K do
     rates[ds[k]] = { before[1] + k, before[2] + k, before[3] + k }
   end
+  state.t = stamp_at
 
-  -- The events: all K at `now`, pushed at once. The list as decision k saw it is its k events
-  -- on top of the old list, which now starts at index K.
-  local stamps = {}
-  for k = 1, K do stamps[k] = now end
-  local length = redis.call('LPUSH', log, unpack(stamps))
+  -- The event times. In the list, nothing is within the longest window any more once the
+  -- last write is that old: the pair goes back inline.
+  if state.mode == 1 and now - last >= log_ttl then
+    redis.call('DEL', events)
+    state.mode = 0
+  end
+  local old = nil
+  local length = 0
+  local refresh = false
+  if state.mode == 0 then
+    old = state.log
+  else
+    local stamps = {}
+    for k = 1, math.min(K, 500) do stamps[k] = now end
+    for from = 1, K, 500 do
+      length = redis.call('LPUSH', events, unpack(stamps, 1, math.min(500, K - from + 1)))
+    end
+    refresh = length == K
+      or math.floor(last / BUCKET_MS[c.r]) ~= math.floor(now / BUCKET_MS[c.r])
+  end
 
-  local longest_ban = 0
   for t = 1, n do
     local limit, window, duration = c.limit[t], c.window[t], c.duration[t]
-    local ban = tonumber(v[9 + t]) or 0
+    local ban = state.bans[t - 1] or 0
     if ban > now then
       for k = 1, K do blocking[ds[k]][#blocking[ds[k]] + 1] = t - 1 end
     else
-      -- Decision k trips when its (limit + 1)-th newest event is inside the window: one of
-      -- the batch's own (k > limit) or old event limit − k. True for k, true for every later k.
-      local function trips(k)
-        if k > limit then return true end
-        local i = K + limit - k
-        if i >= length then return false end
-        local stamp = redis.call('LINDEX', log, i)
-        return stamp ~= false and tonumber(stamp) > now - window
-      end
       local hi = math.min(K, limit + 1)
-      if trips(hi) then
+      if trips(hi, limit, window, K, old, events, length) then
         local lo = 1
         while lo < hi do
           local mid = math.floor((lo + hi) / 2)
-          if trips(mid) then hi = mid else lo = mid + 1 end
+          if trips(mid, limit, window, K, old, events, length) then hi = mid else lo = mid + 1 end
         end
         -- Decision `lo` trips; while its ban holds, later ones are refused; a ban of 0 s
         -- holds nothing, so each later one trips again.
         ban = now + duration
-        write[#write + 1] = 'b' .. (t - 1)
-        write[#write + 1] = ban
-        refresh = true
+        state.bans[t - 1] = ban
         local d = ds[lo]
         tripped[d][#tripped[d] + 1] = t - 1
         for k = lo + 1, K do
@@ -182,16 +168,45 @@ for _, g in ipairs(groups) do
         end
       end
     end
-    if ban - now > longest_ban then longest_ban = ban - now end
   end
 
-  redis.call('HSET', st, unpack(write))
-  -- Trimmed in steps of TRIM_STEP: LTRIM costs about as much for one entry as for many.
-  if length > c.ring + TRIM_STEP then redis.call('LTRIM', log, 0, c.ring - 1) end
-  if refresh then
-    redis.call('PEXPIRE', log, c.log_ttl + slack)
-    redis.call('PEXPIRE', st, math.max(RATE_SPAN_MS, longest_ban) + slack)
+  if state.mode == 0 then
+    -- The K new times, then the old ones still inside the longest window, the newest `ring`.
+    local log = {}
+    local keep = math.min(K, ring)
+    for k = 1, keep do log[k] = now end
+    for i = 1, #old do
+      if keep >= ring or old[i] <= now - log_ttl then break end
+      keep = keep + 1
+      log[keep] = old[i]
+    end
+    if keep > INLINE then
+      -- Too many to carry inline (only when a limit needs more than INLINE): to the list,
+      -- oldest first so the newest ends up at its head.
+      local stamps = {}
+      for i = keep, 1, -1 do stamps[#stamps + 1] = log[i] end
+      for from = 1, #stamps, 500 do
+        redis.call('LPUSH', events, unpack(stamps, from, math.min(from + 499, #stamps)))
+      end
+      refresh = true
+      state.mode = 1
+      log = {}
+    end
+    state.log = log
+  else
+    -- Trimmed in steps of TRIM_STEP: LTRIM costs about as much for one entry as for many.
+    if length > ring + TRIM_STEP then redis.call('LTRIM', events, 0, ring - 1) end
   end
+  if refresh then redis.call('PEXPIRE', events, log_ttl + BUCKET_MS[c.r]) end
+
+  -- The state lives as long as the rates, its event times (it says where they are) or its
+  -- longest ban.
+  local ttl = RATE_SPAN_MS
+  if (state.mode == 1 or #state.log > 0) and log_ttl > ttl then ttl = log_ttl end
+  for _, ends in pairs(state.bans) do
+    if ends - now > ttl then ttl = ends - now end
+  end
+  store(g.state, state, now, ttl)
 end
 
 local reply = {}
