@@ -7,6 +7,7 @@ import { MemoryStore } from '../memory/memory-store.js';
 import type { Ban, StatusEntry, TokenStatus } from '../stats.js';
 import type { Decision, Store, StoreMetric, StoreSetup } from '../store.js';
 import { connect, type RedisConnectionOptions } from './connection.js';
+import { unpackNumbers } from './msgpack.js';
 import { type RedisClient, RedisScript } from './script.js';
 
 /** What a `RedisStore` does with a decision when Redis does not answer in time. */
@@ -331,11 +332,14 @@ export class RedisStore implements Store {
       configArgs.push(...plans[metric]!.args);
     }
     const args = [this.#now(), String(position.size), ...configArgs];
-    for (const metric of batch.metrics) args.push(String(position.get(metric)!));
+    // With one metric in the call, the script needs no position per decision.
+    if (position.size > 1)
+      for (const metric of batch.metrics) args.push(String(position.get(metric)!));
     this.#metrics.script_calls++;
-    const call = this.#call(decideScript.run(this.#client, batch.keys, args))
+    const call = this.#call(decideScript.runBuffer(this.#client, batch.keys, args))
       .then((reply) => {
-        decode(reply as number[], batch.settle);
+        if (!Buffer.isBuffer(reply)) throw new Error('decide.lua: the reply is not a string');
+        decode(unpackNumbers(reply), batch.settle);
         this.#metrics.decisions += batch.settle.length;
       })
       .catch((error: unknown) => {
@@ -475,7 +479,6 @@ function parseKey(
 
 /** Splits the decide script's flat reply into the batch's decisions. */
 function decode(reply: number[], settle: ((decision: Decision) => void)[]): void {
-  if (!Array.isArray(reply)) throw new Error('decide.lua: the reply is not an array');
   let at = 0;
   for (const resolve of settle) {
     if (reply.length < at + 6) throw new Error('decide.lua: the reply is too short');

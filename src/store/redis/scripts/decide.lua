@@ -10,9 +10,10 @@
 -- ARGV[2]  M, the number of metric configurations that follow, each:
 --            n, ring (max limit + 1), log ttl ms (longest window), refresh window r (1..3),
 --            then n × (limit, window ms, duration ms)
--- then     per decision: the position (1..M) of its metric's configuration
--- Reply    per decision: passed (1/0), rate 1m, rate 10m, rate 60m, #tripped, #blocking, then
---          the tripped threshold indexes, then the blocking ones (from 0)
+-- then     per decision, when M > 1: the position (1..M) of its metric's configuration
+-- Reply    one MessagePack array (one bulk string for the client to parse), per decision:
+--          passed (1/0), rate 1m, rate 10m, rate 60m, #tripped, #blocking, then the tripped
+--          threshold indexes, then the blocking ones (from 0)
 --
 -- A pair whose event times fit inline costs two calls: GET and SET … PX of its :state key.
 -- The :events list of a pair with more recent events has its TTL refreshed when the pair's
@@ -22,7 +23,8 @@ local TRIM_STEP = 64
 local now = clock(ARGV[1])
 local configs = {}
 local at = 3
-for m = 1, tonumber(ARGV[2]) do
+local M = tonumber(ARGV[2])
+for m = 1, M do
   local n = tonumber(ARGV[at])
   local c = { n = n, ring = tonumber(ARGV[at + 1]), log_ttl = tonumber(ARGV[at + 2]),
               r = tonumber(ARGV[at + 3]), limit = {}, window = {}, duration = {} }
@@ -44,19 +46,37 @@ for d = 1, decisions do
   local key = KEYS[2 * d - 1]
   local g = by_key[key]
   if g == nil then
-    g = { state = key, events = KEYS[2 * d], c = configs[tonumber(ARGV[at + d - 1])], ds = {} }
+    local c = M == 1 and configs[1] or configs[tonumber(ARGV[at + d - 1])]
+    g = { state = key, events = KEYS[2 * d], c = c, ds = {} }
     by_key[key] = g
     groups[#groups + 1] = g
   end
   g.ds[#g.ds + 1] = d
 end
 
-local rates = {}     -- per decision: { r1, r2, r3 }
-local tripped = {}   -- per decision: list of threshold indexes
+-- Per decision: its three rates; the thresholds it tripped and those blocking it (a list of
+-- indexes, made only when there is one).
+local rate1, rate2, rate3 = {}, {}, {}
+local tripped = {}
 local blocking = {}
-for d = 1, decisions do
-  tripped[d] = {}
-  blocking[d] = {}
+local function add(lists, d, t)
+  local list = lists[d]
+  if list == nil then
+    lists[d] = { t }
+  else
+    list[#list + 1] = t
+  end
+end
+
+-- Every pair's state, read with one MGET (in steps: unpack has a stack limit).
+local raws = {}
+do
+  local keys = {}
+  for i, g in ipairs(groups) do keys[i] = g.state end
+  for from = 1, #keys, 500 do
+    local part = redis.call('MGET', unpack(keys, from, math.min(from + 499, #keys)))
+    for i = 1, #part do raws[from + i - 1] = part[i] end
+  end
 end
 
 -- Decision k of a group of K (1..K) trips a threshold when its (limit + 1)-th newest event is
@@ -77,11 +97,11 @@ local function trips(k, limit, window, K, old, events, length)
   return stamp ~= nil and stamp ~= false and stamp > now - window
 end
 
-for _, g in ipairs(groups) do
+for gi, g in ipairs(groups) do
   local c, ds, events = g.c, g.ds, g.events
   local n, ring, log_ttl = c.n, c.ring, c.log_ttl
   local K = #ds
-  local state = load(g.state)
+  local state = decode(raws[gi])
   local last = state.t
   -- A clock that stepped back counts in the newest bucket.
   local stamp_at = math.max(now, last)
@@ -114,7 +134,10 @@ for _, g in ipairs(groups) do
     end
   end
   for k = 1, K do
-    rates[ds[k]] = { before[1] + k, before[2] + k, before[3] + k }
+    local d = ds[k]
+    rate1[d] = before[1] + k
+    rate2[d] = before[2] + k
+    rate3[d] = before[3] + k
   end
   state.t = stamp_at
 
@@ -143,7 +166,7 @@ for _, g in ipairs(groups) do
     local limit, window, duration = c.limit[t], c.window[t], c.duration[t]
     local ban = state.bans[t - 1] or 0
     if ban > now then
-      for k = 1, K do blocking[ds[k]][#blocking[ds[k]] + 1] = t - 1 end
+      for k = 1, K do add(blocking, ds[k], t - 1) end
     else
       local hi = math.min(K, limit + 1)
       if trips(hi, limit, window, K, old, events, length) then
@@ -156,15 +179,9 @@ for _, g in ipairs(groups) do
         -- holds nothing, so each later one trips again.
         ban = now + duration
         state.bans[t - 1] = ban
-        local d = ds[lo]
-        tripped[d][#tripped[d] + 1] = t - 1
+        add(tripped, ds[lo], t - 1)
         for k = lo + 1, K do
-          d = ds[k]
-          if ban > now then
-            blocking[d][#blocking[d] + 1] = t - 1
-          else
-            tripped[d][#tripped[d] + 1] = t - 1
-          end
+          add(ban > now and blocking or tripped, ds[k], t - 1)
         end
       end
     end
@@ -210,15 +227,21 @@ for _, g in ipairs(groups) do
 end
 
 local reply = {}
+local at_reply = 0
 for d = 1, decisions do
-  local tr, bl, r = tripped[d], blocking[d], rates[d]
-  reply[#reply + 1] = (#tr == 0 and #bl == 0) and 1 or 0
-  reply[#reply + 1] = r[1]
-  reply[#reply + 1] = r[2]
-  reply[#reply + 1] = r[3]
-  reply[#reply + 1] = #tr
-  reply[#reply + 1] = #bl
-  for i = 1, #tr do reply[#reply + 1] = tr[i] end
-  for i = 1, #bl do reply[#reply + 1] = bl[i] end
+  local tr, bl = tripped[d], blocking[d]
+  local ntr = tr and #tr or 0
+  local nbl = bl and #bl or 0
+  reply[at_reply + 1] = (ntr == 0 and nbl == 0) and 1 or 0
+  reply[at_reply + 2] = rate1[d]
+  reply[at_reply + 3] = rate2[d]
+  reply[at_reply + 4] = rate3[d]
+  reply[at_reply + 5] = ntr
+  reply[at_reply + 6] = nbl
+  at_reply = at_reply + 6
+  for i = 1, ntr do reply[at_reply + i] = tr[i] end
+  at_reply = at_reply + ntr
+  for i = 1, nbl do reply[at_reply + i] = bl[i] end
+  at_reply = at_reply + nbl
 end
-return reply
+return cmsgpack.pack(reply)

@@ -18,22 +18,22 @@
 -- way. Rates are bucketed: 60 buckets of 1 s, 10 s and 60 s (src/banhammer/rates.ts has the
 -- bound); only the buckets that hold events are stored.
 --
--- The packed state is a little-endian sequence of doubles (struct 'd'), exact for integers:
---   FORMAT, t (the latest time the pair was written at, epoch ms; 0 when only banned),
+-- The state is packed with MessagePack (cmsgpack): one flat array of integers, each as short
+-- as its value allows, so times are kept relative to t:
+--   FORMAT, t (the latest time the pair was written at, epoch ms; 0 when it was only banned),
 --   mode (0: event times inline, 1: in the :events list),
---   b, then b × (threshold from 0, end of its ban, epoch ms)           -- bans in force
---   3 × (c, then c × (bucket index, count)), bucket index = time / width, ascending
---   l, then l × event time, newest first                               -- mode 0 only
+--   b, then b × (threshold from 0, end of its ban − t)                 -- bans in force
+--   3 × (c, then c × (t / width − bucket index, count)), newest bucket first
+--   l, then l × (t − event time), newest first                         -- mode 0 only
+-- A pair's first event packs into ~25 bytes.
 
-local FORMAT = 1
+local FORMAT = 2
 local BUCKET_MS = { 1000, 10000, 60000 }
 local BUCKETS = 60
 local RATE_SPAN_MS = 3600000
 -- Most event times kept inline; past that (and only when a limit needs more) they move to
 -- the :events list.
 local INLINE = 64
--- Most values one struct call packs or unpacks (each is a value on Lua's C stack).
-local CHUNK = 200
 
 -- Epoch milliseconds: the caller's clock when given (tests, replays), else the server's.
 local function clock(given)
@@ -42,88 +42,77 @@ local function clock(given)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local formats = {}
-local function doubles(n)
-  local f = formats[n]
-  if f == nil then
-    f = '<' .. string.rep('d', n)
-    formats[n] = f
-  end
-  return f
-end
-
--- The state stored at `key`, or an empty one.
---   { t, mode, bans = { [threshold] = end }, rates = { {i, c, i, c, ...} ×3 }, log = {...} }
-local function load(key)
-  local raw = redis.call('GET', key)
+-- The state packed in `raw` (a GET's reply), or an empty one when there is none; times absolute:
+--   { t, mode, bans = { [threshold] = end }, rates = { {index, count, ...} ×3, ascending },
+--     log = { time, ... newest first } }
+local function decode(raw)
   local state = { t = 0, mode = 0, bans = {}, rates = { {}, {}, {} }, log = {} }
   if not raw then return state end
-  local count = #raw / 8
-  local v
-  if count <= CHUNK then
-    v = { struct.unpack(doubles(count), raw) }
-  else
-    v = {}
-    local pos = 1
-    for from = 1, count, CHUNK do
-      local m = math.min(CHUNK, count - from + 1)
-      local part = { struct.unpack(doubles(m), raw, pos) }
-      pos = part[m + 1]
-      for i = 1, m do v[from + i - 1] = part[i] end
-    end
-  end
-  if v[1] ~= FORMAT then return state end
-  state.t = v[2]
+  local v = cmsgpack.unpack(raw)
+  if type(v) ~= 'table' or v[1] ~= FORMAT then return state end
+  local t = v[2]
+  state.t = t
   state.mode = v[3]
   local at = 5
   for _ = 1, v[4] do
-    state.bans[v[at]] = v[at + 1]
+    state.bans[v[at]] = t + v[at + 1]
     at = at + 2
   end
   for w = 1, 3 do
     local c = v[at]
+    local top = math.floor(t / BUCKET_MS[w])
     local r = state.rates[w]
-    for i = 1, 2 * c do r[i] = v[at + i] end
+    -- Stored newest first; kept oldest first.
+    for i = 1, c do
+      local from = at + 2 * (c - i) + 1
+      r[2 * i - 1] = top - v[from]
+      r[2 * i] = v[from + 1]
+    end
     at = at + 1 + 2 * c
   end
   local log = state.log
-  for i = 1, v[at] do log[i] = v[at + i] end
+  for i = 1, v[at] do log[i] = t - v[at + i] end
   return state
+end
+
+local function load(key)
+  return decode(redis.call('GET', key))
 end
 
 -- Writes `state` at `key`, to live `ttl` ms. Bans that have ended by `now` are dropped.
 local function store(key, state, now, ttl)
-  local v = { FORMAT, state.t, state.mode, 0 }
+  local t = state.t
+  local v = { FORMAT, t, state.mode, 0 }
+  local n = 4
   local b = 0
-  for t, ends in pairs(state.bans) do
+  for threshold, ends in pairs(state.bans) do
     if ends > now then
-      v[#v + 1] = t
-      v[#v + 1] = ends
+      v[n + 1] = threshold
+      v[n + 2] = ends - t
+      n = n + 2
       b = b + 1
     end
   end
   v[4] = b
   for w = 1, 3 do
     local r = state.rates[w]
-    v[#v + 1] = #r / 2
-    for i = 1, #r do v[#v + 1] = r[i] end
+    local top = math.floor(t / BUCKET_MS[w])
+    local c = #r / 2
+    v[n + 1] = c
+    n = n + 1
+    for i = c, 1, -1 do
+      v[n + 1] = top - r[2 * i - 1]
+      v[n + 2] = r[2 * i]
+      n = n + 2
+    end
   end
   local log = state.log
-  v[#v + 1] = #log
-  for i = 1, #log do v[#v + 1] = log[i] end
-  local count = #v
-  local raw
-  if count <= CHUNK then
-    raw = struct.pack(doubles(count), unpack(v))
-  else
-    local parts = {}
-    for from = 1, count, CHUNK do
-      local to = math.min(from + CHUNK - 1, count)
-      parts[#parts + 1] = struct.pack(doubles(to - from + 1), unpack(v, from, to))
-    end
-    raw = table.concat(parts)
-  end
-  redis.call('SET', key, raw, 'PX', math.max(1, math.floor(ttl)))
+  v[n + 1] = #log
+  n = n + 1
+  for i = 1, #log do v[n + i] = t - log[i] end
+  -- The usual TTL as a string: Redis would format the number on every call.
+  redis.call('SET', key, cmsgpack.pack(v), 'PX',
+    ttl == RATE_SPAN_MS and '3600000' or math.max(1, math.floor(ttl)))
 end
 
 -- Window w's sum at bucket index `idx` (≥ the newest stored one): the buckets after idx − 60.
