@@ -15,10 +15,11 @@
 --          passed (1/0), rate 1m, rate 10m, rate 60m, #tripped, #blocking, then the tripped
 --          threshold indexes, then the blocking ones (from 0)
 --
--- A pair whose event times fit inline costs two calls: GET and SET … PX of its :state key.
--- The :events list of a pair with more recent events has its TTL refreshed when the pair's
--- bucket of rate window r changes, by that bucket's width (1 s, 10 s or 60 s: the largest
--- under a 60th of the longest window) beyond what it needs: once per bucket, not per event.
+-- Every pair's state is read with one MGET and written with one SET … PX: a pair whose event
+-- times fit inline costs nothing more. The :events list of a pair with more recent events has
+-- its TTL refreshed when the pair's bucket of rate window r changes, by that bucket's width
+-- (1 s, 10 s or 60 s: the largest under a 60th of the longest window) beyond what it needs:
+-- once per bucket, not per event.
 local TRIM_STEP = 64
 local now = clock(ARGV[1])
 local configs = {}
@@ -35,6 +36,9 @@ for m = 1, M do
     c.duration[t] = tonumber(ARGV[at + 2])
     at = at + 3
   end
+  -- The state's TTL when nothing is banned: the rates' hour, or the longest window when
+  -- event times are kept.
+  c.ttl = max(RATE_SPAN_MS, c.log_ttl)
   configs[m] = c
 end
 
@@ -47,11 +51,12 @@ for d = 1, decisions do
   local g = by_key[key]
   if g == nil then
     local c = M == 1 and configs[1] or configs[tonumber(ARGV[at + d - 1])]
-    g = { state = key, events = KEYS[2 * d], c = c, ds = {} }
+    g = { state = key, events = KEYS[2 * d], c = c, ds = { d } }
     by_key[key] = g
     groups[#groups + 1] = g
+  else
+    g.ds[#g.ds + 1] = d
   end
-  g.ds[#g.ds + 1] = d
 end
 
 -- Per decision: its three rates; the thresholds it tripped and those blocking it (a list of
@@ -74,174 +79,224 @@ do
   local keys = {}
   for i, g in ipairs(groups) do keys[i] = g.state end
   for from = 1, #keys, 500 do
-    local part = redis.call('MGET', unpack(keys, from, math.min(from + 499, #keys)))
+    local part = redis.call('MGET', unpack(keys, from, min(from + 499, #keys)))
     for i = 1, #part do raws[from + i - 1] = part[i] end
   end
 end
 
--- Decision k of a group of K (1..K) trips a threshold when its (limit + 1)-th newest event is
+-- The pair being decided, for trips() (set per group).
+local cur_v, cur_log, cur_l, cur_last, cur_K, cur_events, cur_length
+
+-- Decision k of the group (1..K) trips a threshold when its (limit + 1)-th newest event is
 -- inside the window: one of the batch's own (k > limit), or old event limit − k (from 0),
--- read inline from `old` or, from the :events list, at K + limit − k after the batch's push.
--- True for k, true for every later k.
-local function trips(k, limit, window, K, old, events, length)
+-- read inline (cur_log: where the state's times start) or, from the :events list, at
+-- K + limit − k after the batch's push. True for k, true for every later k.
+local function trips(k, limit, window)
   if k > limit then return true end
   local stamp
-  if old ~= nil then
-    stamp = old[limit - k + 1]
+  if cur_log ~= nil then
+    local j = limit - k + 1
+    if j > cur_l then return false end
+    stamp = cur_last - cur_v[cur_log + j]
   else
-    local i = K + limit - k
-    if i >= length then return false end
-    stamp = redis.call('LINDEX', events, i)
-    stamp = stamp and tonumber(stamp)
+    local i = cur_K + limit - k
+    if i >= cur_length then return false end
+    stamp = redis.call('LINDEX', cur_events, i)
+    if not stamp then return false end
+    stamp = tonumber(stamp)
   end
-  return stamp ~= nil and stamp ~= false and stamp > now - window
+  return stamp > now - window
 end
 
+local EMPTY = {}
 for gi, g in ipairs(groups) do
   local c, ds, events = g.c, g.ds, g.events
   local n, ring, log_ttl = c.n, c.ring, c.log_ttl
   local K = #ds
-  local state = decode(raws[gi])
-  local last = state.t
+  local raw = raws[gi]
+  local v = raw and cmsgpack.unpack(raw)
+  -- Nothing stored (or in a format this script does not know): a fresh pair.
+  if not (type(v) == 'table' and v[1] == FORMAT) then v = { FORMAT, 0, 0, 0, 0, 0, 0, 0 } end
+  local last, mode = v[2], v[3]
   -- A clock that stepped back counts in the newest bucket.
-  local stamp_at = math.max(now, last)
+  local t = max(now, last)
+  local o = { FORMAT, t, 0 }
+  local on = 3
 
-  -- Rates: drop the buckets that left each window; the K events land in the newest.
-  local before = {}
+  -- Rates: each window's buckets, newest first, shifted to t; those that left the window are
+  -- dropped (the rest are older still); the K events land in the newest.
+  local p = 4
+  local before1, before2, before3
   for w = 1, 3 do
-    local idx = math.floor(stamp_at / BUCKET_MS[w])
-    local r = state.rates[w]
-    local kept = r
+    local width = BUCKET_MS[w]
+    local shift = floor(t / width) - floor(last / width)
+    local count = v[p]
     local sum = 0
-    if #r > 0 and r[1] <= idx - BUCKETS then
-      kept = {}
-      for i = 1, #r, 2 do
-        if r[i] > idx - BUCKETS then
-          kept[#kept + 1] = r[i]
-          kept[#kept + 1] = r[i + 1]
-        end
-      end
-      state.rates[w] = kept
+    local count_at = on + 1
+    local j = 1
+    if count > 0 and v[p + 1] + shift == 0 then
+      sum = v[p + 2]
+      j = 2
     end
-    for i = 2, #kept, 2 do sum = sum + kept[i] end
-    before[w] = sum
-    local top = #kept
-    if top > 0 and kept[top - 1] == idx then
-      kept[top] = kept[top] + K
-    else
-      kept[top + 1] = idx
-      kept[top + 2] = K
+    o[on + 2] = 0
+    o[on + 3] = sum + K
+    on = on + 3
+    local kept = 1
+    while j <= count do
+      local offset = v[p + 2 * j - 1] + shift
+      if offset >= BUCKETS then break end
+      local events_in = v[p + 2 * j]
+      sum = sum + events_in
+      o[on + 1] = offset
+      o[on + 2] = events_in
+      on = on + 2
+      kept = kept + 1
+      j = j + 1
     end
+    o[count_at] = kept
+    p = p + 1 + 2 * count
+    if w == 1 then before1 = sum elseif w == 2 then before2 = sum else before3 = sum end
   end
   for k = 1, K do
     local d = ds[k]
-    rate1[d] = before[1] + k
-    rate2[d] = before[2] + k
-    rate3[d] = before[3] + k
+    rate1[d] = before1 + k
+    rate2[d] = before2 + k
+    rate3[d] = before3 + k
   end
-  state.t = stamp_at
 
-  -- The event times. In the list, nothing is within the longest window any more once the
-  -- last write is that old: the pair goes back inline.
-  if state.mode == 1 and now - last >= log_ttl then
-    redis.call('DEL', events)
-    state.mode = 0
-  end
-  local old = nil
-  local length = 0
+  -- The event times: inline at v[p + 1 ...] (l of them), or in the list. Nothing in the list
+  -- is within the longest window any more once the last write is that old: back inline.
+  local log_at, l = p, v[p]
+  p = p + 1 + l
   local refresh = false
-  if state.mode == 0 then
-    old = state.log
+  cur_v, cur_last, cur_K, cur_events = v, last, K, events
+  if mode == 1 and now - last >= log_ttl then
+    redis.call('DEL', events)
+    mode = 0
+  end
+  if mode == 0 then
+    cur_log, cur_l = log_at, l
   else
+    cur_log = nil
     local stamps = {}
-    for k = 1, math.min(K, 500) do stamps[k] = now end
+    for k = 1, min(K, 500) do stamps[k] = now end
+    local length = 0
     for from = 1, K, 500 do
-      length = redis.call('LPUSH', events, unpack(stamps, 1, math.min(500, K - from + 1)))
+      length = redis.call('LPUSH', events, unpack(stamps, 1, min(500, K - from + 1)))
     end
-    refresh = length == K
-      or math.floor(last / BUCKET_MS[c.r]) ~= math.floor(now / BUCKET_MS[c.r])
+    cur_length = length
+    refresh = length == K or floor(last / BUCKET_MS[c.r]) ~= floor(now / BUCKET_MS[c.r])
   end
 
-  for t = 1, n do
-    local limit, window, duration = c.limit[t], c.window[t], c.duration[t]
-    local ban = state.bans[t - 1] or 0
+  -- The bans in force, from v[p + 1 ...].
+  local bans = EMPTY
+  local b = v[p]
+  if b > 0 then
+    bans = {}
+    for i = 1, b do bans[v[p + 2 * i - 1]] = last + v[p + 2 * i] end
+  end
+
+  for th = 1, n do
+    local ban = bans[th - 1] or 0
     if ban > now then
-      for k = 1, K do add(blocking, ds[k], t - 1) end
+      for k = 1, K do add(blocking, ds[k], th - 1) end
     else
-      local hi = math.min(K, limit + 1)
-      if trips(hi, limit, window, K, old, events, length) then
+      local limit, window = c.limit[th], c.window[th]
+      local hi = min(K, limit + 1)
+      if trips(hi, limit, window) then
         local lo = 1
         while lo < hi do
-          local mid = math.floor((lo + hi) / 2)
-          if trips(mid, limit, window, K, old, events, length) then hi = mid else lo = mid + 1 end
+          local mid = floor((lo + hi) / 2)
+          if trips(mid, limit, window) then hi = mid else lo = mid + 1 end
         end
         -- Decision `lo` trips; while its ban holds, later ones are refused; a ban of 0 s
         -- holds nothing, so each later one trips again.
-        ban = now + duration
-        state.bans[t - 1] = ban
-        add(tripped, ds[lo], t - 1)
-        for k = lo + 1, K do
-          add(ban > now and blocking or tripped, ds[k], t - 1)
-        end
+        ban = now + c.duration[th]
+        if bans == EMPTY then bans = {} end
+        bans[th - 1] = ban
+        add(tripped, ds[lo], th - 1)
+        for k = lo + 1, K do add(ban > now and blocking or tripped, ds[k], th - 1) end
       end
     end
   end
 
-  if state.mode == 0 then
-    -- The K new times, then the old ones still inside the longest window, the newest `ring`.
-    local log = {}
-    local keep = math.min(K, ring)
-    for k = 1, keep do log[k] = now end
-    for i = 1, #old do
-      if keep >= ring or old[i] <= now - log_ttl then break end
+  -- The new times inline: the K new ones, then the old ones still inside the longest window,
+  -- the newest `ring`; past INLINE, all of them to the list, oldest first.
+  local kept = 0
+  local count_at = on + 1
+  on = on + 1
+  if mode == 0 then
+    local keep = min(K, ring)
+    local rel = t - now
+    for k = 1, keep do o[on + k] = rel end
+    local oldest = now - log_ttl
+    for j = 1, l do
+      if keep >= ring then break end
+      local stamp = last - v[log_at + j]
+      if stamp <= oldest then break end
       keep = keep + 1
-      log[keep] = old[i]
+      o[on + keep] = t - stamp
     end
     if keep > INLINE then
-      -- Too many to carry inline (only when a limit needs more than INLINE): to the list,
-      -- oldest first so the newest ends up at its head.
       local stamps = {}
-      for i = keep, 1, -1 do stamps[#stamps + 1] = log[i] end
-      for from = 1, #stamps, 500 do
-        redis.call('LPUSH', events, unpack(stamps, from, math.min(from + 499, #stamps)))
+      for i = keep, 1, -1 do
+        stamps[#stamps + 1] = t - o[on + i]
+        o[on + i] = nil
+      end
+      for from = 1, keep, 500 do
+        redis.call('LPUSH', events, unpack(stamps, from, min(from + 499, keep)))
       end
       refresh = true
-      state.mode = 1
-      log = {}
+      mode = 1
+    else
+      kept = keep
+      on = on + keep
     end
-    state.log = log
-  else
-    -- Trimmed in steps of TRIM_STEP: LTRIM costs about as much for one entry as for many.
-    if length > ring + TRIM_STEP then redis.call('LTRIM', events, 0, ring - 1) end
+  end
+  o[count_at] = kept
+  o[3] = mode
+  -- Trimmed (after the reads above) in steps of TRIM_STEP: LTRIM costs about as much for one
+  -- entry as for many.
+  if cur_log == nil and cur_length > ring + TRIM_STEP then
+    redis.call('LTRIM', events, 0, ring - 1)
   end
   if refresh then redis.call('PEXPIRE', events, log_ttl + BUCKET_MS[c.r]) end
 
-  -- The state lives as long as the rates, its event times (it says where they are) or its
-  -- longest ban.
-  local ttl = RATE_SPAN_MS
-  if (state.mode == 1 or #state.log > 0) and log_ttl > ttl then ttl = log_ttl end
-  for _, ends in pairs(state.bans) do
-    if ends - now > ttl then ttl = ends - now end
+  -- The bans in force, and the TTL: the state lives as long as the rates, its event times
+  -- (it says where they are) or its longest ban.
+  local ttl = (mode == 1 or kept > 0) and c.ttl or RATE_SPAN_MS
+  count_at = on + 1
+  b = 0
+  if bans ~= EMPTY then
+    for th, ends in pairs(bans) do
+      if ends > now then
+        o[count_at + 2 * b + 1] = th
+        o[count_at + 2 * b + 2] = ends - t
+        b = b + 1
+        if ends - now > ttl then ttl = ends - now end
+      end
+    end
   end
-  store(g.state, state, now, ttl)
+  o[count_at] = b
+  put(g.state, o, ttl)
 end
 
 local reply = {}
-local at_reply = 0
+local r = 0
 for d = 1, decisions do
   local tr, bl = tripped[d], blocking[d]
   local ntr = tr and #tr or 0
   local nbl = bl and #bl or 0
-  reply[at_reply + 1] = (ntr == 0 and nbl == 0) and 1 or 0
-  reply[at_reply + 2] = rate1[d]
-  reply[at_reply + 3] = rate2[d]
-  reply[at_reply + 4] = rate3[d]
-  reply[at_reply + 5] = ntr
-  reply[at_reply + 6] = nbl
-  at_reply = at_reply + 6
-  for i = 1, ntr do reply[at_reply + i] = tr[i] end
-  at_reply = at_reply + ntr
-  for i = 1, nbl do reply[at_reply + i] = bl[i] end
-  at_reply = at_reply + nbl
+  reply[r + 1] = (ntr == 0 and nbl == 0) and 1 or 0
+  reply[r + 2] = rate1[d]
+  reply[r + 3] = rate2[d]
+  reply[r + 4] = rate3[d]
+  reply[r + 5] = ntr
+  reply[r + 6] = nbl
+  r = r + 6
+  for i = 1, ntr do reply[r + i] = tr[i] end
+  r = r + ntr
+  for i = 1, nbl do reply[r + i] = bl[i] end
+  r = r + nbl
 end
 return cmsgpack.pack(reply)

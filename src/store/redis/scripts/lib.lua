@@ -22,18 +22,20 @@
 -- as its value allows, so times are kept relative to t:
 --   FORMAT, t (the latest time the pair was written at, epoch ms; 0 when it was only banned),
 --   mode (0: event times inline, 1: in the :events list),
---   b, then b × (threshold from 0, end of its ban − t)                 -- bans in force
 --   3 × (c, then c × (t / width − bucket index, count)), newest bucket first
 --   l, then l × (t − event time), newest first                         -- mode 0 only
--- A pair's first event packs into ~25 bytes.
+--   b, then b × (threshold from 0, end of its ban − t)                 -- bans in force
+-- A pair's first event packs into ~25 bytes. decide.lua reads and writes this array in place;
+-- decode() and store() below turn it into a table and back for ban.lua and status.lua.
 
-local FORMAT = 2
+local FORMAT = 3
 local BUCKET_MS = { 1000, 10000, 60000 }
 local BUCKETS = 60
 local RATE_SPAN_MS = 3600000
 -- Most event times kept inline; past that (and only when a limit needs more) they move to
 -- the :events list.
 local INLINE = 64
+local floor, max, min = math.floor, math.max, math.min
 
 -- Epoch milliseconds: the caller's clock when given (tests, replays), else the server's.
 local function clock(given)
@@ -53,14 +55,10 @@ local function decode(raw)
   local t = v[2]
   state.t = t
   state.mode = v[3]
-  local at = 5
-  for _ = 1, v[4] do
-    state.bans[v[at]] = t + v[at + 1]
-    at = at + 2
-  end
+  local at = 4
   for w = 1, 3 do
     local c = v[at]
-    local top = math.floor(t / BUCKET_MS[w])
+    local top = floor(t / BUCKET_MS[w])
     local r = state.rates[w]
     -- Stored newest first; kept oldest first.
     for i = 1, c do
@@ -72,6 +70,11 @@ local function decode(raw)
   end
   local log = state.log
   for i = 1, v[at] do log[i] = t - v[at + i] end
+  at = at + 1 + v[at]
+  for _ = 1, v[at] do
+    state.bans[v[at + 1]] = t + v[at + 2]
+    at = at + 2
+  end
   return state
 end
 
@@ -79,24 +82,20 @@ local function load(key)
   return decode(redis.call('GET', key))
 end
 
+-- SET … PX of a packed state; the usual TTL as a string (Redis would format the number).
+local function put(key, v, ttl)
+  redis.call('SET', key, cmsgpack.pack(v), 'PX',
+    ttl == RATE_SPAN_MS and '3600000' or max(1, floor(ttl)))
+end
+
 -- Writes `state` at `key`, to live `ttl` ms. Bans that have ended by `now` are dropped.
 local function store(key, state, now, ttl)
   local t = state.t
-  local v = { FORMAT, t, state.mode, 0 }
-  local n = 4
-  local b = 0
-  for threshold, ends in pairs(state.bans) do
-    if ends > now then
-      v[n + 1] = threshold
-      v[n + 2] = ends - t
-      n = n + 2
-      b = b + 1
-    end
-  end
-  v[4] = b
+  local v = { FORMAT, t, state.mode }
+  local n = 3
   for w = 1, 3 do
     local r = state.rates[w]
-    local top = math.floor(t / BUCKET_MS[w])
+    local top = floor(t / BUCKET_MS[w])
     local c = #r / 2
     v[n + 1] = c
     n = n + 1
@@ -110,9 +109,18 @@ local function store(key, state, now, ttl)
   v[n + 1] = #log
   n = n + 1
   for i = 1, #log do v[n + i] = t - log[i] end
-  -- The usual TTL as a string: Redis would format the number on every call.
-  redis.call('SET', key, cmsgpack.pack(v), 'PX',
-    ttl == RATE_SPAN_MS and '3600000' or math.max(1, math.floor(ttl)))
+  n = n + #log
+  local count_at = n + 1
+  local b = 0
+  for threshold, ends in pairs(state.bans) do
+    if ends > now then
+      v[count_at + 2 * b + 1] = threshold
+      v[count_at + 2 * b + 2] = ends - t
+      b = b + 1
+    end
+  end
+  v[count_at] = b
+  put(key, v, ttl)
 end
 
 -- Window w's sum at bucket index `idx` (≥ the newest stored one): the buckets after idx − 60.
@@ -127,9 +135,9 @@ end
 -- Rates and bans of `state` in force at `now`: { r1, r2, r3, until_0, ..., until_n-1 } (0 for a
 -- threshold that does not hold the token).
 local function status_of(state, now, n)
-  local at = math.max(now, state.t)
+  local at = max(now, state.t)
   local out = {}
-  for w = 1, 3 do out[w] = rate(state.rates[w], math.floor(at / BUCKET_MS[w])) end
+  for w = 1, 3 do out[w] = rate(state.rates[w], floor(at / BUCKET_MS[w])) end
   for t = 1, n do
     local ban = state.bans[t - 1] or 0
     out[3 + t] = ban > now and ban or 0
