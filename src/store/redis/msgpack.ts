@@ -93,3 +93,49 @@ export function unpackNumbers(buffer: Buffer): number[] {
   if (at !== buffer.length) throw new Error('msgpack: trailing bytes after the array');
   return out;
 }
+
+/**
+ * Packs numbers as a MessagePack array — what `cmsgpack.unpack` in a Redis script turns into
+ * a Lua array of numbers in one call. Non-negative safe integers take the shortest unsigned
+ * encoding; anything else is a float64.
+ */
+export function packNumbers(values: readonly number[]): Buffer {
+  const out = Buffer.alloc(5 + 9 * values.length);
+  let at = 0;
+  if (values.length < 16) {
+    out[at++] = 0x90 | values.length;
+  } else if (values.length < 0x10000) {
+    out[at++] = 0xdc;
+    out.writeUInt16BE(values.length, at);
+    at += 2;
+  } else {
+    out[at++] = 0xdd;
+    out.writeUInt32BE(values.length, at);
+    at += 4;
+  }
+  for (const value of values) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      out[at++] = 0xcb;
+      out.writeDoubleBE(value, at);
+      at += 8;
+    } else if (value < 0x80) {
+      out[at++] = value;
+    } else if (value < 0x100) {
+      out[at++] = 0xcc;
+      out[at++] = value;
+    } else if (value < 0x10000) {
+      out[at++] = 0xcd;
+      out.writeUInt16BE(value, at);
+      at += 2;
+    } else if (value < 0x100000000) {
+      out[at++] = 0xce;
+      out.writeUInt32BE(value, at);
+      at += 4;
+    } else {
+      out[at++] = 0xcf;
+      out.writeBigUInt64BE(BigInt(value), at);
+      at += 8;
+    }
+  }
+  return out.subarray(0, at);
+}

@@ -7,7 +7,7 @@ import { MemoryStore } from '../memory/memory-store.js';
 import type { Ban, StatusEntry, TokenStatus } from '../stats.js';
 import type { Decision, Store, StoreMetric, StoreSetup } from '../store.js';
 import { connect, type RedisConnectionOptions } from './connection.js';
-import { unpackNumbers } from './msgpack.js';
+import { packNumbers, unpackNumbers } from './msgpack.js';
 import { type RedisClient, RedisScript } from './script.js';
 
 /** What a `RedisStore` does with a decision when Redis does not answer in time. */
@@ -68,8 +68,9 @@ interface MetricPlan {
   readonly name: string;
   readonly thresholds: number;
   readonly durationsMs: readonly number[];
-  /** n, ring, log ttl, refresh window, then (limit, window ms, duration ms) per threshold. */
-  readonly args: readonly string[];
+  /** n, ring, log ttl, refresh window, then (limit, window ms, duration ms) per threshold,
+   *  packed as one MessagePack argument (the script unpacks it in one call). */
+  readonly config: Buffer;
 }
 
 /** Decisions waiting for the same script call (one node, or one slot of a cluster). */
@@ -325,13 +326,13 @@ export class RedisStore implements Store {
     const plans = this.#plans!;
     // Each metric's configuration once per call, then each decision's position in that list.
     const position = new Map<number, number>();
-    const configArgs: string[] = [];
+    const args: (string | Buffer)[] = [this.#now(), ''];
     for (const metric of batch.metrics) {
       if (position.has(metric)) continue;
       position.set(metric, position.size + 1);
-      configArgs.push(...plans[metric]!.args);
+      args.push(plans[metric]!.config);
     }
-    const args = [this.#now(), String(position.size), ...configArgs];
+    args[1] = String(position.size);
     // With one metric in the call, the script needs no position per decision.
     if (position.size > 1)
       for (const metric of batch.metrics) args.push(String(position.get(metric)!));
@@ -430,22 +431,22 @@ const PASSED_UNCOUNTED: Decision = { passed: true, stats: ZERO_STATS, tripped: [
 function planOf(metric: StoreMetric): MetricPlan {
   let maxLimit = 0;
   let maxWindowMs = 1;
-  const args: string[] = [String(metric.thresholds.length), '', '', ''];
+  const config: number[] = [metric.thresholds.length, 0, 0, 0];
   for (const t of metric.thresholds) {
     maxLimit = Math.max(maxLimit, t.limit);
     maxWindowMs = Math.max(maxWindowMs, t.windowSeconds * 1000);
-    args.push(String(t.limit), String(t.windowSeconds * 1000), String(t.durationSeconds * 1000));
+    config.push(t.limit, t.windowSeconds * 1000, t.durationSeconds * 1000);
   }
-  args[1] = String(maxLimit + 1);
-  args[2] = String(Math.ceil(maxWindowMs));
+  config[1] = maxLimit + 1;
+  config[2] = Math.ceil(maxWindowMs);
   // TTLs are refreshed once per bucket of this rate window (1 s, 10 s, 60 s), the widest that
   // stays within a 60th of the longest window, so the slack it adds stays proportionate.
-  args[3] = maxWindowMs >= 3_600_000 ? '3' : maxWindowMs >= 600_000 ? '2' : '1';
+  config[3] = maxWindowMs >= 3_600_000 ? 3 : maxWindowMs >= 600_000 ? 2 : 1;
   return {
     name: metric.name,
     thresholds: metric.thresholds.length,
     durationsMs: metric.thresholds.map((t) => t.durationSeconds * 1000),
-    args,
+    config: packNumbers(config),
   };
 }
 

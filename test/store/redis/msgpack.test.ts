@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unpackNumbers } from '../../../src/store/redis/msgpack.js';
+import { packNumbers, unpackNumbers } from '../../../src/store/redis/msgpack.js';
 
 describe('unpackNumbers: the decide script reply', () => {
   it('reads every integer and float encoding a Lua array of numbers packs to', () => {
@@ -60,5 +60,14 @@ describe('unpackNumbers: the decide script reply', () => {
     expect(() => unpackNumbers(Buffer.from([0x91, 0xa1, 0x61]))).toThrow(/expected a number/);
     expect(() => unpackNumbers(Buffer.from([0x92, 0x01]))).toThrow(/cut short/);
     expect(() => unpackNumbers(Buffer.from([0x91, 0x01, 0x02]))).toThrow(/trailing/);
+  });
+
+  it('packNumbers writes what unpackNumbers (and cmsgpack) reads, shortest encoding first', () => {
+    const values = [0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1];
+    values.push(1.5, -3, 31_622_400_000);
+    expect(unpackNumbers(packNumbers(values))).toEqual(values);
+    expect(packNumbers([1, 2, 3])).toEqual(Buffer.from([0x93, 1, 2, 3]));
+    const long = Array.from({ length: 70_000 }, (_, i) => i);
+    expect(unpackNumbers(packNumbers(long))).toEqual(long);
   });
 });

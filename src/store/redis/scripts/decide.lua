@@ -7,7 +7,7 @@
 --
 -- KEYS     per decision: its :state key, then its :events key (same {t:<token>} hash tag)
 -- ARGV[1]  now, epoch ms; '' to use the Redis server's TIME (the default: a fleet agrees)
--- ARGV[2]  M, the number of metric configurations that follow, each:
+-- ARGV[2]  M, the number of metric configurations that follow, each one MessagePack array:
 --            n, ring (max limit + 1), log ttl ms (longest window), refresh window r (1..3),
 --            then n × (limit, window ms, duration ms)
 -- then     per decision, when M > 1: the position (1..M) of its metric's configuration
@@ -22,25 +22,11 @@
 -- once per bucket, not per event.
 local TRIM_STEP = 64
 local now = clock(ARGV[1])
+-- Each configuration: the flat array n, ring, log_ttl, r, then (limit, window, duration) × n.
 local configs = {}
-local at = 3
 local M = tonumber(ARGV[2])
-for m = 1, M do
-  local n = tonumber(ARGV[at])
-  local c = { n = n, ring = tonumber(ARGV[at + 1]), log_ttl = tonumber(ARGV[at + 2]),
-              r = tonumber(ARGV[at + 3]), limit = {}, window = {}, duration = {} }
-  at = at + 4
-  for t = 1, n do
-    c.limit[t] = tonumber(ARGV[at])
-    c.window[t] = tonumber(ARGV[at + 1])
-    c.duration[t] = tonumber(ARGV[at + 2])
-    at = at + 3
-  end
-  -- The state's TTL when nothing is banned: the rates' hour, or the longest window when
-  -- event times are kept.
-  c.ttl = max(RATE_SPAN_MS, c.log_ttl)
-  configs[m] = c
-end
+for m = 1, M do configs[m] = cmsgpack.unpack(ARGV[2 + m]) end
+local at = 3 + M
 
 -- Group the decisions by pair, in order of first appearance.
 local groups = {}
@@ -111,7 +97,7 @@ end
 local EMPTY = {}
 for gi, g in ipairs(groups) do
   local c, ds, events = g.c, g.ds, g.events
-  local n, ring, log_ttl = c.n, c.ring, c.log_ttl
+  local n, ring, log_ttl, refresh_ms = c[1], c[2], c[3], BUCKET_MS[c[4]]
   local K = #ds
   local raw = raws[gi]
   local v = raw and cmsgpack.unpack(raw)
@@ -185,7 +171,7 @@ for gi, g in ipairs(groups) do
       length = redis.call('LPUSH', events, unpack(stamps, 1, min(500, K - from + 1)))
     end
     cur_length = length
-    refresh = length == K or floor(last / BUCKET_MS[c.r]) ~= floor(now / BUCKET_MS[c.r])
+    refresh = length == K or floor(last / refresh_ms) ~= floor(now / refresh_ms)
   end
 
   -- The bans in force, from v[p + 1 ...].
@@ -201,7 +187,7 @@ for gi, g in ipairs(groups) do
     if ban > now then
       for k = 1, K do add(blocking, ds[k], th - 1) end
     else
-      local limit, window = c.limit[th], c.window[th]
+      local limit, window = c[2 + 3 * th], c[3 + 3 * th]
       local hi = min(K, limit + 1)
       if trips(hi, limit, window) then
         local lo = 1
@@ -211,7 +197,7 @@ for gi, g in ipairs(groups) do
         end
         -- Decision `lo` trips; while its ban holds, later ones are refused; a ban of 0 s
         -- holds nothing, so each later one trips again.
-        ban = now + c.duration[th]
+        ban = now + c[4 + 3 * th]
         if bans == EMPTY then bans = {} end
         bans[th - 1] = ban
         add(tripped, ds[lo], th - 1)
@@ -260,11 +246,11 @@ for gi, g in ipairs(groups) do
   if cur_log == nil and cur_length > ring + TRIM_STEP then
     redis.call('LTRIM', events, 0, ring - 1)
   end
-  if refresh then redis.call('PEXPIRE', events, log_ttl + BUCKET_MS[c.r]) end
+  if refresh then redis.call('PEXPIRE', events, log_ttl + refresh_ms) end
 
   -- The bans in force, and the TTL: the state lives as long as the rates, its event times
   -- (it says where they are) or its longest ban.
-  local ttl = (mode == 1 or kept > 0) and c.ttl or RATE_SPAN_MS
+  local ttl = (mode == 1 or kept > 0) and max(RATE_SPAN_MS, log_ttl) or RATE_SPAN_MS
   count_at = on + 1
   b = 0
   if bans ~= EMPTY then
