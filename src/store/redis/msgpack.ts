@@ -6,20 +6,17 @@
  */
 export function unpackNumbers(buffer: Buffer): number[] {
   let at = 0;
-  const need = (bytes: number) => {
-    if (at + bytes > buffer.length) throw new Error('msgpack: the reply is cut short');
-  };
-  need(1);
+  need(buffer, at, 1);
   const head = buffer[at++]!;
   let count: number;
   if (head >= 0x90 && head <= 0x9f) {
     count = head & 0x0f;
   } else if (head === 0xdc) {
-    need(2);
+    need(buffer, at, 2);
     count = buffer.readUInt16BE(at);
     at += 2;
   } else if (head === 0xdd) {
-    need(4);
+    need(buffer, at, 4);
     count = buffer.readUInt32BE(at);
     at += 4;
   } else {
@@ -27,7 +24,7 @@ export function unpackNumbers(buffer: Buffer): number[] {
   }
   const out = new Array<number>(count);
   for (let i = 0; i < count; i++) {
-    need(1);
+    need(buffer, at, 1);
     const type = buffer[at++]!;
     if (type <= 0x7f) {
       out[i] = type;
@@ -36,52 +33,52 @@ export function unpackNumbers(buffer: Buffer): number[] {
     } else {
       switch (type) {
         case 0xcc:
-          need(1);
+          need(buffer, at, 1);
           out[i] = buffer[at]!;
           at += 1;
           break;
         case 0xcd:
-          need(2);
+          need(buffer, at, 2);
           out[i] = buffer.readUInt16BE(at);
           at += 2;
           break;
         case 0xce:
-          need(4);
+          need(buffer, at, 4);
           out[i] = buffer.readUInt32BE(at);
           at += 4;
           break;
         case 0xcf:
-          need(8);
+          need(buffer, at, 8);
           out[i] = Number(buffer.readBigUInt64BE(at));
           at += 8;
           break;
         case 0xd0:
-          need(1);
+          need(buffer, at, 1);
           out[i] = buffer.readInt8(at);
           at += 1;
           break;
         case 0xd1:
-          need(2);
+          need(buffer, at, 2);
           out[i] = buffer.readInt16BE(at);
           at += 2;
           break;
         case 0xd2:
-          need(4);
+          need(buffer, at, 4);
           out[i] = buffer.readInt32BE(at);
           at += 4;
           break;
         case 0xd3:
-          need(8);
+          need(buffer, at, 8);
           out[i] = Number(buffer.readBigInt64BE(at));
           at += 8;
           break;
         case 0xca:
-          need(4);
+          need(buffer, at, 4);
           out[i] = buffer.readFloatBE(at);
           at += 4;
           break;
         case 0xcb:
-          need(8);
+          need(buffer, at, 8);
           out[i] = buffer.readDoubleBE(at);
           at += 8;
           break;
@@ -92,6 +89,11 @@ export function unpackNumbers(buffer: Buffer): number[] {
   }
   if (at !== buffer.length) throw new Error('msgpack: trailing bytes after the array');
   return out;
+}
+
+/** Throws unless `bytes` more bytes follow `at` (a function of its own, no closure per call). */
+function need(buffer: Buffer, at: number, bytes: number): void {
+  if (at + bytes > buffer.length) throw new Error('msgpack: the reply is cut short');
 }
 
 /**

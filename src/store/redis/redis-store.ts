@@ -324,18 +324,23 @@ export class RedisStore implements Store {
 
   #send(batch: Batch): void {
     const plans = this.#plans!;
-    // Each metric's configuration once per call, then each decision's position in that list.
-    const position = new Map<number, number>();
-    const args: (string | Buffer)[] = [this.#now(), ''];
-    for (const metric of batch.metrics) {
-      if (position.has(metric)) continue;
-      position.set(metric, position.size + 1);
-      args.push(plans[metric]!.config);
+    // Each metric's configuration once per call, then — when there are several — each
+    // decision's position in that list.
+    const metrics = batch.metrics;
+    const first = metrics[0]!;
+    let single = true;
+    for (let i = 1; i < metrics.length && single; i++) single = metrics[i] === first;
+    const args: (string | Buffer)[] = [this.#now(), '1', plans[first]!.config];
+    if (!single) {
+      const position = new Map<number, number>([[first, 1]]);
+      for (const metric of metrics) {
+        if (position.has(metric)) continue;
+        position.set(metric, position.size + 1);
+        args.push(plans[metric]!.config);
+      }
+      args[1] = String(position.size);
+      for (const metric of metrics) args.push(String(position.get(metric)!));
     }
-    args[1] = String(position.size);
-    // With one metric in the call, the script needs no position per decision.
-    if (position.size > 1)
-      for (const metric of batch.metrics) args.push(String(position.get(metric)!));
     this.#metrics.script_calls++;
     const call = this.#call(decideScript.runBuffer(this.#client, batch.keys, args))
       .then((reply) => {

@@ -132,6 +132,24 @@ describeWithRedis('RedisStore: one fleet, one truth', () => {
     admin.disconnect();
   });
 
+  it('decides several metrics in one call, each against its own thresholds', async () => {
+    const store = new RedisStore({ url: server.url, prefix: 'metrics:' });
+    const hammer = new BanHammer(
+      {
+        a: { thresholds: [{ limit: 2, window: 60, action: [], action_duration: 60 }] },
+        b: { thresholds: [{ limit: 4, window: 60, action: [], action_duration: 60 }] },
+        c: { thresholds: [{ limit: 1, window: 60, action: [], action_duration: 60 }] },
+      },
+      { store },
+    );
+    await hammer.status('t', 'a');
+    const metrics = ['b', 'a', 'c', 'a', 'b', 'a', 'c', 'b', 'b', 'b', 'a'];
+    const answers = await Promise.all(metrics.map((metric) => hammer.incr('t', metric)));
+    expect(store.metrics().script_calls).toBe(1);
+    expect(answers).toEqual([true, true, true, true, true, false, false, true, true, false, false]);
+    await hammer.close();
+  });
+
   it('keeps a busy pair exact while its times move to the :events list and back inline', async () => {
     const clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
     const store = new RedisStore({ url: server.url, clock: clock.now, prefix: 'spill:' });
