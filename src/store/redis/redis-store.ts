@@ -110,7 +110,13 @@ export class RedisStore implements Store {
   #flushScheduled = false;
   #closed = false;
   /** Script calls awaiting their answer, so `close()` can let them finish. */
-  readonly #inflight = new Set<Promise<void>>();
+  #inflight = 0;
+  #drained: (() => void)[] = [];
+  /** Calls bounded by `timeoutMs`, oldest first (deadlines are in call order), and the one
+   *  timer armed for the oldest still pending: no timer per call. */
+  readonly #pending: PendingCall[] = [];
+  #pendingHead = 0;
+  #sweep: ReturnType<typeof setTimeout> | undefined;
   readonly #metrics: RedisStoreMetrics = {
     script_calls: 0,
     decisions: 0,
@@ -308,8 +314,10 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#flush();
-    await Promise.all(this.#inflight);
+    if (this.#inflight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
     this.#closed = true;
+    if (this.#sweep !== undefined) clearTimeout(this.#sweep);
+    this.#sweep = undefined;
     await this.#local?.close();
     if (this.#owned) this.#client.disconnect();
   }
@@ -342,20 +350,36 @@ export class RedisStore implements Store {
       for (const metric of metrics) args.push(String(position.get(metric)!));
     }
     this.#metrics.script_calls++;
-    const call = this.#call(decideScript.runBuffer(this.#client, batch.keys, args))
-      .then((reply) => {
-        if (!Buffer.isBuffer(reply)) throw new Error('decide.lua: the reply is not a string');
-        decode(unpackNumbers(reply), batch.settle);
-        this.#metrics.decisions += batch.settle.length;
-      })
-      .catch((error: unknown) => {
-        // Redis failed, timed out or answered something unreadable: the policy decides
-        // (settling an already answered decision again does nothing).
-        this.#failed('incr', batch.settle.length, error);
-        this.#decideLocally(batch);
-      });
-    this.#inflight.add(call);
-    call.finally(() => this.#inflight.delete(call));
+    this.#inflight++;
+    this.#call(decideScript.runBuffer(this.#client, batch.keys, args)).then(
+      (reply) => {
+        try {
+          if (!Buffer.isBuffer(reply)) throw new Error('decide.lua: the reply is not a string');
+          decode(unpackNumbers(reply), batch.settle);
+          this.#metrics.decisions += batch.settle.length;
+        } catch (error) {
+          this.#policyDecides(batch, error);
+        }
+        this.#landed();
+      },
+      (error: unknown) => {
+        this.#policyDecides(batch, error);
+        this.#landed();
+      },
+    );
+  }
+
+  /** Redis failed, timed out or answered something unreadable: the policy decides (settling an
+   *  already answered decision again does nothing). */
+  #policyDecides(batch: Batch, error: unknown): void {
+    this.#failed('incr', batch.settle.length, error);
+    this.#decideLocally(batch);
+  }
+
+  #landed(): void {
+    if (--this.#inflight === 0 && this.#drained.length > 0) {
+      for (const resolve of this.#drained.splice(0)) resolve();
+    }
   }
 
   /** The failure policy's answers, in order. */
@@ -390,22 +414,61 @@ export class RedisStore implements Store {
   /** A Redis call bounded by `timeoutMs`, whatever the client's own settings. */
   #call<T>(call: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no answer from Redis within ${this.#timeoutMs} ms`)),
-        this.#timeoutMs,
-      );
+      const entry: PendingCall = {
+        deadline: performance.now() + this.#timeoutMs,
+        reject,
+        done: false,
+      };
+      this.#pending.push(entry);
+      if (this.#sweep === undefined) this.#arm();
       call.then(
         (value) => {
-          clearTimeout(timer);
+          entry.done = true;
           resolve(value);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          entry.done = true;
           reject(error);
         },
       );
     });
   }
+
+  /** Arms the timer for the oldest call still pending (answered ones are dropped). */
+  #arm(): void {
+    const pending = this.#pending;
+    while (this.#pendingHead < pending.length && pending[this.#pendingHead]!.done) {
+      this.#pendingHead++;
+    }
+    if (this.#pendingHead === pending.length) {
+      pending.length = 0;
+      this.#pendingHead = 0;
+      this.#sweep = undefined;
+      return;
+    }
+    if (this.#pendingHead >= 1024 && this.#pendingHead * 2 >= pending.length) {
+      pending.splice(0, this.#pendingHead);
+      this.#pendingHead = 0;
+    }
+    const delay = Math.max(0, pending[this.#pendingHead]!.deadline - performance.now());
+    this.#sweep = setTimeout(this.#expire, delay);
+  }
+
+  /** Rejects every call whose deadline has passed, then arms for the next. */
+  readonly #expire = (): void => {
+    const now = performance.now();
+    const pending = this.#pending;
+    while (this.#pendingHead < pending.length) {
+      const entry = pending[this.#pendingHead]!;
+      if (!entry.done) {
+        if (entry.deadline > now) break;
+        entry.done = true;
+        entry.reject(new Error(`no answer from Redis within ${this.#timeoutMs} ms`));
+      }
+      this.#pendingHead++;
+    }
+    this.#arm();
+  };
 
   #failed(operation: string, decisions: number, cause: unknown): StoreError {
     const message = cause instanceof Error ? cause.message : String(cause);
@@ -427,6 +490,13 @@ export class RedisStore implements Store {
     }
     return this.#plans;
   }
+}
+
+/** A Redis call waiting for its answer or its deadline (`performance.now()` ms). */
+interface PendingCall {
+  readonly deadline: number;
+  readonly reject: (error: Error) => void;
+  done: boolean;
 }
 
 const ZERO_STATS = { token_rate_1m: 0, token_rate_10m: 0, token_rate_60m: 0 };
