@@ -316,8 +316,12 @@ export class RedisStore implements Store {
     this.#flush();
     if (this.#inflight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
     this.#closed = true;
-    if (this.#sweep !== undefined) clearTimeout(this.#sweep);
-    this.#sweep = undefined;
+    if (this.#sweep !== undefined) {
+      // Nothing left to bound keeps no timer alive (a call still pending re-arms it).
+      clearTimeout(this.#sweep);
+      this.#sweep = undefined;
+      this.#arm();
+    }
     await this.#local?.close();
     if (this.#owned) this.#client.disconnect();
   }
@@ -553,6 +557,9 @@ function parseKey(
   return found;
 }
 
+/** The usual `tripped` and `blocking` (both are read only). */
+const NONE: readonly number[] = Object.freeze([]);
+
 /** Splits the decide script's flat reply into the batch's decisions. */
 function decode(reply: number[], settle: ((decision: Decision) => void)[]): void {
   let at = 0;
@@ -567,9 +574,9 @@ function decode(reply: number[], settle: ((decision: Decision) => void)[]): void
     const trippedCount = reply[at + 4]!;
     const blockingCount = reply[at + 5]!;
     at += 6;
-    const tripped = reply.slice(at, at + trippedCount);
+    const tripped = trippedCount === 0 ? NONE : reply.slice(at, at + trippedCount);
     at += trippedCount;
-    const blocking = reply.slice(at, at + blockingCount);
+    const blocking = blockingCount === 0 ? NONE : reply.slice(at, at + blockingCount);
     at += blockingCount;
     resolve({ passed, stats, tripped, blocking });
   }
