@@ -6,6 +6,7 @@ import { MemoryStore } from '../memory/memory-store.js';
 import type { Ban, StatusEntry, TokenStatus } from '../stats.js';
 import type { Decision, Store, StoreMetric, StoreSetup } from '../store.js';
 import { connect, isClusterClient, type RedisConnectionOptions } from './connection.js';
+import { packNumbers, unpackNumbers } from './msgpack.js';
 import { type RedisClient, RedisScript } from './script.js';
 
 /** What a `RedisStore` does with a decision when Redis does not answer in time. */
@@ -66,8 +67,9 @@ interface MetricPlan {
   readonly name: string;
   readonly thresholds: number;
   readonly durationsMs: readonly number[];
-  /** n, ring, log ttl, refresh window, then (limit, window ms, duration ms) per threshold. */
-  readonly args: readonly string[];
+  /** n, ring, log ttl, refresh window, then (limit, window ms, duration ms) per threshold,
+   *  packed as one MessagePack argument (the script unpacks it in one call). */
+  readonly config: Buffer;
 }
 
 /** Decisions waiting for the same script call (one node, or one slot of a cluster). */
@@ -107,7 +109,13 @@ export class RedisStore implements Store {
   #flushScheduled = false;
   #closed = false;
   /** Script calls awaiting their answer, so `close()` can let them finish. */
-  readonly #inflight = new Set<Promise<void>>();
+  #inflight = 0;
+  #drained: (() => void)[] = [];
+  /** Calls bounded by `timeoutMs`, oldest first (deadlines are in call order), and the one
+   *  timer armed for the oldest still pending: no timer per call. */
+  readonly #pending: PendingCall[] = [];
+  #pendingHead = 0;
+  #sweep: ReturnType<typeof setTimeout> | undefined;
   readonly #metrics: RedisStoreMetrics = {
     script_calls: 0,
     decisions: 0,
@@ -195,13 +203,13 @@ export class RedisStore implements Store {
       return Promise.reject(error);
     }
     const keys = keysOf(this.#prefix, token, plans[metric]!.name);
-    const group = this.#cluster ? calculateSlot(keys.log) : 0;
+    const group = this.#cluster ? calculateSlot(keys.state) : 0;
     let batch = this.#batches.get(group);
     if (batch === undefined) {
       batch = { keys: [], metrics: [], tokens: [], settle: [] };
       this.#batches.set(group, batch);
     }
-    batch.keys.push(keys.log, keys.st);
+    batch.keys.push(keys.state, keys.events);
     batch.metrics.push(metric);
     batch.tokens.push(token);
     const decided = new Promise<Decision>((resolve) => batch.settle.push(resolve));
@@ -219,12 +227,12 @@ export class RedisStore implements Store {
 
   async ban(token: string, metric: number, threshold: number): Promise<TokenStatus> {
     const plan = this.#plansOrThrow()[metric]!;
-    const { st } = keysOf(this.#prefix, token, plan.name);
+    const { state } = keysOf(this.#prefix, token, plan.name);
     try {
       const reply = await this.#call(
         banScript.run(
           this.#client,
-          [st],
+          [state],
           [
             this.#now(),
             String(plan.thresholds),
@@ -240,9 +248,9 @@ export class RedisStore implements Store {
   }
 
   async reset(token: string, metric: number): Promise<void> {
-    const { log, st } = keysOf(this.#prefix, token, this.#plansOrThrow()[metric]!.name);
+    const { state, events } = keysOf(this.#prefix, token, this.#plansOrThrow()[metric]!.name);
     try {
-      await this.#call(this.#client.del(log, st));
+      await this.#call(this.#client.del(state, events));
     } catch (error) {
       throw this.#failed('reset', 0, error);
     }
@@ -251,7 +259,7 @@ export class RedisStore implements Store {
   async status(token: string, metric: number): Promise<TokenStatus> {
     const plan = this.#plansOrThrow()[metric]!;
     try {
-      return await this.#status(keysOf(this.#prefix, token, plan.name).st, plan);
+      return await this.#status(keysOf(this.#prefix, token, plan.name).state, plan);
     } catch (error) {
       throw this.#failed('status', 0, error);
     }
@@ -266,7 +274,7 @@ export class RedisStore implements Store {
     const plans = this.#plansOrThrow();
     const byName = new Map(plans.map((plan) => [plan.name, plan]));
     const head = `${this.#prefix}{t:`;
-    const pattern = `${escapeGlob(head)}*:st`;
+    const pattern = `${escapeGlob(head)}*${STATE_SUFFIX}`;
     const client = this.#client;
     const nodes = isClusterClient(client) ? client.nodes('master') : [client];
     for (const node of nodes) {
@@ -275,7 +283,7 @@ export class RedisStore implements Store {
         let page: [string, string[]];
         try {
           page = await this.#call(
-            node.scan(cursor, 'MATCH', pattern, 'COUNT', this.#scanCount, 'TYPE', 'hash'),
+            node.scan(cursor, 'MATCH', pattern, 'COUNT', this.#scanCount, 'TYPE', 'string'),
           );
         } catch (error) {
           throw this.#failed('scan', 0, error);
@@ -306,8 +314,14 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#flush();
-    await Promise.all(this.#inflight);
+    if (this.#inflight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
     this.#closed = true;
+    if (this.#sweep !== undefined) {
+      // Nothing left to bound keeps no timer alive (a call still pending re-arms it).
+      clearTimeout(this.#sweep);
+      this.#sweep = undefined;
+      this.#arm();
+    }
     await this.#local?.close();
     if (this.#owned) this.#client.disconnect();
   }
@@ -322,30 +336,54 @@ export class RedisStore implements Store {
 
   #send(batch: Batch): void {
     const plans = this.#plans!;
-    // Each metric's configuration once per call, then each decision's position in that list.
-    const position = new Map<number, number>();
-    const configArgs: string[] = [];
-    for (const metric of batch.metrics) {
-      if (position.has(metric)) continue;
-      position.set(metric, position.size + 1);
-      configArgs.push(...plans[metric]!.args);
+    // Each metric's configuration once per call, then — when there are several — each
+    // decision's position in that list.
+    const metrics = batch.metrics;
+    const first = metrics[0]!;
+    let single = true;
+    for (let i = 1; i < metrics.length && single; i++) single = metrics[i] === first;
+    const args: (string | Buffer)[] = [this.#now(), '1', plans[first]!.config];
+    if (!single) {
+      const position = new Map<number, number>([[first, 1]]);
+      for (const metric of metrics) {
+        if (position.has(metric)) continue;
+        position.set(metric, position.size + 1);
+        args.push(plans[metric]!.config);
+      }
+      args[1] = String(position.size);
+      for (const metric of metrics) args.push(String(position.get(metric)!));
     }
-    const args = [this.#now(), String(position.size), ...configArgs];
-    for (const metric of batch.metrics) args.push(String(position.get(metric)!));
     this.#metrics.script_calls++;
-    const call = this.#call(decideScript.run(this.#client, batch.keys, args))
-      .then((reply) => {
-        decode(reply as number[], batch.settle);
-        this.#metrics.decisions += batch.settle.length;
-      })
-      .catch((error: unknown) => {
-        // Redis failed, timed out or answered something unreadable: the policy decides
-        // (settling an already answered decision again does nothing).
-        this.#failed('incr', batch.settle.length, error);
-        this.#decideLocally(batch);
-      });
-    this.#inflight.add(call);
-    call.finally(() => this.#inflight.delete(call));
+    this.#inflight++;
+    this.#call(decideScript.runBuffer(this.#client, batch.keys, args)).then(
+      (reply) => {
+        try {
+          if (!Buffer.isBuffer(reply)) throw new Error('decide.lua: the reply is not a string');
+          decode(unpackNumbers(reply), batch.settle);
+          this.#metrics.decisions += batch.settle.length;
+        } catch (error) {
+          this.#policyDecides(batch, error);
+        }
+        this.#landed();
+      },
+      (error: unknown) => {
+        this.#policyDecides(batch, error);
+        this.#landed();
+      },
+    );
+  }
+
+  /** Redis failed, timed out or answered something unreadable: the policy decides (settling an
+   *  already answered decision again does nothing). */
+  #policyDecides(batch: Batch, error: unknown): void {
+    this.#failed('incr', batch.settle.length, error);
+    this.#decideLocally(batch);
+  }
+
+  #landed(): void {
+    if (--this.#inflight === 0 && this.#drained.length > 0) {
+      for (const resolve of this.#drained.splice(0)) resolve();
+    }
   }
 
   /** The failure policy's answers, in order. */
@@ -370,9 +408,9 @@ export class RedisStore implements Store {
     });
   }
 
-  async #status(st: string, plan: MetricPlan): Promise<TokenStatus> {
+  async #status(state: string, plan: MetricPlan): Promise<TokenStatus> {
     const reply = await this.#call(
-      statusScript.run(this.#client, [st], [this.#now(), String(plan.thresholds)]),
+      statusScript.run(this.#client, [state], [this.#now(), String(plan.thresholds)]),
     );
     return statusOf(reply as number[]);
   }
@@ -380,22 +418,61 @@ export class RedisStore implements Store {
   /** A Redis call bounded by `timeoutMs`, whatever the client's own settings. */
   #call<T>(call: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no answer from Redis within ${this.#timeoutMs} ms`)),
-        this.#timeoutMs,
-      );
+      const entry: PendingCall = {
+        deadline: performance.now() + this.#timeoutMs,
+        reject,
+        done: false,
+      };
+      this.#pending.push(entry);
+      if (this.#sweep === undefined) this.#arm();
       call.then(
         (value) => {
-          clearTimeout(timer);
+          entry.done = true;
           resolve(value);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          entry.done = true;
           reject(error);
         },
       );
     });
   }
+
+  /** Arms the timer for the oldest call still pending (answered ones are dropped). */
+  #arm(): void {
+    const pending = this.#pending;
+    while (this.#pendingHead < pending.length && pending[this.#pendingHead]!.done) {
+      this.#pendingHead++;
+    }
+    if (this.#pendingHead === pending.length) {
+      pending.length = 0;
+      this.#pendingHead = 0;
+      this.#sweep = undefined;
+      return;
+    }
+    if (this.#pendingHead >= 1024 && this.#pendingHead * 2 >= pending.length) {
+      pending.splice(0, this.#pendingHead);
+      this.#pendingHead = 0;
+    }
+    const delay = Math.max(0, pending[this.#pendingHead]!.deadline - performance.now());
+    this.#sweep = setTimeout(this.#expire, delay);
+  }
+
+  /** Rejects every call whose deadline has passed, then arms for the next. */
+  readonly #expire = (): void => {
+    const now = performance.now();
+    const pending = this.#pending;
+    while (this.#pendingHead < pending.length) {
+      const entry = pending[this.#pendingHead]!;
+      if (!entry.done) {
+        if (entry.deadline > now) break;
+        entry.done = true;
+        entry.reject(new Error(`no answer from Redis within ${this.#timeoutMs} ms`));
+      }
+      this.#pendingHead++;
+    }
+    this.#arm();
+  };
 
   #failed(operation: string, decisions: number, cause: unknown): StoreError {
     const message = cause instanceof Error ? cause.message : String(cause);
@@ -419,6 +496,13 @@ export class RedisStore implements Store {
   }
 }
 
+/** A Redis call waiting for its answer or its deadline (`performance.now()` ms). */
+interface PendingCall {
+  readonly deadline: number;
+  readonly reject: (error: Error) => void;
+  done: boolean;
+}
+
 const ZERO_STATS = { token_rate_1m: 0, token_rate_10m: 0, token_rate_60m: 0 };
 const REFUSED: Decision = { passed: false, stats: ZERO_STATS, tripped: [], blocking: [] };
 const PASSED_UNCOUNTED: Decision = { passed: true, stats: ZERO_STATS, tripped: [], blocking: [] };
@@ -426,40 +510,43 @@ const PASSED_UNCOUNTED: Decision = { passed: true, stats: ZERO_STATS, tripped: [
 function planOf(metric: StoreMetric): MetricPlan {
   let maxLimit = 0;
   let maxWindowMs = 1;
-  const args: string[] = [String(metric.thresholds.length), '', '', ''];
+  const config: number[] = [metric.thresholds.length, 0, 0, 0];
   for (const t of metric.thresholds) {
     maxLimit = Math.max(maxLimit, t.limit);
     maxWindowMs = Math.max(maxWindowMs, t.windowSeconds * 1000);
-    args.push(String(t.limit), String(t.windowSeconds * 1000), String(t.durationSeconds * 1000));
+    config.push(t.limit, t.windowSeconds * 1000, t.durationSeconds * 1000);
   }
-  args[1] = String(maxLimit + 1);
-  args[2] = String(Math.ceil(maxWindowMs));
+  config[1] = maxLimit + 1;
+  config[2] = Math.ceil(maxWindowMs);
   // TTLs are refreshed once per bucket of this rate window (1 s, 10 s, 60 s), the widest that
   // stays within a 60th of the longest window, so the slack it adds stays proportionate.
-  args[3] = maxWindowMs >= 3_600_000 ? '3' : maxWindowMs >= 600_000 ? '2' : '1';
+  config[3] = maxWindowMs >= 3_600_000 ? 3 : maxWindowMs >= 600_000 ? 2 : 1;
   return {
     name: metric.name,
     thresholds: metric.thresholds.length,
     durationsMs: metric.thresholds.map((t) => t.durationSeconds * 1000),
-    args,
+    config: packNumbers(config),
   };
 }
 
-/** The keys of one (token, metric) pair; both carry the hash tag `{t:<token>}`. */
-function keysOf(prefix: string, token: string, metric: string): { log: string; st: string } {
+const STATE_SUFFIX = ':state';
+
+/** The keys of one (token, metric) pair (scripts/lib.lua says what they hold); both carry the
+ *  hash tag `{t:<token>}`. */
+function keysOf(prefix: string, token: string, metric: string): { state: string; events: string } {
   const base = `${prefix}{t:${token}}:${metric}`;
-  return { log: `${base}:log`, st: `${base}:st` };
+  return { state: `${base}${STATE_SUFFIX}`, events: `${base}:events` };
 }
 
-/** Token and metric of a `:st` key; `undefined` for a metric not configured here. The metric
- *  is the configured name the key ends with (`}:<metric>:st`), longest first. */
+/** Token and metric of a `:state` key; `undefined` for a metric not configured here. The
+ *  metric is the configured name the key ends with (`}:<metric>:state`), longest first. */
 function parseKey(
   key: string,
   head: string,
   byName: Map<string, MetricPlan>,
 ): { token: string; plan: MetricPlan } | undefined {
-  if (!key.startsWith(head) || !key.endsWith(':st')) return undefined;
-  const middle = key.slice(head.length, -3);
+  if (!key.startsWith(head) || !key.endsWith(STATE_SUFFIX)) return undefined;
+  const middle = key.slice(head.length, -STATE_SUFFIX.length);
   let found: { token: string; plan: MetricPlan } | undefined;
   for (const [name, plan] of byName) {
     const tail = `}:${name}`;
@@ -470,9 +557,11 @@ function parseKey(
   return found;
 }
 
+/** The usual `tripped` and `blocking` (both are read only). */
+const NONE: readonly number[] = Object.freeze([]);
+
 /** Splits the decide script's flat reply into the batch's decisions. */
 function decode(reply: number[], settle: ((decision: Decision) => void)[]): void {
-  if (!Array.isArray(reply)) throw new Error('decide.lua: the reply is not an array');
   let at = 0;
   for (const resolve of settle) {
     if (reply.length < at + 6) throw new Error('decide.lua: the reply is too short');
@@ -485,9 +574,9 @@ function decode(reply: number[], settle: ((decision: Decision) => void)[]): void
     const trippedCount = reply[at + 4]!;
     const blockingCount = reply[at + 5]!;
     at += 6;
-    const tripped = reply.slice(at, at + trippedCount);
+    const tripped = trippedCount === 0 ? NONE : reply.slice(at, at + trippedCount);
     at += trippedCount;
-    const blocking = reply.slice(at, at + blockingCount);
+    const blocking = blockingCount === 0 ? NONE : reply.slice(at, at + blockingCount);
     at += blockingCount;
     resolve({ passed, stats, tripped, blocking });
   }

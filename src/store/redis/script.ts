@@ -7,6 +7,11 @@ export type RedisClient = Redis | Cluster;
 
 type Argument = string | number | Buffer;
 
+interface BufferScripting {
+  evalshaBuffer(sha: string, keys: number, ...args: Argument[]): Promise<unknown>;
+  evalBuffer(source: string, keys: number, ...args: Argument[]): Promise<unknown>;
+}
+
 /**
  * A Lua script from `./scripts/<name>.lua` (after the files in `prelude`, e.g. shared helpers), run with `EVALSHA` and, when the server answers
  * `NOSCRIPT` (a restart, a failover, `SCRIPT FLUSH`), once more with `EVAL`, which also puts
@@ -25,6 +30,23 @@ export class RedisScript {
       .map((file) => readFileSync(new URL(`./scripts/${file}.lua`, import.meta.url), 'utf8'))
       .join('\n');
     this.sha = createHash('sha1').update(this.source).digest('hex');
+  }
+
+  /** Runs the script; the reply as the client parses it: bulk strings as Buffers. */
+  async runBuffer(
+    client: RedisClient,
+    keys: readonly string[],
+    args: readonly Argument[],
+  ): Promise<unknown> {
+    // ioredis makes a `<command>Buffer` method of every command (its typings omit them);
+    // `callBuffer` would lose the command name under auto-pipelining (ioredis 6).
+    const buffered = client as unknown as BufferScripting;
+    try {
+      return await buffered.evalshaBuffer(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return buffered.evalBuffer(this.source, keys.length, ...keys, ...args);
+    }
   }
 
   /** Runs the script; the reply is whatever it returns (bulk strings as text). */

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { BanHammer } from '../../../src/banhammer/ban-hammer.js';
 import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { ManualClock } from '../../../src/time/manual-clock.js';
@@ -128,66 +128,148 @@ describeWithRedis('RedisStore: one fleet, one truth', () => {
     );
     await hammer.close();
     const admin = new Redis(server.port, '127.0.0.1');
-    expect(await admin.exists('coalesce:{t:t}:m:st')).toBe(1);
+    expect(await admin.exists('coalesce:{t:t}:m:state')).toBe(1);
     admin.disconnect();
   });
 
-  it('a coalesced batch decides exactly like the same events one by one (property)', async () => {
-    const client = new Redis(server.port, '127.0.0.1');
-    let run = 0;
-    const threshold = fc.record({
-      limit: fc.integer({ min: 0, max: 12 }),
-      window: fc.oneof(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 60, max: 3600 })),
-      action_duration: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 120 })),
-    });
-    const step = fc.record({
-      advanceMs: fc.oneof(
-        fc.integer({ min: 0, max: 2000 }),
-        fc.integer({ min: 2000, max: 90_000 }),
-      ),
-      // Events in flight together, by token: one batch, several events per token.
-      batch: fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 40 }),
-    });
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(threshold, { minLength: 1, maxLength: 3 }),
-        fc.array(step, { minLength: 1, maxLength: 12 }),
-        async (thresholds: OracleThreshold[], steps) => {
-          const clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
-          const store = new RedisStore({ client, clock: clock.now, prefix: `prop${run++}:` });
-          await store.open({
-            clock: clock.now,
-            metrics: [
-              {
-                name: 'm',
-                thresholds: thresholds.map((t) => ({
-                  limit: t.limit,
-                  windowSeconds: t.window,
-                  durationSeconds: t.action_duration,
-                })),
-              },
-            ],
-          });
-          const oracle = new Oracle(thresholds);
-          for (const { advanceMs, batch } of steps) {
-            clock.advance(advanceMs / 1000);
-            const calls = store.metrics().script_calls;
-            const decisions = await Promise.all(batch.map((token) => store.incr(token, 0)));
-            expect(store.metrics().script_calls).toBe(calls + 1);
-            batch.forEach((token, i) => {
-              const expected = oracle.incr(token, clock.now());
-              const got = decisions[i]!;
-              expect({ passed: got.passed, tripped: got.tripped, blocking: got.blocking }).toEqual(
-                expected,
-              );
-              expect(got.stats.token_rate_60m).toBe(oracle.count(token, clock.now(), 3600));
-            });
-          }
-          await store.close();
-        },
-      ),
-      { numRuns: 60 },
+  it('decides several metrics in one call, each against its own thresholds', async () => {
+    const store = new RedisStore({ url: server.url, prefix: 'metrics:' });
+    const hammer = new BanHammer(
+      {
+        a: { thresholds: [{ limit: 2, window: 60, action: [], action_duration: 60 }] },
+        b: { thresholds: [{ limit: 4, window: 60, action: [], action_duration: 60 }] },
+        c: { thresholds: [{ limit: 1, window: 60, action: [], action_duration: 60 }] },
+      },
+      { store },
     );
-    client.disconnect();
+    await hammer.status('t', 'a');
+    const metrics = ['b', 'a', 'c', 'a', 'b', 'a', 'c', 'b', 'b', 'b', 'a'];
+    const answers = await Promise.all(metrics.map((metric) => hammer.incr('t', metric)));
+    expect(store.metrics().script_calls).toBe(1);
+    expect(answers).toEqual([true, true, true, true, true, false, false, true, true, false, false]);
+    await hammer.close();
   });
+
+  it('keeps a busy pair exact while its times move to the :events list and back inline', async () => {
+    const clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
+    const store = new RedisStore({ url: server.url, clock: clock.now, prefix: 'spill:' });
+    const hammer = new BanHammer(
+      { m: { thresholds: [{ limit: 100, window: 10, action: [], action_duration: 0 }] } },
+      { store, clock: clock.now },
+    );
+    const admin = new Redis(server.port, '127.0.0.1');
+    const events = 'spill:{t:t}:m:events';
+    const incr = async (count: number) => {
+      let passed = 0;
+      for (let i = 0; i < count; i++) if (await hammer.incr('t', 'm')) passed++;
+      return passed;
+    };
+    // 60 events: inline. 40 more: 100 in the window, over INLINE, so in the list.
+    expect(await incr(60)).toBe(60);
+    expect(await admin.exists(events)).toBe(0);
+    clock.advance(1);
+    expect(await incr(40)).toBe(40);
+    expect(await admin.llen(events)).toBe(100);
+    // The 101st event within 10 s trips (a 0 s ban holds nothing: it trips each time).
+    expect(await incr(2)).toBe(0);
+    // 9.5 s later the first 60 have left the window: 42 in it, 58 more pass, then it trips.
+    clock.advance(9.5);
+    expect(await incr(58)).toBe(58);
+    expect(await incr(1)).toBe(0);
+    // A pause longer than the window: the list is dropped and the times are inline again.
+    clock.advance(11);
+    expect(await incr(1)).toBe(1);
+    expect(await admin.exists(events)).toBe(0);
+    expect(await incr(99)).toBe(99);
+    expect(await incr(1)).toBe(0);
+    admin.disconnect();
+    await hammer.close();
+  });
+
+  // Limits up to 12: every pair keeps its event times inline in its :state key. Limits up to
+  // 200 with batches of up to 80 events: busy pairs move their times to the :events list, and
+  // back inline after a pause longer than every window.
+  for (const { title, maxLimit, maxBatch, tokens, runs } of [
+    { title: 'times inline', maxLimit: 12, maxBatch: 40, tokens: ['a', 'b', 'c'], runs: 60 },
+    {
+      title: 'times moving to the :events list and back',
+      maxLimit: 200,
+      maxBatch: 80,
+      tokens: ['a', 'b'],
+      runs: 80,
+    },
+  ]) {
+    it(`a coalesced batch decides exactly like the same events one by one (property, ${title})`, async () => {
+      // Auto-pipelining on: how a busy service sets ioredis up (and a path of its own there).
+      const client = new Redis(server.port, '127.0.0.1', { enableAutoPipelining: true });
+      let run = 0;
+      let listed = 0;
+      const threshold = fc.record({
+        limit: fc.integer({ min: 0, max: maxLimit }),
+        window: fc.oneof(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 60, max: 3600 })),
+        action_duration: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 120 })),
+      });
+      const step = fc.record({
+        advanceMs: fc.oneof(
+          fc.integer({ min: 0, max: 2000 }),
+          fc.integer({ min: 2000, max: 90_000 }),
+        ),
+        // Events in flight together, by token: one batch, several events per token.
+        batch: fc.array(fc.constantFrom(...tokens), {
+          minLength: 1,
+          maxLength: maxBatch,
+          size: 'max',
+        }),
+      });
+      // A failed property must not leave the client connected to a server that goes away.
+      onTestFinished(() => client.disconnect());
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(threshold, { minLength: 1, maxLength: 3 }),
+          fc.array(step, { minLength: 1, maxLength: 12 }),
+          async (thresholds: OracleThreshold[], steps) => {
+            const clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
+            const prefix = `prop${maxLimit}-${run++}:`;
+            const store = new RedisStore({ client, clock: clock.now, prefix });
+            await store.open({
+              clock: clock.now,
+              metrics: [
+                {
+                  name: 'm',
+                  thresholds: thresholds.map((t) => ({
+                    limit: t.limit,
+                    windowSeconds: t.window,
+                    durationSeconds: t.action_duration,
+                  })),
+                },
+              ],
+            });
+            const oracle = new Oracle(thresholds);
+            for (const { advanceMs, batch } of steps) {
+              clock.advance(advanceMs / 1000);
+              const calls = store.metrics().script_calls;
+              const decisions = await Promise.all(batch.map((token) => store.incr(token, 0)));
+              expect(store.metrics().script_calls).toBe(calls + 1);
+              batch.forEach((token, i) => {
+                const expected = oracle.incr(token, clock.now());
+                const got = decisions[i]!;
+                expect({
+                  passed: got.passed,
+                  tripped: got.tripped,
+                  blocking: got.blocking,
+                }).toEqual(expected);
+                expect(got.stats.token_rate_60m).toBe(oracle.count(token, clock.now(), 3600));
+              });
+              listed += await client.exists(
+                ...tokens.map((token) => `${prefix}{t:${token}}:m:events`),
+              );
+            }
+            await store.close();
+          },
+        ),
+        { numRuns: runs },
+      );
+      if (maxLimit > 64) expect(listed).toBeGreaterThan(0);
+    });
+  }
 });

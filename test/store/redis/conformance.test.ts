@@ -16,7 +16,8 @@ describeWithRedis('RedisStore on a single redis-server', () => {
   let client: Redis;
   beforeAll(async () => {
     server = await RedisServer.start();
-    client = new Redis(server.port, '127.0.0.1');
+    // Auto-pipelining on, as a busy service would have it (a client path of its own).
+    client = new Redis(server.port, '127.0.0.1', { enableAutoPipelining: true });
   });
   afterAll(async () => {
     client?.disconnect();

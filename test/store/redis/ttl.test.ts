@@ -27,10 +27,11 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
     return out;
   }
 
-  // Every TTL is refreshed at most once a second per pair, one second beyond what it needs.
+  // A :state key's TTL is set exactly by every write; an :events list's is refreshed at most
+  // once a second per pair (for these windows), one second beyond what it needs.
   const SLACK = 1000;
 
-  it('log keys live the longest window; state keys an hour, or the longest ban in force', async () => {
+  it('state keys live an hour, the longest window while they hold event times, or the longest ban in force', async () => {
     const store = new RedisStore({ url: server.url, prefix: 'ttl:' });
     const hammer = new BanHammer(
       {
@@ -41,6 +42,7 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
             { limit: 2, window: 90, action: [], action_duration: 3 * 3600 },
           ],
         },
+        day: { thresholds: [{ limit: 5, window: 86_400, action: [], action_duration: 1 }] },
       },
       { store },
     );
@@ -48,26 +50,28 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
       await hammer.incr('quiet', 'short');
       await hammer.incr('loud', 'long');
     }
+    await hammer.incr('daily', 'day');
     await hammer.now('manual', 'long', 0);
     const keys = await keysWithTtl('ttl:*');
+    // Few events per pair: their times are inline, no :events list.
     expect([...keys.keys()].sort()).toEqual([
-      'ttl:{t:loud}:long:log',
-      'ttl:{t:loud}:long:st',
-      'ttl:{t:manual}:long:st',
-      'ttl:{t:quiet}:short:log',
-      'ttl:{t:quiet}:short:st',
+      'ttl:{t:daily}:day:state',
+      'ttl:{t:loud}:long:state',
+      'ttl:{t:manual}:long:state',
+      'ttl:{t:quiet}:short:state',
     ]);
     for (const ttl of keys.values()) expect(ttl).toBeGreaterThan(0);
-    expect(keys.get('ttl:{t:quiet}:short:log')).toBeLessThanOrEqual(120_000 + SLACK);
-    expect(keys.get('ttl:{t:loud}:long:log')).toBeLessThanOrEqual(90_000 + SLACK);
-    // Rates need an hour; 'quiet' is banned for 30 s only.
-    expect(keys.get('ttl:{t:quiet}:short:st')).toBeLessThanOrEqual(HOUR + SLACK);
-    expect(keys.get('ttl:{t:quiet}:short:st')).toBeGreaterThan(HOUR - 60_000);
+    // Rates need an hour; 'quiet' is banned for 30 s only, its window is 2 minutes.
+    expect(keys.get('ttl:{t:quiet}:short:state')).toBeLessThanOrEqual(HOUR);
+    expect(keys.get('ttl:{t:quiet}:short:state')).toBeGreaterThan(HOUR - 60_000);
     // 'loud' is banned for 3 hours by its second threshold: its state lives that long.
-    expect(keys.get('ttl:{t:loud}:long:st')).toBeGreaterThan(3 * HOUR - 60_000);
-    expect(keys.get('ttl:{t:loud}:long:st')).toBeLessThanOrEqual(3 * HOUR + SLACK);
+    expect(keys.get('ttl:{t:loud}:long:state')).toBeGreaterThan(3 * HOUR - 60_000);
+    expect(keys.get('ttl:{t:loud}:long:state')).toBeLessThanOrEqual(3 * HOUR);
+    // An event time inside a day-long window is kept a day.
+    expect(keys.get('ttl:{t:daily}:day:state')).toBeGreaterThan(24 * HOUR - 60_000);
+    expect(keys.get('ttl:{t:daily}:day:state')).toBeLessThanOrEqual(24 * HOUR);
     // A manual ban alone lives as long as the ban.
-    expect(keys.get('ttl:{t:manual}:long:st')).toBeLessThanOrEqual(60_000);
+    expect(keys.get('ttl:{t:manual}:long:state')).toBeLessThanOrEqual(60_000);
 
     // reset() leaves nothing of the pair behind.
     await hammer.reset('loud', 'long');
@@ -75,8 +79,27 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
     await hammer.close();
   });
 
-  it('lets Redis drop a token: the log when its window ends, the state after the rate hour', async () => {
-    // A 1 s window and a 1 s ban: short enough to watch the log go.
+  it('moves the event times of a busy pair to an :events list that lives the longest window', async () => {
+    const store = new RedisStore({ url: server.url, prefix: 'busy:' });
+    const hammer = new BanHammer(
+      { m: { thresholds: [{ limit: 1000, window: 120, action: [], action_duration: 60 }] } },
+      { store },
+    );
+    for (let i = 0; i < 100; i++) await hammer.incr('b', 'm');
+    const keys = await keysWithTtl('busy:*');
+    expect([...keys.keys()].sort()).toEqual(['busy:{t:b}:m:events', 'busy:{t:b}:m:state']);
+    expect(keys.get('busy:{t:b}:m:events')).toBeGreaterThan(0);
+    expect(keys.get('busy:{t:b}:m:events')).toBeLessThanOrEqual(120_000 + SLACK);
+    expect(await admin.llen('busy:{t:b}:m:events')).toBe(100);
+    // The state says where the times are: it lives at least as long as they do.
+    expect(keys.get('busy:{t:b}:m:state')).toBeLessThanOrEqual(HOUR);
+    expect(keys.get('busy:{t:b}:m:state')).toBeGreaterThan(HOUR - 60_000);
+    await hammer.reset('b', 'm');
+    expect([...(await keysWithTtl('busy:*')).keys()]).toEqual([]);
+    await hammer.close();
+  });
+
+  it('lets Redis drop a token: the state after the rate hour', async () => {
     const store = new RedisStore({ url: server.url, prefix: 'gone:' });
     const hammer = new BanHammer(
       { m: { thresholds: [{ limit: 0, window: 1, action: [], action_duration: 1 }] } },
@@ -84,16 +107,16 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
     );
     await hammer.incr('t', 'm');
     const keys = await keysWithTtl('gone:*');
-    expect(keys.size).toBe(2);
-    // The log goes with the window; the state hash keeps the rates for the hour, no longer.
-    expect(keys.get('gone:{t:t}:m:log')).toBeLessThanOrEqual(1000 + SLACK);
-    expect(keys.get('gone:{t:t}:m:st')).toBeLessThanOrEqual(HOUR + SLACK);
-    // Redis itself drops it (polled, not slept on: no decision waits for this).
-    for (let i = 0; i < 200 && (await admin.exists('gone:{t:t}:m:log')) === 1; i++) {
+    expect(keys.size).toBe(1);
+    // The state keeps the rates for the hour, no longer.
+    expect(keys.get('gone:{t:t}:m:state')).toBeLessThanOrEqual(HOUR);
+    // Expired by Redis (made short here: an hour cannot be waited for), the pair is gone.
+    await admin.pexpire('gone:{t:t}:m:state', 20);
+    for (let i = 0; i < 200 && (await admin.exists('gone:{t:t}:m:state')) === 1; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(await admin.exists('gone:{t:t}:m:log')).toBe(0);
-    expect((await hammer.status('t', 'm')).bans).toEqual([]);
+    expect(await admin.exists('gone:{t:t}:m:state')).toBe(0);
+    expect(await hammer.status('t', 'm')).toMatchObject({ token_rate_60m: 0, bans: [] });
     await hammer.close();
   });
 });

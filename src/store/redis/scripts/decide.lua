@@ -2,208 +2,287 @@
 -- threshold of its metric, starts the bans it trips, updates the rates. One call carries the
 -- decisions that were in flight together for one node (one slot on a cluster), all at one
 -- instant `now`. Events of the same (token, metric) are handled together: their state is read
--- once and written once, and a threshold is evaluated with O(log K) list reads for K events,
--- with exactly the outcome K separate calls in that order would have had.
+-- once and written once, and a threshold is evaluated with O(log K) reads of the event times
+-- for K events, with exactly the outcome K separate calls in that order would have had.
 --
--- KEYS     per decision: its :log key, then its :st key (same {t:<token>} hash tag)
+-- KEYS     per decision: its :state key, then its :events key (same {t:<token>} hash tag)
 -- ARGV[1]  now, epoch ms; '' to use the Redis server's TIME (the default: a fleet agrees)
--- ARGV[2]  M, the number of metric configurations that follow, each:
+-- ARGV[2]  M, the number of metric configurations that follow, each one MessagePack array:
 --            n, ring (max limit + 1), log ttl ms (longest window), refresh window r (1..3),
 --            then n × (limit, window ms, duration ms)
--- then     per decision: the position (1..M) of its metric's configuration
--- Reply    per decision: passed (1/0), rate 1m, rate 10m, rate 60m, #tripped, #blocking, then
---          the tripped threshold indexes, then the blocking ones (from 0)
+-- then     per decision, when M > 1: the position (1..M) of its metric's configuration
+-- Reply    one MessagePack array (one bulk string for the client to parse), per decision:
+--          passed (1/0), rate 1m, rate 10m, rate 60m, #tripped, #blocking, then the tripped
+--          threshold indexes, then the blocking ones (from 0)
 --
--- TTLs are refreshed when a pair's bucket of rate window r changes (and when a ban starts),
--- by that bucket's width (1 s, 10 s or 60 s: the largest under a 60th of the longest window)
--- beyond what the state needs: a hot token pays for it once per bucket, not per event.
+-- Every pair's state is read with one MGET and written with one SET … PX: a pair whose event
+-- times fit inline costs nothing more. The :events list of a pair with more recent events has
+-- its TTL refreshed when the pair's bucket of rate window r changes, by that bucket's width
+-- (1 s, 10 s or 60 s: the largest under a 60th of the longest window) beyond what it needs:
+-- once per bucket, not per event.
 local TRIM_STEP = 64
 local now = clock(ARGV[1])
+-- Each configuration: the flat array n, ring, log_ttl, r, then (limit, window, duration) × n.
 local configs = {}
-local at = 3
-for m = 1, tonumber(ARGV[2]) do
-  local n = tonumber(ARGV[at])
-  local c = { n = n, ring = tonumber(ARGV[at + 1]), log_ttl = tonumber(ARGV[at + 2]),
-              r = tonumber(ARGV[at + 3]), limit = {}, window = {}, duration = {} }
-  at = at + 4
-  for t = 1, n do
-    c.limit[t] = tonumber(ARGV[at])
-    c.window[t] = tonumber(ARGV[at + 1])
-    c.duration[t] = tonumber(ARGV[at + 2])
-    at = at + 3
-  end
-  configs[m] = c
-end
+local M = tonumber(ARGV[2])
+for m = 1, M do configs[m] = cmsgpack.unpack(ARGV[2 + m]) end
+local at = 3 + M
 
 -- Group the decisions by pair, in order of first appearance.
 local groups = {}
 local by_key = {}
 local decisions = #KEYS / 2
 for d = 1, decisions do
-  local st = KEYS[2 * d]
-  local g = by_key[st]
+  local key = KEYS[2 * d - 1]
+  local g = by_key[key]
   if g == nil then
-    g = { log = KEYS[2 * d - 1], st = st, c = configs[tonumber(ARGV[at + d - 1])], ds = {} }
-    by_key[st] = g
+    local c = M == 1 and configs[1] or configs[tonumber(ARGV[at + d - 1])]
+    g = { state = key, events = KEYS[2 * d], c = c, ds = { d } }
+    by_key[key] = g
     groups[#groups + 1] = g
+  else
+    g.ds[#g.ds + 1] = d
   end
-  g.ds[#g.ds + 1] = d
 end
 
-local idx = { math.floor(now / BUCKET_MS[1]), math.floor(now / BUCKET_MS[2]),
-              math.floor(now / BUCKET_MS[3]) }
-local rates = {}     -- per decision: { r1, r2, r3 }
-local tripped = {}   -- per decision: list of threshold indexes
+-- Per decision: its three rates; the thresholds it tripped and those blocking it (a list of
+-- indexes, made only when there is one).
+local rate1, rate2, rate3 = {}, {}, {}
+local tripped = {}
 local blocking = {}
-for d = 1, decisions do
-  tripped[d] = {}
-  blocking[d] = {}
+local function add(lists, d, t)
+  local list = lists[d]
+  if list == nil then
+    lists[d] = { t }
+  else
+    list[#list + 1] = t
+  end
 end
 
-for _, g in ipairs(groups) do
-  local st, log, c, ds = g.st, g.log, g.c, g.ds
-  local n = c.n
+-- Every pair's state, read with one MGET (in steps: unpack has a stack limit).
+local raws = {}
+do
+  local keys = {}
+  for i, g in ipairs(groups) do keys[i] = g.state end
+  for from = 1, #keys, 500 do
+    local part = redis.call('MGET', unpack(keys, from, min(from + 499, #keys)))
+    for i = 1, #part do raws[from + i - 1] = part[i] end
+  end
+end
+
+-- The pair being decided, for trips() (set per group).
+local cur_v, cur_log, cur_l, cur_last, cur_K, cur_events, cur_length
+
+-- Decision k of the group (1..K) trips a threshold when its (limit + 1)-th newest event is
+-- inside the window: one of the batch's own (k > limit), or old event limit − k (from 0),
+-- read inline (cur_log: where the state's times start) or, from the :events list, at
+-- K + limit − k after the batch's push. True for k, true for every later k.
+local function trips(k, limit, window)
+  if k > limit then return true end
+  local stamp
+  if cur_log ~= nil then
+    local j = limit - k + 1
+    if j > cur_l then return false end
+    stamp = cur_last - cur_v[cur_log + j]
+  else
+    local i = cur_K + limit - k
+    if i >= cur_length then return false end
+    stamp = redis.call('LINDEX', cur_events, i)
+    if not stamp then return false end
+    stamp = tonumber(stamp)
+  end
+  return stamp > now - window
+end
+
+local EMPTY = {}
+for gi, g in ipairs(groups) do
+  local c, ds, events = g.c, g.ds, g.events
+  local n, ring, log_ttl, refresh_ms = c[1], c[2], c[3], BUCKET_MS[c[4]]
   local K = #ds
+  local raw = raws[gi]
+  local v = raw and cmsgpack.unpack(raw)
+  -- Nothing stored (or in a format this script does not know): a fresh pair.
+  if not (type(v) == 'table' and v[1] == FORMAT) then v = { FORMAT, 0, 0, 0, 0, 0, 0, 0 } end
+  local last, mode = v[2], v[3]
+  -- A clock that stepped back counts in the newest bucket.
+  local t = max(now, last)
+  local o = { FORMAT, t, 0 }
+  local on = 3
 
-  local fields = { 'e1', 'e2', 'e3', 's1', 's2', 's3',
-                   '1:' .. (idx[1] % BUCKETS), '2:' .. (idx[2] % BUCKETS), '3:' .. (idx[3] % BUCKETS) }
-  for t = 1, n do fields[9 + t] = 'b' .. (t - 1) end
-  local v = hmget(st, fields)
-  local refresh = v[c.r] == false or tonumber(v[c.r]) ~= idx[c.r]
-  local slack = BUCKET_MS[c.r]
-
-  -- Rates: move each window to now; the K events land in its newest bucket. The buckets
-  -- passed over are read in one HMGET (all windows together) and zeroed by the one HSET.
-  local write = {}
-  local before = {}
-  local passed_fields = {}
-  local passed_window = {}
-  local newest = {}
+  -- Rates: each window's buckets, newest first, shifted to t; those that left the window are
+  -- dropped (the rest are older still); the K events land in the newest.
+  local p = 4
+  local before1, before2, before3
   for w = 1, 3 do
-    local epoch = tonumber(v[w])
-    local sum = tonumber(v[3 + w]) or 0
-    local i = idx[w]
-    local bucket = tonumber(v[6 + w]) or 0
-    if epoch == nil then
-      sum = 0
-      bucket = 0
-    elseif i > epoch then
-      local steps = i - epoch
-      if steps >= BUCKETS then
-        sum = 0
-        for b = 0, BUCKETS - 1 do
-          write[#write + 1] = w .. ':' .. b
-          write[#write + 1] = 0
-        end
-      else
-        for k = 1, steps - 1 do
-          local field = w .. ':' .. ((epoch + k) % BUCKETS)
-          passed_fields[#passed_fields + 1] = field
-          passed_window[#passed_fields] = w
-        end
-        -- The newest bucket's old content (read above) is passed over too.
-        sum = sum - bucket
-      end
-      bucket = 0
-    elseif i < epoch then
-      -- The caller's clock stepped back: count in the newest bucket.
-      i = epoch
-      bucket = tonumber(redis.call('HGET', st, w .. ':' .. (i % BUCKETS))) or 0
+    local width = BUCKET_MS[w]
+    local shift = floor(t / width) - floor(last / width)
+    local count = v[p]
+    local sum = 0
+    local count_at = on + 1
+    local j = 1
+    if count > 0 and v[p + 1] + shift == 0 then
+      sum = v[p + 2]
+      j = 2
     end
-    before[w] = sum
-    newest[w] = { i, bucket }
-  end
-  if #passed_fields > 0 then
-    local values = redis.call('HMGET', st, unpack(passed_fields))
-    for p = 1, #passed_fields do
-      local w = passed_window[p]
-      before[w] = before[w] - (tonumber(values[p]) or 0)
-      write[#write + 1] = passed_fields[p]
-      write[#write + 1] = 0
+    o[on + 2] = 0
+    o[on + 3] = sum + K
+    on = on + 3
+    local kept = 1
+    while j <= count do
+      local offset = v[p + 2 * j - 1] + shift
+      if offset >= BUCKETS then break end
+      local events_in = v[p + 2 * j]
+      sum = sum + events_in
+      o[on + 1] = offset
+      o[on + 2] = events_in
+      on = on + 2
+      kept = kept + 1
+      j = j + 1
     end
-  end
-  for w = 1, 3 do
-    local i, bucket = newest[w][1], newest[w][2]
-    write[#write + 1] = 'e' .. w
-    write[#write + 1] = i
-    write[#write + 1] = 's' .. w
-    write[#write + 1] = before[w] + K
-    write[#write + 1] = w .. ':' .. (i % BUCKETS)
-    write[#write + 1] = bucket + K
+    o[count_at] = kept
+    p = p + 1 + 2 * count
+    if w == 1 then before1 = sum elseif w == 2 then before2 = sum else before3 = sum end
   end
   for k = 1, K do
-    rates[ds[k]] = { before[1] + k, before[2] + k, before[3] + k }
+    local d = ds[k]
+    rate1[d] = before1 + k
+    rate2[d] = before2 + k
+    rate3[d] = before3 + k
   end
 
-  -- The events: all K at `now`, pushed at once. The list as decision k saw it is its k events
-  -- on top of the old list, which now starts at index K.
-  local stamps = {}
-  for k = 1, K do stamps[k] = now end
-  local length = redis.call('LPUSH', log, unpack(stamps))
+  -- The event times: inline at v[p + 1 ...] (l of them), or in the list. Nothing in the list
+  -- is within the longest window any more once the last write is that old: back inline.
+  local log_at, l = p, v[p]
+  p = p + 1 + l
+  local refresh = false
+  cur_v, cur_last, cur_K, cur_events = v, last, K, events
+  if mode == 1 and now - last >= log_ttl then
+    redis.call('DEL', events)
+    mode = 0
+  end
+  if mode == 0 then
+    cur_log, cur_l = log_at, l
+  else
+    cur_log = nil
+    local stamps = {}
+    for k = 1, min(K, 500) do stamps[k] = now end
+    local length = 0
+    for from = 1, K, 500 do
+      length = redis.call('LPUSH', events, unpack(stamps, 1, min(500, K - from + 1)))
+    end
+    cur_length = length
+    refresh = length == K or floor(last / refresh_ms) ~= floor(now / refresh_ms)
+  end
 
-  local longest_ban = 0
-  for t = 1, n do
-    local limit, window, duration = c.limit[t], c.window[t], c.duration[t]
-    local ban = tonumber(v[9 + t]) or 0
+  -- The bans in force, from v[p + 1 ...].
+  local bans = EMPTY
+  local b = v[p]
+  if b > 0 then
+    bans = {}
+    for i = 1, b do bans[v[p + 2 * i - 1]] = last + v[p + 2 * i] end
+  end
+
+  for th = 1, n do
+    local ban = bans[th - 1] or 0
     if ban > now then
-      for k = 1, K do blocking[ds[k]][#blocking[ds[k]] + 1] = t - 1 end
+      for k = 1, K do add(blocking, ds[k], th - 1) end
     else
-      -- Decision k trips when its (limit + 1)-th newest event is inside the window: one of
-      -- the batch's own (k > limit) or old event limit − k. True for k, true for every later k.
-      local function trips(k)
-        if k > limit then return true end
-        local i = K + limit - k
-        if i >= length then return false end
-        local stamp = redis.call('LINDEX', log, i)
-        return stamp ~= false and tonumber(stamp) > now - window
-      end
-      local hi = math.min(K, limit + 1)
-      if trips(hi) then
+      local limit, window = c[2 + 3 * th], c[3 + 3 * th]
+      local hi = min(K, limit + 1)
+      if trips(hi, limit, window) then
         local lo = 1
         while lo < hi do
-          local mid = math.floor((lo + hi) / 2)
-          if trips(mid) then hi = mid else lo = mid + 1 end
+          local mid = floor((lo + hi) / 2)
+          if trips(mid, limit, window) then hi = mid else lo = mid + 1 end
         end
         -- Decision `lo` trips; while its ban holds, later ones are refused; a ban of 0 s
         -- holds nothing, so each later one trips again.
-        ban = now + duration
-        write[#write + 1] = 'b' .. (t - 1)
-        write[#write + 1] = ban
-        refresh = true
-        local d = ds[lo]
-        tripped[d][#tripped[d] + 1] = t - 1
-        for k = lo + 1, K do
-          d = ds[k]
-          if ban > now then
-            blocking[d][#blocking[d] + 1] = t - 1
-          else
-            tripped[d][#tripped[d] + 1] = t - 1
-          end
-        end
+        ban = now + c[4 + 3 * th]
+        if bans == EMPTY then bans = {} end
+        bans[th - 1] = ban
+        add(tripped, ds[lo], th - 1)
+        for k = lo + 1, K do add(ban > now and blocking or tripped, ds[k], th - 1) end
       end
     end
-    if ban - now > longest_ban then longest_ban = ban - now end
   end
 
-  redis.call('HSET', st, unpack(write))
-  -- Trimmed in steps of TRIM_STEP: LTRIM costs about as much for one entry as for many.
-  if length > c.ring + TRIM_STEP then redis.call('LTRIM', log, 0, c.ring - 1) end
-  if refresh then
-    redis.call('PEXPIRE', log, c.log_ttl + slack)
-    redis.call('PEXPIRE', st, math.max(RATE_SPAN_MS, longest_ban) + slack)
+  -- The new times inline: the K new ones, then the old ones still inside the longest window,
+  -- the newest `ring`; past INLINE, all of them to the list, oldest first.
+  local kept = 0
+  local count_at = on + 1
+  on = on + 1
+  if mode == 0 then
+    local keep = min(K, ring)
+    local rel = t - now
+    for k = 1, keep do o[on + k] = rel end
+    local oldest = now - log_ttl
+    for j = 1, l do
+      if keep >= ring then break end
+      local stamp = last - v[log_at + j]
+      if stamp <= oldest then break end
+      keep = keep + 1
+      o[on + keep] = t - stamp
+    end
+    if keep > INLINE then
+      local stamps = {}
+      for i = keep, 1, -1 do
+        stamps[#stamps + 1] = t - o[on + i]
+        o[on + i] = nil
+      end
+      for from = 1, keep, 500 do
+        redis.call('LPUSH', events, unpack(stamps, from, min(from + 499, keep)))
+      end
+      refresh = true
+      mode = 1
+    else
+      kept = keep
+      on = on + keep
+    end
   end
+  o[count_at] = kept
+  o[3] = mode
+  -- Trimmed (after the reads above) in steps of TRIM_STEP: LTRIM costs about as much for one
+  -- entry as for many.
+  if cur_log == nil and cur_length > ring + TRIM_STEP then
+    redis.call('LTRIM', events, 0, ring - 1)
+  end
+  if refresh then redis.call('PEXPIRE', events, log_ttl + refresh_ms) end
+
+  -- The bans in force, and the TTL: the state lives as long as the rates, its event times
+  -- (it says where they are) or its longest ban.
+  local ttl = (mode == 1 or kept > 0) and max(RATE_SPAN_MS, log_ttl) or RATE_SPAN_MS
+  count_at = on + 1
+  b = 0
+  if bans ~= EMPTY then
+    for th, ends in pairs(bans) do
+      if ends > now then
+        o[count_at + 2 * b + 1] = th
+        o[count_at + 2 * b + 2] = ends - t
+        b = b + 1
+        if ends - now > ttl then ttl = ends - now end
+      end
+    end
+  end
+  o[count_at] = b
+  put(g.state, o, ttl)
 end
 
 local reply = {}
+local r = 0
 for d = 1, decisions do
-  local tr, bl, r = tripped[d], blocking[d], rates[d]
-  reply[#reply + 1] = (#tr == 0 and #bl == 0) and 1 or 0
-  reply[#reply + 1] = r[1]
-  reply[#reply + 1] = r[2]
-  reply[#reply + 1] = r[3]
-  reply[#reply + 1] = #tr
-  reply[#reply + 1] = #bl
-  for i = 1, #tr do reply[#reply + 1] = tr[i] end
-  for i = 1, #bl do reply[#reply + 1] = bl[i] end
+  local tr, bl = tripped[d], blocking[d]
+  local ntr = tr and #tr or 0
+  local nbl = bl and #bl or 0
+  reply[r + 1] = (ntr == 0 and nbl == 0) and 1 or 0
+  reply[r + 2] = rate1[d]
+  reply[r + 3] = rate2[d]
+  reply[r + 4] = rate3[d]
+  reply[r + 5] = ntr
+  reply[r + 6] = nbl
+  r = r + 6
+  for i = 1, ntr do reply[r + i] = tr[i] end
+  r = r + ntr
+  for i = 1, nbl do reply[r + i] = bl[i] end
+  r = r + nbl
 end
-return reply
+return cmsgpack.pack(reply)
