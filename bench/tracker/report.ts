@@ -396,9 +396,11 @@ export function renderMarkdown(meta: BenchMeta, runs: BenchRun[]): string {
     out.push('## Slowest single call (latency runs)');
     out.push('');
     out.push(
-      'One extra run per contender in which every call is timed on its own — wall clock and process ' +
-        'CPU time around each `requestHandled` (the timing slows the run, so these runs count in no ' +
-        'throughput above). The first 16 × 1,024 calls of each pass are left out, as above. A batch of ' +
+      'One extra run per contender in which every call is timed on its own by the wall clock (the ' +
+        'timing slows the run, so these runs count in no throughput above). CPU time is read once per ' +
+        'batch of 1,024 calls — reading it allocates, and per call that would make the harness start ' +
+        'collections of its own — and a slow call is charged on-CPU its wall time minus the time its ' +
+        'batch spent off the CPU. The first 16 × 1,024 calls of each pass are left out, as above. A batch of ' +
         "1,024 calls adds up 1,024 calls' first touches of fresh pages (the system zero-fills a page on " +
         'its first write, ~10–20 µs each on this VM), so it can pass 1 ms while no call comes near it; ' +
         'this table shows the calls themselves.',
