@@ -9,7 +9,7 @@ import type { RedisClient } from './script.js';
  * tracker's request path — a `charCodeAt` loop over the address — measured 60–90% slower
  * (bench/tracker, bare-table contender with and without the import). A process that uses
  * only the tracker, the counter or the memory store should not pay for a Redis client it
- * never opens; a process that does use Redis has loaded ioredis itself anyway.
+ * never opens; one that opens a Redis store (or passes its own client) pays it from then on.
  */
 const require = createRequire(import.meta.url);
 let ioredis: typeof import('ioredis') | undefined;
