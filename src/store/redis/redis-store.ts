@@ -59,8 +59,8 @@ export interface RedisStoreMetrics {
 
 const DEFAULT_PREFIX = 'hitwarden:';
 const decideScript = new RedisScript('decide', ['lib']);
-const statusScript = new RedisScript('status', ['lib']);
-const banScript = new RedisScript('ban', ['lib']);
+const statusScript = new RedisScript('status', ['lib', 'state']);
+const banScript = new RedisScript('ban', ['lib', 'state']);
 
 /** Per metric, the script arguments describing it, built once at `open`. */
 interface MetricPlan {
@@ -74,6 +74,7 @@ interface MetricPlan {
 
 /** Decisions waiting for the same script call (one node, or one slot of a cluster). */
 interface Batch {
+  /** Each decision's `:state` key. */
   keys: string[];
   metrics: number[];
   tokens: string[];
@@ -202,14 +203,14 @@ export class RedisStore implements Store {
     } catch (error) {
       return Promise.reject(error);
     }
-    const keys = keysOf(this.#prefix, token, plans[metric]!.name);
-    const group = this.#cluster ? calculateSlot(keys.state) : 0;
+    const state = stateKeyOf(this.#prefix, token, plans[metric]!.name);
+    const group = this.#cluster ? calculateSlot(state) : 0;
     let batch = this.#batches.get(group);
     if (batch === undefined) {
       batch = { keys: [], metrics: [], tokens: [], settle: [] };
       this.#batches.set(group, batch);
     }
-    batch.keys.push(keys.state, keys.events);
+    batch.keys.push(state);
     batch.metrics.push(metric);
     batch.tokens.push(token);
     const decided = new Promise<Decision>((resolve) => batch.settle.push(resolve));
@@ -227,7 +228,7 @@ export class RedisStore implements Store {
 
   async ban(token: string, metric: number, threshold: number): Promise<TokenStatus> {
     const plan = this.#plansOrThrow()[metric]!;
-    const { state } = keysOf(this.#prefix, token, plan.name);
+    const state = stateKeyOf(this.#prefix, token, plan.name);
     try {
       const reply = await this.#call(
         banScript.run(
@@ -248,9 +249,9 @@ export class RedisStore implements Store {
   }
 
   async reset(token: string, metric: number): Promise<void> {
-    const { state, events } = keysOf(this.#prefix, token, this.#plansOrThrow()[metric]!.name);
+    const state = stateKeyOf(this.#prefix, token, this.#plansOrThrow()[metric]!.name);
     try {
-      await this.#call(this.#client.del(state, events));
+      await this.#call(this.#client.del(state, eventsKeyOf(state)));
     } catch (error) {
       throw this.#failed('reset', 0, error);
     }
@@ -259,7 +260,7 @@ export class RedisStore implements Store {
   async status(token: string, metric: number): Promise<TokenStatus> {
     const plan = this.#plansOrThrow()[metric]!;
     try {
-      return await this.#status(keysOf(this.#prefix, token, plan.name).state, plan);
+      return await this.#status(stateKeyOf(this.#prefix, token, plan.name), plan);
     } catch (error) {
       throw this.#failed('status', 0, error);
     }
@@ -531,11 +532,15 @@ function planOf(metric: StoreMetric): MetricPlan {
 
 const STATE_SUFFIX = ':state';
 
-/** The keys of one (token, metric) pair (scripts/lib.lua says what they hold); both carry the
+/** The `:state` key of one (token, metric) pair (scripts/lib.lua says what it holds), with the
  *  hash tag `{t:<token>}`. */
-function keysOf(prefix: string, token: string, metric: string): { state: string; events: string } {
-  const base = `${prefix}{t:${token}}:${metric}`;
-  return { state: `${base}${STATE_SUFFIX}`, events: `${base}:events` };
+function stateKeyOf(prefix: string, token: string, metric: string): string {
+  return `${prefix}{t:${token}}:${metric}${STATE_SUFFIX}`;
+}
+
+/** The pair's `:events` key, beside its `:state` key (decide.lua derives it the same way). */
+function eventsKeyOf(state: string): string {
+  return `${state.slice(0, -STATE_SUFFIX.length)}:events`;
 }
 
 /** Token and metric of a `:state` key; `undefined` for a metric not configured here. The

@@ -13,8 +13,11 @@ local n = tonumber(ARGV[2])
 local duration = tonumber(ARGV[4])
 local state = load(key)
 state.bans[tonumber(ARGV[3])] = now + duration
--- Live as long as the ban, and never shorter than what the key already had to live.
-store(key, state, now, math.max(redis.call('PTTL', key), duration, 1))
+-- Live as long as the ban, and never shorter than what the key already had to live (its
+-- recorded expiry, or its TTL when it has none recorded).
+local left = redis.call('PTTL', key)
+if left > 0 then state.expires = max(state.expires, now + left) end
+store(key, state, now, max(duration, 1))
 local out = status_of(state, now, n)
 table.insert(out, 1, now)
 return out

@@ -5,7 +5,8 @@
 -- once and written once, and a threshold is evaluated with O(log K) reads of the event times
 -- for K events, with exactly the outcome K separate calls in that order would have had.
 --
--- KEYS     per decision: its :state key, then its :events key (same {t:<token>} hash tag)
+-- KEYS     per decision: its :state key (the :events key of the pair, when it needs one, is
+--          the same key ending in :events instead: same {t:<token>} hash tag, same slot)
 -- ARGV[1]  now, epoch ms; '' to use the Redis server's TIME (the default: a fleet agrees)
 -- ARGV[2]  M, the number of metric configurations that follow, each one MessagePack array:
 --            n, ring (max limit + 1), log ttl ms (longest window), refresh window r (1..3),
@@ -21,6 +22,9 @@
 -- (1 s, 10 s or 60 s: the largest under a 60th of the longest window) beyond what it needs:
 -- once per bucket, not per event.
 local TRIM_STEP = 64
+
+-- The :events key of a pair: its :state key with the other suffix.
+local function events_key(state) return string.sub(state, 1, -7) .. ':events' end
 local now = clock(ARGV[1])
 -- Each configuration: the flat array n, ring, log_ttl, r, then (limit, window, duration) × n.
 local configs = {}
@@ -31,13 +35,13 @@ local at = 3 + M
 -- Group the decisions by pair, in order of first appearance.
 local groups = {}
 local by_key = {}
-local decisions = #KEYS / 2
+local decisions = #KEYS
 for d = 1, decisions do
-  local key = KEYS[2 * d - 1]
+  local key = KEYS[d]
   local g = by_key[key]
   if g == nil then
     local c = M == 1 and configs[1] or configs[tonumber(ARGV[at + d - 1])]
-    g = { state = key, events = KEYS[2 * d], c = c, ds = { d } }
+    g = { state = key, c = c, ds = { d } }
     by_key[key] = g
     groups[#groups + 1] = g
   else
@@ -96,7 +100,7 @@ end
 
 local EMPTY = {}
 for gi, g in ipairs(groups) do
-  local c, ds, events = g.c, g.ds, g.events
+  local c, ds = g.c, g.ds
   local n, ring, log_ttl, refresh_ms = c[1], c[2], c[3], BUCKET_MS[c[4]]
   local K = #ds
   local raw = raws[gi]
@@ -104,6 +108,7 @@ for gi, g in ipairs(groups) do
   -- Nothing stored (or in a format this script does not know): a fresh pair.
   if not (type(v) == 'table' and v[1] == FORMAT) then v = { FORMAT, 0, 0, 0, 0, 0, 0, 0 } end
   local last, mode = v[2], v[3]
+  local events = mode == 1 and events_key(g.state) or nil
   -- A clock that stepped back counts in the newest bucket.
   local t = max(now, last)
   local o = { FORMAT, t, 0 }
@@ -181,6 +186,9 @@ for gi, g in ipairs(groups) do
     bans = {}
     for i = 1, b do bans[v[p + 2 * i - 1]] = last + v[p + 2 * i] end
   end
+  -- The key's expiry as the last write recorded it (a state written without one: unknown).
+  local expires = v[p + 2 * b + 1]
+  expires = expires and last + expires or 0
 
   for th = 1, n do
     local ban = bans[th - 1] or 0
@@ -224,6 +232,7 @@ for gi, g in ipairs(groups) do
       o[on + keep] = t - stamp
     end
     if keep > INLINE then
+      events = events or events_key(g.state)
       local stamps = {}
       for i = keep, 1, -1 do
         stamps[#stamps + 1] = t - o[on + i]
@@ -264,7 +273,7 @@ for gi, g in ipairs(groups) do
     end
   end
   o[count_at] = b
-  put(g.state, o, ttl)
+  put(g.state, o, count_at + 2 * b + 1, t, now, ttl, expires)
 end
 
 local reply = {}
