@@ -6,7 +6,7 @@ import { MemoryStore } from '../memory/memory-store.js';
 import type { Ban, StatusEntry, TokenStatus } from '../stats.js';
 import type { Decision, Store, StoreMetric, StoreSetup } from '../store.js';
 import { connect, isClusterClient, type RedisConnectionOptions } from './connection.js';
-import { packNumbers, unpackNumbers } from './msgpack.js';
+import { unpackNumbers } from './msgpack.js';
 import { type RedisClient, RedisScript } from './script.js';
 
 /** What a `RedisStore` does with a decision when Redis does not answer in time. */
@@ -68,8 +68,9 @@ interface MetricPlan {
   readonly thresholds: number;
   readonly durationsMs: readonly number[];
   /** n, ring, log ttl, refresh window, then (limit, window ms, duration ms) per threshold,
-   *  packed as one MessagePack argument (the script unpacks it in one call). */
-  readonly config: Buffer;
+   *  as one JSON argument: the script decodes it in one call, and a call whose arguments are
+   *  all text is written by ioredis as one string, not assembled into a Buffer piece by piece. */
+  readonly config: string;
 }
 
 /** Decisions waiting for the same script call (one node, or one slot of a cluster). */
@@ -343,7 +344,7 @@ export class RedisStore implements Store {
     const first = metrics[0]!;
     let single = true;
     for (let i = 1; i < metrics.length && single; i++) single = metrics[i] === first;
-    const args: (string | Buffer)[] = [this.#now(), '1', plans[first]!.config];
+    const args: string[] = [this.#now(), '1', plans[first]!.config];
     if (!single) {
       const position = new Map<number, number>([[first, 1]]);
       for (const metric of metrics) {
@@ -526,7 +527,7 @@ function planOf(metric: StoreMetric): MetricPlan {
     name: metric.name,
     thresholds: metric.thresholds.length,
     durationsMs: metric.thresholds.map((t) => t.durationSeconds * 1000),
-    config: packNumbers(config),
+    config: JSON.stringify(config),
   };
 }
 

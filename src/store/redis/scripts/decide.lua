@@ -8,7 +8,8 @@
 -- KEYS     per decision: its :state key (the :events key of the pair, when it needs one, is
 --          the same key ending in :events instead: same {t:<token>} hash tag, same slot)
 -- ARGV[1]  now, epoch ms; '' to use the Redis server's TIME (the default: a fleet agrees)
--- ARGV[2]  M, the number of metric configurations that follow, each one MessagePack array:
+-- ARGV[2]  M, the number of metric configurations that follow, each one JSON array (text, so
+--          the client writes the whole call as text):
 --            n, ring (max limit + 1), log ttl ms (longest window), refresh window r (1..3),
 --            then n × (limit, window ms, duration ms)
 -- then     per decision, when M > 1: the position (1..M) of its metric's configuration
@@ -29,7 +30,7 @@ local now = clock(ARGV[1])
 -- Each configuration: the flat array n, ring, log_ttl, r, then (limit, window, duration) × n.
 local configs = {}
 local M = tonumber(ARGV[2])
-for m = 1, M do configs[m] = cmsgpack.unpack(ARGV[2 + m]) end
+for m = 1, M do configs[m] = cjson.decode(ARGV[2 + m]) end
 local at = 3 + M
 
 -- Group the decisions by pair, in order of first appearance.
