@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import calculateSlot from 'cluster-key-slot';
+import type { Cluster } from 'ioredis';
 import { ConfigError, StoreError } from '../../errors.js';
 import type { Clock } from '../../time/clock.js';
 import { MemoryStore } from '../memory/memory-store.js';
@@ -55,6 +56,9 @@ export interface RedisStoreMetrics {
   store_errors: number;
   /** Decisions answered by the failure policy. */
   policy_decisions: number;
+  /** Script calls for several slots of one cluster node that found a slot elsewhere (it moved)
+   *  and were made again slot by slot. */
+  regrouped_calls: number;
 }
 
 const DEFAULT_PREFIX = 'hitwarden:';
@@ -73,13 +77,18 @@ interface MetricPlan {
   readonly config: string;
 }
 
-/** Decisions waiting for the same script call (one node, or one slot of a cluster). */
+/** Decisions waiting for the same script call: one node's (on a cluster, one master's, or one
+ *  slot's while the client does not know the slot's master yet). */
 interface Batch {
   /** Each decision's `:state` key. */
   keys: string[];
   metrics: number[];
   tokens: string[];
   settle: ((decision: Decision) => void)[];
+  /** The slot of the first key (-1 on a single node). */
+  slot: number;
+  /** Whether the keys span several slots (of one cluster node). */
+  crossSlot: boolean;
 }
 
 /**
@@ -106,8 +115,9 @@ export class RedisStore implements Store {
   readonly #events = new EventEmitter();
   #plans: MetricPlan[] | undefined;
   #local: MemoryStore | undefined;
-  /** Batches being filled in this event-loop turn, by group (slot; 0 on a single node). */
-  #batches = new Map<number, Batch>();
+  /** Batches being filled in this event-loop turn, by group: 0 on a single node; on a cluster
+   *  the master's address, or the slot while the client does not know its master. */
+  #batches = new Map<number | string, Batch>();
   #flushScheduled = false;
   #closed = false;
   /** Script calls awaiting their answer, so `close()` can let them finish. */
@@ -123,6 +133,7 @@ export class RedisStore implements Store {
     decisions: 0,
     store_errors: 0,
     policy_decisions: 0,
+    regrouped_calls: 0,
   };
 
   constructor(options: RedisStoreOptions) {
@@ -205,11 +216,18 @@ export class RedisStore implements Store {
       return Promise.reject(error);
     }
     const state = stateKeyOf(this.#prefix, token, plans[metric]!.name);
-    const group = this.#cluster ? calculateSlot(state) : 0;
+    let group: number | string = 0;
+    let slot = -1;
+    if (this.#cluster) {
+      slot = calculateSlot(state);
+      group = (this.#client as Cluster).slots[slot]?.[0] ?? slot;
+    }
     let batch = this.#batches.get(group);
     if (batch === undefined) {
-      batch = { keys: [], metrics: [], tokens: [], settle: [] };
+      batch = { keys: [], metrics: [], tokens: [], settle: [], slot, crossSlot: false };
       this.#batches.set(group, batch);
+    } else if (slot !== batch.slot) {
+      batch.crossSlot = true;
     }
     batch.keys.push(state);
     batch.metrics.push(metric);
@@ -344,7 +362,7 @@ export class RedisStore implements Store {
     const first = metrics[0]!;
     let single = true;
     for (let i = 1; i < metrics.length && single; i++) single = metrics[i] === first;
-    const args: string[] = [this.#now(), '1', plans[first]!.config];
+    const args: string[] = [this.#now(), '0', '1', plans[first]!.config];
     if (!single) {
       const position = new Map<number, number>([[first, 1]]);
       for (const metric of metrics) {
@@ -352,12 +370,21 @@ export class RedisStore implements Store {
         position.set(metric, position.size + 1);
         args.push(plans[metric]!.config);
       }
-      args[1] = String(position.size);
+      args[2] = String(position.size);
       for (const metric of metrics) args.push(String(position.get(metric)!));
+    }
+    // Keys of several slots of one node: the first routes the call, all of them follow in
+    // ARGV (a cluster refuses an EVALSHA whose KEYS span slots, not a script that reaches
+    // undeclared keys of its own node).
+    let keys = batch.keys;
+    if (batch.crossSlot) {
+      args[1] = String(keys.length);
+      for (const key of keys) args.push(key);
+      keys = [keys[0]!];
     }
     this.#metrics.script_calls++;
     this.#inflight++;
-    this.#call(decideScript.runBuffer(this.#client, batch.keys, args)).then(
+    this.#call(decideScript.runBuffer(this.#client, keys, args)).then(
       (reply) => {
         try {
           if (!Buffer.isBuffer(reply)) throw new Error('decide.lua: the reply is not a string');
@@ -369,7 +396,15 @@ export class RedisStore implements Store {
         this.#landed();
       },
       (error: unknown) => {
-        this.#policyDecides(batch, error);
+        if (batch.crossSlot && isMisrouted(error)) {
+          // A slot of the batch is not (or not only) on the node the client thought: the
+          // script stopped at its reads, before any write. Each slot's decisions go again
+          // on their own, which the client routes (and redirects) by their keys.
+          this.#metrics.regrouped_calls++;
+          for (const part of bySlot(batch)) this.#send(part);
+        } else {
+          this.#policyDecides(batch, error);
+        }
         this.#landed();
       },
     );
@@ -586,6 +621,36 @@ function decode(reply: number[], settle: ((decision: Decision) => void)[]): void
     at += blockingCount;
     resolve({ passed, stats, tripped, blocking });
   }
+}
+
+/** Whether a failed call was refused because a key it reached is not served by the node it
+ *  ran on (a slot moved, or is moving): what decide.lua may answer for a batch of several
+ *  slots, always from its reads, before it writes anything. */
+function isMisrouted(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    /non local key|do not hash to the same slot|^(MOVED|ASK|TRYAGAIN|CROSSSLOT)\b/.test(
+      error.message,
+    )
+  );
+}
+
+/** A batch of several slots split into one batch per slot, each in arrival order. */
+function bySlot(batch: Batch): Batch[] {
+  const parts = new Map<number, Batch>();
+  batch.keys.forEach((key, i) => {
+    const slot = calculateSlot(key);
+    let part = parts.get(slot);
+    if (part === undefined) {
+      part = { keys: [], metrics: [], tokens: [], settle: [], slot, crossSlot: false };
+      parts.set(slot, part);
+    }
+    part.keys.push(key);
+    part.metrics.push(batch.metrics[i]!);
+    part.tokens.push(batch.tokens[i]!);
+    part.settle.push(batch.settle[i]!);
+  });
+  return [...parts.values()];
 }
 
 /** [now, r1, r2, r3, until per threshold...] → TokenStatus. */

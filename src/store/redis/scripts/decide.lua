@@ -1,18 +1,27 @@
 -- Decides a batch of events, in order, each atomically: counts the event, evaluates every
 -- threshold of its metric, starts the bans it trips, updates the rates. One call carries the
--- decisions that were in flight together for one node (one slot on a cluster), all at one
--- instant `now`. Events of the same (token, metric) are handled together: their state is read
+-- decisions that were in flight together for one node (on a cluster, for one master: its
+-- slots may differ), all at one instant `now`. Events of the same (token, metric) are handled together: their state is read
 -- once and written once, and a threshold is evaluated with O(log K) reads of the event times
 -- for K events, with exactly the outcome K separate calls in that order would have had.
 --
 -- KEYS     per decision: its :state key (the :events key of the pair, when it needs one, is
---          the same key ending in :events instead: same {t:<token>} hash tag, same slot)
+--          the same key ending in :events instead: same {t:<token>} hash tag, same slot);
+--          or, when the decisions span several slots of a cluster node, only the first
 -- ARGV[1]  now, epoch ms; '' to use the Redis server's TIME (the default: a fleet agrees)
--- ARGV[2]  M, the number of metric configurations that follow, each one JSON array (text, so
+-- ARGV[2]  G: 0, or the number of decisions whose :state keys are the last G arguments
+--          (then KEYS[1] only routes the call: a cluster refuses KEYS of several slots)
+-- ARGV[3]  M, the number of metric configurations that follow, each one JSON array (text, so
 --          the client writes the whole call as text):
 --            n, ring (max limit + 1), log ttl ms (longest window), refresh window r (1..3),
 --            then n × (limit, window ms, duration ms)
 -- then     per decision, when M > 1: the position (1..M) of its metric's configuration
+-- then     when G > 0, the G :state keys
+--
+-- Keys of several slots: a key whose slot is not served here (it moved, or is moving) makes
+-- Redis stop the script with an error. The reads come first and reach every key the writes
+-- may touch (both keys of every pair), so such an error always comes before any write; the
+-- client then sends each slot's decisions again on their own.
 -- Reply    one MessagePack array (one bulk string for the client to parse), per decision:
 --          passed (1/0), rate 1m, rate 10m, rate 60m, #tripped, #blocking, then the tripped
 --          threshold indexes, then the blocking ones (from 0)
@@ -29,16 +38,20 @@ local function events_key(state) return string.sub(state, 1, -7) .. ':events' en
 local now = clock(ARGV[1])
 -- Each configuration: the flat array n, ring, log_ttl, r, then (limit, window, duration) × n.
 local configs = {}
-local M = tonumber(ARGV[2])
-for m = 1, M do configs[m] = cjson.decode(ARGV[2 + m]) end
-local at = 3 + M
+local G = tonumber(ARGV[2])
+local M = tonumber(ARGV[3])
+for m = 1, M do configs[m] = cjson.decode(ARGV[3 + m]) end
+local at = 4 + M
 
 -- Group the decisions by pair, in order of first appearance.
 local groups = {}
 local by_key = {}
-local decisions = #KEYS
+local decisions, keys, first_key = #KEYS, KEYS, 1
+if G > 0 then
+  decisions, keys, first_key = G, ARGV, #ARGV - G + 1
+end
 for d = 1, decisions do
-  local key = KEYS[d]
+  local key = keys[first_key + d - 1]
   local g = by_key[key]
   if g == nil then
     local c = M == 1 and configs[1] or configs[tonumber(ARGV[at + d - 1])]
@@ -64,14 +77,20 @@ local function add(lists, d, t)
   end
 end
 
--- Every pair's state, read with one MGET (in steps: unpack has a stack limit).
+-- Every pair's state, read with one MGET (in steps: unpack has a stack limit); on several
+-- slots, one MGET of both keys per pair (a command may not span slots), which also makes
+-- Redis refuse here, before any write, a pair whose slot is not served by this node.
 local raws = {}
-do
-  local keys = {}
-  for i, g in ipairs(groups) do keys[i] = g.state end
-  for from = 1, #keys, 500 do
-    local part = redis.call('MGET', unpack(keys, from, min(from + 499, #keys)))
+if G == 0 then
+  local states = {}
+  for i, g in ipairs(groups) do states[i] = g.state end
+  for from = 1, #states, 500 do
+    local part = redis.call('MGET', unpack(states, from, min(from + 499, #states)))
     for i = 1, #part do raws[from + i - 1] = part[i] end
+  end
+else
+  for i, g in ipairs(groups) do
+    raws[i] = redis.call('MGET', g.state, events_key(g.state))[1]
   end
 end
 

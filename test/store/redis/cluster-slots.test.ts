@@ -1,0 +1,95 @@
+import calculateSlot from 'cluster-key-slot';
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { BanHammer } from '../../../src/banhammer/ban-hammer.js';
+import { RedisStore } from '../../../src/store/redis/redis-store.js';
+import { command, RedisCluster } from '../../support/redis-server.js';
+import { describeWithRedis } from '../../support/redis-suite.js';
+
+// On a cluster, the decisions in flight for one master share one script call whatever their
+// slots; a slot that moved under the client's feet sends them again slot by slot, and nothing
+// is counted twice.
+
+describeWithRedis('RedisStore on a cluster: one script call per master, slots that move', () => {
+  let cluster: RedisCluster;
+  let client: Cluster;
+  beforeAll(async () => {
+    cluster = await RedisCluster.start();
+    // No periodic refresh of the slot map: the client learns of a move only when a node
+    // says so (MOVED/ASK), as it would between two refreshes.
+    client = new Cluster(cluster.startupNodes, { slotsRefreshInterval: 0 });
+    await client.ping();
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await cluster?.stop();
+  });
+
+  const tokens = Array.from({ length: 600 }, (_, i) => `10.9.${i >> 8}.${i & 255}`);
+  const hammerOn = (store: RedisStore) =>
+    new BanHammer(
+      { m: { thresholds: [{ limit: 2, window: 60, action: [], action_duration: 60 }] } },
+      { store },
+    );
+
+  it('decides the decisions in flight for one master in one call, exactly, whatever their slots', async () => {
+    const store = new RedisStore({ client, prefix: 'grp:' });
+    const hammer = hammerOn(store);
+    await hammer.status('warm-up', 'm');
+    const calls = store.metrics().script_calls;
+    // Each token three times, all in flight together: two pass, the third trips the limit.
+    const answers = await Promise.all(
+      [0, 1, 2].flatMap(() => tokens.map((token) => hammer.incr(token, 'm'))),
+    );
+    tokens.forEach((token, i) => {
+      const mine = [answers[i], answers[tokens.length + i], answers[2 * tokens.length + i]];
+      expect(mine, token).toEqual([true, true, false]);
+    });
+    // 1,800 decisions over ~600 slots: one call per master and 512 decisions, not per slot.
+    expect(store.metrics().script_calls - calls).toBeLessThanOrEqual(3 * Math.ceil(1800 / 512));
+    expect(store.metrics().regrouped_calls).toBe(0);
+    await hammer.close();
+  });
+
+  it('sends the decisions of a slot that moved again on their own, counting each once', async () => {
+    const store = new RedisStore({ client, prefix: 'mov:' });
+    const hammer = hammerOn(store);
+    await hammer.status('warm-up', 'm');
+    const many = tokens.slice(0, 200);
+    const moved = many[0]!;
+    const key = `mov:{t:${moved}}:m:state`;
+    const slot = calculateSlot(key);
+    const portOf = (address: string) => Number(address.split(':')[1]);
+    const from = portOf(client.slots[slot]![0]!);
+    const to = cluster.nodes.map((node) => node.port).find((port) => port !== from)!;
+    const idOf = (port: number) => command(port, 'CLUSTER', 'MYID');
+    const [fromId, toId] = [await idOf(from), await idOf(to)];
+
+    const round = () => Promise.all(many.map((token) => hammer.incr(token, 'm')));
+    expect(await round()).toEqual(many.map(() => true));
+
+    // Mid-migration: the slot's keys are on the target already, the source still serves the
+    // slot (MIGRATING): the source would ask the client to ask the target.
+    await command(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId);
+    await command(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId);
+    const keys = (await command(from, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100'))
+      .split('\n')
+      .filter((k) => k !== '');
+    expect(keys).toContain(key);
+    await command(from, 'MIGRATE', '127.0.0.1', String(to), '', '0', '5000', 'KEYS', ...keys);
+    const before = store.metrics().regrouped_calls;
+    // Each token's second event passes, its third trips the limit of 2.
+    expect(await round()).toEqual(many.map(() => true));
+    expect(store.metrics().regrouped_calls).toBeGreaterThan(before);
+
+    // Migration done: the source now answers MOVED for the slot.
+    for (const node of cluster.nodes) {
+      await command(node.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', toId);
+    }
+    expect(await round()).toEqual(many.map(() => false));
+    for (const token of [moved, ...many.slice(1, 20)]) {
+      expect((await hammer.status(token, 'm')).token_rate_1m, token).toBe(3);
+    }
+    await hammer.close();
+  });
+});
