@@ -384,7 +384,7 @@ export class RedisStore implements Store {
     }
     this.#metrics.script_calls++;
     this.#inflight++;
-    this.#call(decideScript.runBuffer(this.#client, keys, args)).then(
+    this.#call(decideScript.run(this.#client, keys, args, 'buffer')).then(
       (reply) => {
         try {
           if (!Buffer.isBuffer(reply)) throw new Error('decide.lua: the reply is not a string');

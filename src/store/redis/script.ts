@@ -7,15 +7,17 @@ export type RedisClient = Redis | Cluster;
 
 type Argument = string | number | Buffer;
 
-interface BufferScripting {
-  evalshaBuffer(sha: string, keys: number, ...args: Argument[]): Promise<unknown>;
-  evalBuffer(source: string, keys: number, ...args: Argument[]): Promise<unknown>;
-}
+/** The scripting commands as ioredis defines them, each also as `<command>Buffer` (its typings
+ *  omit those; `callBuffer` would lose the command name under auto-pipelining, ioredis 6). */
+type Scripting = Record<
+  'evalsha' | 'eval' | 'evalshaBuffer' | 'evalBuffer',
+  (shaOrSource: string, keys: number, ...args: Argument[]) => Promise<unknown>
+>;
 
 /**
- * A Lua script from `./scripts/<name>.lua` (after the files in `prelude`, e.g. shared helpers), run with `EVALSHA` and, when the server answers
- * `NOSCRIPT` (a restart, a failover, `SCRIPT FLUSH`), once more with `EVAL`, which also puts
- * it back in the server's script cache. The caller's client is used as given, never
+ * A Lua script from `./scripts/<name>.lua` (after the files in `prelude`, e.g. shared
+ * helpers), run with `EVALSHA` and, when the server answers `NOSCRIPT` (a restart, a failover,
+ * `SCRIPT FLUSH`), once more with `EVAL`, which also puts it back in the server's script cache. The caller's client is used as given, never
  * extended with custom commands.
  */
 export class RedisScript {
@@ -32,34 +34,28 @@ export class RedisScript {
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 
-  /** Runs the script; the reply as the client parses it: bulk strings as Buffers. */
-  async runBuffer(
-    client: RedisClient,
-    keys: readonly string[],
-    args: readonly Argument[],
-  ): Promise<unknown> {
-    // ioredis makes a `<command>Buffer` method of every command (its typings omit them);
-    // `callBuffer` would lose the command name under auto-pipelining (ioredis 6).
-    const buffered = client as unknown as BufferScripting;
-    try {
-      return await buffered.evalshaBuffer(this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!isNoScript(error)) throw error;
-      return buffered.evalBuffer(this.source, keys.length, ...keys, ...args);
-    }
-  }
-
-  /** Runs the script; the reply is whatever it returns (bulk strings as text). */
+  /**
+   * Runs the script. Bulk strings in the reply come back as text, or as Buffers with
+   * `reply: 'buffer'` (for a binary reply, e.g. MessagePack).
+   */
   async run(
     client: RedisClient,
     keys: readonly string[],
     args: readonly Argument[],
+    reply: 'text' | 'buffer' = 'text',
   ): Promise<unknown> {
+    const scripting = client as unknown as Scripting;
+    const buffers = reply === 'buffer';
     try {
-      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+      return await scripting[buffers ? 'evalshaBuffer' : 'evalsha'](
+        this.sha,
+        keys.length,
+        ...keys,
+        ...args,
+      );
     } catch (error) {
       if (!isNoScript(error)) throw error;
-      return client.eval(this.source, keys.length, ...keys, ...args);
+      return scripting[buffers ? 'evalBuffer' : 'eval'](this.source, keys.length, ...keys, ...args);
     }
   }
 }
