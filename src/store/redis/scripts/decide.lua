@@ -26,7 +26,7 @@
 --          passed (1/0), rate 1m, rate 10m, rate 60m, #tripped, #blocking, then the tripped
 --          threshold indexes, then the blocking ones (from 0)
 --
--- Every pair's state is read with one MGET and written with one SET … PX: a pair whose event
+-- Every pair's state is read with one MGET and written with one SET: a pair whose event
 -- times fit inline costs nothing more. The :events list of a pair with more recent events has
 -- its TTL refreshed when the pair's bucket of rate window r changes, by that bucket's width
 -- (1 s, 10 s or 60 s: the largest under a 60th of the longest window) beyond what it needs:

@@ -4,11 +4,11 @@
 -- recent events do not fit in it; both share the hash tag {t:<token>}:
 --   <prefix>{t:<token>}:<metric>:state   STRING: packed numbers (below): the rates, the bans
 --                                        in force and, while they are few, the event times.
---                                        Rewritten whole (SET … PX) by every decision, so
---                                        its TTL is always exact: an hour (the longest rate
---                                        window), the longest window while it holds event
---                                        times, or the longest ban in force, whichever is
---                                        the latest.
+--                                        Rewritten whole by every decision. Lives at least
+--                                        an hour (the longest rate window), the longest
+--                                        window while it holds event times, or the longest
+--                                        ban in force, whichever is the latest, and at most
+--                                        a 60th longer (put() below).
 --   <prefix>{t:<token>}:<metric>:events  LIST, newest first, used only once a pair has more
 --                                        than INLINE events within its longest window (and a
 --                                        limit that needs them): the times of at least the
@@ -25,8 +25,9 @@
 --   3 × (c, then c × (t / width − bucket index, count)), newest bucket first
 --   l, then l × (t − event time), newest first                         -- mode 0 only
 --   b, then b × (threshold from 0, end of its ban − t)                 -- bans in force
+--   x, the key's expiry as its last write set it − t  -- absent in states of older versions
 -- A pair's first event packs into ~25 bytes. decide.lua reads and writes this array in place;
--- decode() and store() below turn it into a table and back for ban.lua and status.lua.
+-- state.lua turns it into a table and back for ban.lua and status.lua.
 
 local FORMAT = 3
 local BUCKET_MS = { 1000, 10000, 60000 }
