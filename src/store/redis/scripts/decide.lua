@@ -43,23 +43,31 @@ local M = tonumber(ARGV[3])
 for m = 1, M do configs[m] = cjson.decode(ARGV[3 + m]) end
 local at = 4 + M
 
--- Group the decisions by pair, in order of first appearance.
-local groups = {}
-local by_key = {}
+-- Group the decisions by pair, in order of first appearance: pair i has the :state key
+-- states[i], the configuration confs[i] and the decisions dss[i] — a number while it has one
+-- (no table per pair), a list from its second.
+local states, confs, dss = {}, {}, {}
+local pair_of = {}
 local decisions, keys, first_key = #KEYS, KEYS, 1
 if G > 0 then
   decisions, keys, first_key = G, ARGV, #ARGV - G + 1
 end
 for d = 1, decisions do
   local key = keys[first_key + d - 1]
-  local g = by_key[key]
-  if g == nil then
-    local c = M == 1 and configs[1] or configs[tonumber(ARGV[at + d - 1])]
-    g = { state = key, c = c, ds = { d } }
-    by_key[key] = g
-    groups[#groups + 1] = g
+  local i = pair_of[key]
+  if i == nil then
+    i = #states + 1
+    pair_of[key] = i
+    states[i] = key
+    confs[i] = M == 1 and configs[1] or configs[tonumber(ARGV[at + d - 1])]
+    dss[i] = d
   else
-    g.ds[#g.ds + 1] = d
+    local ds = dss[i]
+    if type(ds) == 'number' then
+      dss[i] = { ds, d }
+    else
+      ds[#ds + 1] = d
+    end
   end
 end
 
@@ -82,22 +90,20 @@ end
 -- Redis refuse here, before any write, a pair whose slot is not served by this node.
 local raws = {}
 if G == 0 then
-  local states = {}
-  for i, g in ipairs(groups) do states[i] = g.state end
   for from = 1, #states, 500 do
     local part = redis.call('MGET', unpack(states, from, min(from + 499, #states)))
     for i = 1, #part do raws[from + i - 1] = part[i] end
   end
 else
-  for i, g in ipairs(groups) do
-    raws[i] = redis.call('MGET', g.state, events_key(g.state))[1]
+  for i, state in ipairs(states) do
+    raws[i] = redis.call('MGET', state, events_key(state))[1]
   end
 end
 
--- The pair being decided, for trips() (set per group).
+-- The pair being decided, for trips() (set per pair).
 local cur_v, cur_log, cur_l, cur_last, cur_K, cur_events, cur_length
 
--- Decision k of the group (1..K) trips a threshold when its (limit + 1)-th newest event is
+-- Decision k of the pair (1..K) trips a threshold when its (limit + 1)-th newest event is
 -- inside the window: one of the batch's own (k > limit), or old event limit − k (from 0),
 -- read inline (cur_log: where the state's times start) or, from the :events list, at
 -- K + limit − k after the batch's push. True for k, true for every later k.
@@ -119,8 +125,13 @@ local function trips(k, limit, window)
 end
 
 local EMPTY = {}
-for gi, g in ipairs(groups) do
-  local c, ds = g.c, g.ds
+local one = { 0 }
+for gi, state in ipairs(states) do
+  local c, ds = confs[gi], dss[gi]
+  if type(ds) == 'number' then
+    one[1] = ds
+    ds = one
+  end
   local n, ring, log_ttl, refresh_ms = c[1], c[2], c[3], BUCKET_MS[c[4]]
   local K = #ds
   local raw = raws[gi]
@@ -128,10 +139,13 @@ for gi, g in ipairs(groups) do
   -- Nothing stored (or in a format this script does not know): a fresh pair.
   if not (type(v) == 'table' and v[1] == FORMAT) then v = { FORMAT, 0, 0, 0, 0, 0, 0, 0 } end
   local last, mode = v[2], v[3]
-  local events = mode == 1 and events_key(g.state) or nil
+  local events = mode == 1 and events_key(state) or nil
   -- A clock that stepped back counts in the newest bucket.
   local t = max(now, last)
-  local o = { FORMAT, t, 0 }
+  -- Room for a typical state from the start (Lua 5.1 sizes a table by its constructor): no
+  -- regrowth while it is filled.
+  local o = { FORMAT, t, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+    nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil }
   local on = 3
 
   -- Rates: each window's buckets, newest first, shifted to t; those that left the window are
@@ -252,7 +266,7 @@ for gi, g in ipairs(groups) do
       o[on + keep] = t - stamp
     end
     if keep > INLINE then
-      events = events or events_key(g.state)
+      events = events or events_key(state)
       local stamps = {}
       for i = keep, 1, -1 do
         stamps[#stamps + 1] = t - o[on + i]
@@ -293,7 +307,7 @@ for gi, g in ipairs(groups) do
     end
   end
   o[count_at] = b
-  put(g.state, o, count_at + 2 * b + 1, t, now, ttl, expires)
+  put(state, o, count_at + 2 * b + 1, t, now, ttl, expires)
 end
 
 local reply = {}
