@@ -128,6 +128,25 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
     await hammer.close();
   });
 
+  it('writes each pair only its own state, whatever the same call decided before it', async () => {
+    const store = new RedisStore({ url: server.url, prefix: 'own:' });
+    const hammer = new BanHammer(
+      { m: { thresholds: [{ limit: 50, window: 600, action: [], action_duration: 60 }] } },
+      { store },
+    );
+    await hammer.incr('alone', 'm');
+    // One call: a pair with 40 event times kept inline, then a pair seen for the first time.
+    await Promise.all([
+      ...Array.from({ length: 40 }, () => hammer.incr('busy', 'm')),
+      hammer.incr('fresh', 'm'),
+    ]);
+    expect(store.metrics().script_calls).toBe(2);
+    const alone = await admin.strlen('own:{t:alone}:m:state');
+    expect(await admin.strlen('own:{t:busy}:m:state')).toBeGreaterThan(alone + 30);
+    expect(await admin.strlen('own:{t:fresh}:m:state')).toBe(alone);
+    await hammer.close();
+  });
+
   it('lets Redis drop a token: the state after the rate hour', async () => {
     const store = new RedisStore({ url: server.url, prefix: 'gone:' });
     const hammer = new BanHammer(

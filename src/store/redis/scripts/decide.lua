@@ -126,6 +126,11 @@ end
 
 local EMPTY = {}
 local one = { 0 }
+-- The new state of each pair is built in this one table (sized up front: Lua 5.1 sizes a
+-- table by its constructor), `used` entries long after the last pair: no table per pair.
+local o = { FORMAT, 0, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+  nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil }
+local used = 0
 for gi, state in ipairs(states) do
   local c, ds = confs[gi], dss[gi]
   if type(ds) == 'number' then
@@ -142,10 +147,8 @@ for gi, state in ipairs(states) do
   local events = mode == 1 and events_key(state) or nil
   -- A clock that stepped back counts in the newest bucket.
   local t = max(now, last)
-  -- Room for a typical state from the start (Lua 5.1 sizes a table by its constructor): no
-  -- regrowth while it is filled.
-  local o = { FORMAT, t, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
-    nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil }
+  o[2] = t
+  o[3] = 0
   local on = 3
 
   -- Rates: each window's buckets, newest first, shifted to t; those that left the window are
@@ -307,7 +310,11 @@ for gi, state in ipairs(states) do
     end
   end
   o[count_at] = b
-  put(state, o, count_at + 2 * b + 1, t, now, ttl, expires)
+  -- What the previous pair left beyond this one's end is cleared before packing.
+  local x = count_at + 2 * b + 1
+  for i = x + 1, used do o[i] = nil end
+  used = x
+  put(state, o, x, t, now, ttl, expires)
 end
 
 local reply = {}
