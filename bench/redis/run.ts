@@ -38,6 +38,8 @@ interface Row extends Sample {
   concurrency: number;
   tokens: number;
   rounds: number;
+  /** Decisions per second in each round, in round order. */
+  perRound: number[];
 }
 
 interface Sample {
@@ -109,6 +111,7 @@ for (const tokens of tokenCounts) {
         p50Ms: median(list.map((s) => s.p50Ms)),
         p99Ms: median(list.map((s) => s.p99Ms)),
         rounds: list.length,
+        perRound: list.map((s) => Math.round(s.opsPerSecond)),
       });
     }
   }
@@ -132,12 +135,18 @@ const where = onCluster
   : 'One redis-server on 127.0.0.1';
 let md = `# Redis benchmark${onCluster ? ' (cluster)' : ''}\n\n${machine}. ${where} (persistence off) sharing the machine with Node; every run a fresh process, ioredis with auto-pipelining for every contender; medians of ${rounds} rounds of ${seconds} s. Reproduce: \`npm run bench:redis${onCluster ? ' -- --cluster' : ''}\`.\n\n`;
 md +=
-  '| contender | tokens | in flight | decisions/s | × rate-limiter-flexible | p50 ms | p99 ms |\n';
-md += '|---|---:|---:|---:|---:|---:|---:|\n';
+  'The ratio is of the medians; the range beside it is of the ratios within each round (the\n' +
+  'contenders of a round run one after the other), how much the comparison moves.\n\n';
+md +=
+  '| contender | tokens | in flight | decisions/s | × rate-limiter-flexible | per round | p50 ms | p99 ms |\n';
+md += '|---|---:|---:|---:|---:|---:|---:|---:|\n';
 for (const row of rows) {
   const peer = base(row);
   const ratio = peer ? (row.opsPerSecond / peer.opsPerSecond).toFixed(2) : '–';
-  md += `| ${row.contender} | ${row.tokens.toLocaleString('en-US')} | ${row.concurrency.toLocaleString('en-US')} | ${row.opsPerSecond.toLocaleString('en-US')} | ${ratio} | ${row.p50Ms.toFixed(3)} | ${row.p99Ms.toFixed(3)} |\n`;
+  const ratios = peer ? row.perRound.map((ops, i) => ops / peer.perRound[i]!) : [];
+  const range =
+    ratios.length > 0 ? `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}` : '–';
+  md += `| ${row.contender} | ${row.tokens.toLocaleString('en-US')} | ${row.concurrency.toLocaleString('en-US')} | ${row.opsPerSecond.toLocaleString('en-US')} | ${ratio} | ${range} | ${row.p50Ms.toFixed(3)} | ${row.p99Ms.toFixed(3)} |\n`;
 }
 writeFileSync(join(root, 'bench', 'results', `${onCluster ? 'redis-cluster' : 'redis'}.md`), md);
 console.log(`\n${md}`);
