@@ -29,6 +29,22 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
     return out;
   }
 
+  /** A BanHammer with one metric `m` of one threshold, on a store of its own key prefix. */
+  function oneThreshold(
+    prefix: string,
+    limit: number,
+    window: number,
+    duration: number,
+    clock?: () => number,
+  ): { store: RedisStore; hammer: BanHammer } {
+    const store = new RedisStore({ url: server.url, prefix, ...(clock ? { clock } : {}) });
+    const hammer = new BanHammer(
+      { m: { thresholds: [{ limit, window, action: [], action_duration: duration }] } },
+      { store },
+    );
+    return { store, hammer };
+  }
+
   // A :state key's TTL is set a 60th beyond what it needs, when what it has falls short; an
   // :events list's is refreshed at most once a second per pair (for these windows), one second
   // beyond what it needs.
@@ -83,11 +99,7 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
   });
 
   it('moves the event times of a busy pair to an :events list that lives the longest window', async () => {
-    const store = new RedisStore({ url: server.url, prefix: 'busy:' });
-    const hammer = new BanHammer(
-      { m: { thresholds: [{ limit: 1000, window: 120, action: [], action_duration: 60 }] } },
-      { store },
-    );
+    const { hammer } = oneThreshold('busy:', 1000, 120, 60);
     for (let i = 0; i < 100; i++) await hammer.incr('b', 'm');
     const keys = await keysWithTtl('busy:*');
     expect([...keys.keys()].sort()).toEqual(['busy:{t:b}:m:events', 'busy:{t:b}:m:state']);
@@ -104,11 +116,7 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
 
   it("rewrites a state key's TTL only when what it has left falls short of what it needs", async () => {
     let now = Date.UTC(2026, 0, 1);
-    const store = new RedisStore({ url: server.url, prefix: 'keep:', clock: () => now });
-    const hammer = new BanHammer(
-      { m: { thresholds: [{ limit: 100, window: 60, action: [], action_duration: 60 }] } },
-      { store },
-    );
+    const { hammer } = oneThreshold('keep:', 100, 60, 60, () => now);
     const key = 'keep:{t:k}:m:state';
     await hammer.incr('k', 'm');
     expect(await admin.pttl(key)).toBeGreaterThan(HOUR);
@@ -129,11 +137,7 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
   });
 
   it('writes each pair only its own state, whatever the same call decided before it', async () => {
-    const store = new RedisStore({ url: server.url, prefix: 'own:' });
-    const hammer = new BanHammer(
-      { m: { thresholds: [{ limit: 50, window: 600, action: [], action_duration: 60 }] } },
-      { store },
-    );
+    const { store, hammer } = oneThreshold('own:', 50, 600, 60);
     await hammer.incr('alone', 'm');
     // One call: a pair with 40 event times kept inline, then a pair seen for the first time.
     await Promise.all([
@@ -148,11 +152,7 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
   });
 
   it('lets Redis drop a token: the state after the rate hour', async () => {
-    const store = new RedisStore({ url: server.url, prefix: 'gone:' });
-    const hammer = new BanHammer(
-      { m: { thresholds: [{ limit: 0, window: 1, action: [], action_duration: 1 }] } },
-      { store },
-    );
+    const { hammer } = oneThreshold('gone:', 0, 1, 1);
     await hammer.incr('t', 'm');
     const keys = await keysWithTtl('gone:*');
     expect(keys.size).toBe(1);
