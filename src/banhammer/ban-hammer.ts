@@ -4,7 +4,7 @@ import { parseAddress } from '../ip/parse.js';
 import { HAS_ACTIONS, type MemoryCore, PASSED, TRIPPED } from '../store/memory/core.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
 import { type Stats, type StatusEntry, statsOf, type TokenStatus } from '../store/stats.js';
-import type { Store } from '../store/store.js';
+import type { Decision, Store } from '../store/store.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { ActionRunner } from './action-runner.js';
 import {
@@ -102,6 +102,8 @@ export class BanHammer<ReturnRates extends boolean = false> {
   /** Set when the store is the memory store: decisions go straight to its sync core. */
   readonly #core: MemoryCore | undefined;
   readonly #ready: Promise<void>;
+  /** Whether `#ready` has resolved: a decision then goes to the store without waiting a turn. */
+  #open = false;
   readonly #returnRates: boolean;
   readonly #allow: CidrSet | undefined;
   readonly #deny: CidrSet | undefined;
@@ -179,7 +181,12 @@ export class BanHammer<ReturnRates extends boolean = false> {
       this.#core = undefined;
       this.#ready = Promise.resolve().then(() => store.open(setup));
       // Surfaced by the first call that awaits it; never an unhandled rejection.
-      this.#ready.catch(() => {});
+      this.#ready.then(
+        () => {
+          this.#open = true;
+        },
+        () => {},
+      );
     }
   }
 
@@ -299,9 +306,22 @@ export class BanHammer<ReturnRates extends boolean = false> {
     await this.#store.close();
   }
 
-  async #incrThroughStore(token: string, m: number): Promise<IncrResult<ReturnRates>> {
-    await this.#ready;
-    const decision = await this.#store.incr(token, m);
+  #incrThroughStore(token: string, m: number): Promise<IncrResult<ReturnRates>> {
+    // Once the store is open, one promise per decision and no turn spent waiting for it.
+    let decided: Promise<Decision>;
+    try {
+      decided = this.#open
+        ? this.#store.incr(token, m)
+        : this.#ready.then(() => this.#store.incr(token, m));
+    } catch (error) {
+      // A store that throws instead of rejecting still only rejects `incr`.
+      return Promise.reject(error);
+    }
+    return decided.then((decision) => this.#settled(token, m, decision));
+  }
+
+  /** A store's decision: counters, actions, and what `incr` resolves. */
+  #settled(token: string, m: number, decision: Decision): IncrResult<ReturnRates> {
     const config = this.#config.metrics[m]!;
     for (const threshold of decision.tripped) this.#schedule(config, token, threshold, false);
     for (const threshold of decision.blocking) this.#scheduleRerun(config, token, threshold);

@@ -32,6 +32,25 @@ describe('MemoryStore', () => {
     m: { thresholds: [{ limit: 3, window: 60, action: [], action_duration: 600 }] },
   };
 
+  it('leaves a store that throws instead of rejecting to reject incr, before and after it opens', async () => {
+    class Throwing extends InterfaceOnly {
+      override incr: Store['incr'] = () => {
+        throw new StoreError('store down');
+      };
+    }
+    const hammer = new BanHammer(bans, { store: new Throwing() });
+    let first: Promise<unknown> | undefined;
+    expect(() => {
+      first = hammer.incr('t', 'm');
+    }).not.toThrow();
+    await expect(first).rejects.toThrow('store down');
+    let second: Promise<unknown> | undefined;
+    expect(() => {
+      second = hammer.incr('t', 'm');
+    }).not.toThrow();
+    await expect(second).rejects.toThrow('store down');
+  });
+
   it('serves one BanHammer only', () => {
     const store = new MemoryStore();
     new BanHammer(bans, { store });
