@@ -51,6 +51,31 @@ describeWithRedis('RedisStore on a cluster: one script call per master, slots th
     await hammer.close();
   });
 
+  it('keeps each decision to its own metric when one call carries several metrics and slots', async () => {
+    const store = new RedisStore({ client, prefix: 'two:' });
+    const hammer = new BanHammer(
+      {
+        strict: { thresholds: [{ limit: 1, window: 60, action: [], action_duration: 60 }] },
+        loose: { thresholds: [{ limit: 2, window: 60, action: [], action_duration: 60 }] },
+      },
+      { store },
+    );
+    await hammer.status('warm-up', 'strict');
+    const some = tokens.slice(0, 300);
+    // Per token, interleaved: strict, loose, strict, loose, loose — all in flight together.
+    const order = ['strict', 'loose', 'strict', 'loose', 'loose'] as const;
+    const answers = await Promise.all(
+      order.flatMap((metric) => some.map((token) => hammer.incr(token, metric))),
+    );
+    some.forEach((token, i) => {
+      const mine = order.map((_, k) => answers[k * some.length + i]);
+      // strict: 1 passes, the 2nd trips; loose: 2 pass, the 3rd trips.
+      expect(mine, token).toEqual([true, true, false, true, false]);
+    });
+    expect(store.metrics().regrouped_calls).toBe(0);
+    await hammer.close();
+  });
+
   it('sends the decisions of a slot that moved again on their own, counting each once', async () => {
     const store = new RedisStore({ client, prefix: 'mov:' });
     const hammer = hammerOn(store);
