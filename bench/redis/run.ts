@@ -13,7 +13,8 @@ import { contenders } from './contenders.js';
  * Starts one redis-server (persistence off, a free port), then measures every contender at
  * every concurrency on 1 token and on 100k tokens, each run in a fresh process of its own,
  * the data set flushed between runs. Rounds are interleaved (every configuration once, then
- * again) so a slow minute of the machine does not land on one contender; the medians go to
+ * again, the contenders' order rotated each round) so a slow minute of the machine does not
+ * land on one contender; the medians go to
  * bench/results/redis.md and redis.json (with --cluster: a 3-master Redis Cluster instead,
  * results in redis-cluster.md/.json).
  */
@@ -64,7 +65,10 @@ try {
   for (let round = 1; round <= rounds; round++) {
     for (const tokens of tokenCounts) {
       for (const concurrency of concurrencies) {
-        for (const name of names) {
+        // Each round starts with the next contender, so none always runs after the same one
+        // (a run follows the FLUSHALL of the previous one's keys).
+        const order = names.map((_, i) => names[(i + round - 1) % names.length]!);
+        for (const name of order) {
           await flushAll();
           const { stdout } = await run(
             process.execPath,
