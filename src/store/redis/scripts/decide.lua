@@ -1,9 +1,10 @@
 -- Decides a batch of events, in order, each atomically: counts the event, evaluates every
 -- threshold of its metric, starts the bans it trips, updates the rates. One call carries the
 -- decisions that were in flight together for one node (on a cluster, for one master: its
--- slots may differ), all at one instant `now`. Events of the same (token, metric) are handled together: their state is read
--- once and written once, and a threshold is evaluated with O(log K) reads of the event times
--- for K events, with exactly the outcome K separate calls in that order would have had.
+-- slots may differ), all at one instant `now`. Events of the same (token, metric) are
+-- handled together: their state is read once and written once, and a threshold is evaluated
+-- with O(log K) reads of the event times for K events, with exactly the outcome K separate
+-- calls in that order would have had.
 --
 -- KEYS     per decision: its :state key (the :events key of the pair, when it needs one, is
 --          the same key ending in :events instead: same {t:<token>} hash tag, same slot);
@@ -17,14 +18,14 @@
 --            then n × (limit, window ms, duration ms)
 -- then     per decision, when M > 1: the position (1..M) of its metric's configuration
 -- then     when G > 0, the G :state keys
+-- Reply    one MessagePack array (one bulk string for the client to parse), per decision:
+--          passed (1/0), rate 1m, rate 10m, rate 60m, #tripped, #blocking, then the tripped
+--          threshold indexes, then the blocking ones (from 0)
 --
 -- Keys of several slots: a key whose slot is not served here (it moved, or is moving) makes
 -- Redis stop the script with an error. The reads come first and reach every key the writes
 -- may touch (both keys of every pair), so such an error always comes before any write; the
 -- client then sends each slot's decisions again on their own.
--- Reply    one MessagePack array (one bulk string for the client to parse), per decision:
---          passed (1/0), rate 1m, rate 10m, rate 60m, #tripped, #blocking, then the tripped
---          threshold indexes, then the blocking ones (from 0)
 --
 -- Every pair's state is read with one MGET and written with one SET: a pair whose event
 -- times fit inline costs nothing more. The :events list of a pair with more recent events has
