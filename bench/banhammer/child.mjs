@@ -3,7 +3,8 @@
 //
 // Contenders:
 //   hitwarden       BanHammer#incr on the default MemoryStore (the async API)
-//   hitwarden-core  the memory store's synchronous core (store.core.incr), no promises
+//   hitwarden-core  the memory store's synchronous core (store.core.incr), no promises; in
+//                   mode sync-batch, store.core.incrMany over arrays of `batch` tokens
 //   hitwarden-core-presized  the same, with initialCapacity = the number of distinct tokens
 //                   (what a caller who knows its traffic can ask for): shows what growth costs
 //   rlf             rate-limiter-flexible RateLimiterMemory#consume
@@ -44,6 +45,14 @@ function makeTokens() {
 
 const tokens = makeTokens();
 const tokenAt = keys === 'hot' ? () => tokens[0] : (i) => tokens[i];
+// sync-batch hands the core arrays of `batch` tokens: cut before measuring, like the tokens.
+const chunks = [];
+if (mode === 'sync-batch') {
+  for (let i = 0; i < decisions; i += batch) {
+    const n = Math.min(batch, decisions - i);
+    chunks.push(Array.from({ length: n }, (_, k) => tokenAt(i + k)));
+  }
+}
 
 /** Bytes a contender holds in SharedArrayBuffers (hitwarden's tables), which
  *  process.memoryUsage() does not count. */
@@ -59,6 +68,8 @@ function memory() {
 
 const before = memory();
 let decide;
+/** sync-batch: decides a chunk of tokens in one call, returns how many passed. */
+let decideMany;
 let keep;
 if (contender === 'rlf') {
   const { RateLimiterMemory } = require('rate-limiter-flexible');
@@ -147,6 +158,13 @@ if (contender === 'rlf') {
   if (contender === 'hitwarden-core' || contender === 'hitwarden-core-presized') {
     const core = store.core;
     decide = (token) => core.incr(token, 0);
+    const out = new Uint8Array(batch);
+    decideMany = (chunk) => {
+      core.incrMany(chunk, 0, out);
+      let passed = 0;
+      for (let k = 0; k < chunk.length; k++) passed += out[k] & 1;
+      return passed;
+    };
   } else {
     decide = (token) => hammer.incr(token, 'login_failed');
   }
@@ -172,6 +190,8 @@ if (mode === 'sync-timed') {
     if (took > slowestCallMs) slowestCallMs = took;
     if (took > 1) callsOver1Ms++;
   }
+} else if (mode === 'sync-batch') {
+  for (const chunk of chunks) refused += chunk.length - decideMany(chunk);
 } else if (mode === 'sync') {
   for (let i = 0; i < decisions; i++) {
     if ((decide(tokenAt(i)) & 1) === 0) refused++;

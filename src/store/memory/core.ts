@@ -34,6 +34,12 @@ import { RingPool } from './ring-pool.js';
  * caps the slots: at the cap, a new pair takes the slot of one the hand picks with the CLOCK
  * (second-chance) rule, an approximation of least-recently-used: slots used since the hand
  * last passed get another round, and slots holding a ban in force are passed over.
+ *
+ * Batches. Over many distinct tokens a decision waits mostly for one cache miss, in the index,
+ * and `incr` cannot start the next token's before the current one is decided. `incrMany`
+ * hashes a block of tokens first and loads their index positions (and the records those point
+ * at) in a short loop of independent reads, so the misses overlap; it then decides the block
+ * token by token with the same code as `incr`, on lines already in cache.
  */
 
 /** `thresholdState` values after `incr`. */
@@ -78,6 +84,14 @@ const RESERVED_SLOTS = 1 << 22;
 const SWEEP_PER_CALL = 2;
 /** Slots the hand may look at to find one to evict before it settles for any unbanned one. */
 const EVICTION_SCAN = 32;
+/**
+ * Tokens `incrMany` prefetches and then decides at a time: enough independent cache misses
+ * to keep the memory system busy, few enough that the first lines are still cached when
+ * their turn comes.
+ */
+const BATCH_BLOCK = 64;
+/** Where `#prefetch` leaves what it read (see there). */
+const PREFETCH_SINK = new Int32Array(1);
 
 // The record of a slot: 16 Int32 words = 8 Float64 words = 64 bytes.
 const REC_SHIFT_I32 = 4;
@@ -296,17 +310,88 @@ export class MemoryCore {
    */
   incr(token: string, metric: number): number {
     const now = this.#clock();
-    const table = this.#tables[metric]!;
     let slot = this.#lastSlot;
     // A flood from one token asks about the same pair again and again: skip the hash.
     if (slot === NONE || token !== this.#lastToken || metric !== this.#lastMetric) {
-      const hash = hashOf(token, metric, this.#seed);
-      slot = this.#find(token, metric, hash);
-      if (slot === NONE) slot = this.#create(token, metric, hash, now);
-      this.#lastSlot = slot;
-      this.#lastToken = token;
-      this.#lastMetric = metric;
+      slot = this.#locate(token, metric, hashOf(token, metric, this.#seed), now);
     }
+    return this.#decide(slot, this.#tables[metric]!, now);
+  }
+
+  /**
+   * Counts and decides `tokens.length` events of `metric`, in order: `out[i]` gets what
+   * `incr(tokens[i], metric)` would have returned, and when it has `HAS_ACTIONS`,
+   * `onActions(i)` is called at once, while `thresholdState` holds that decision's states.
+   * Afterwards `readLastRates` reads the pair of the last token.
+   *
+   * On many distinct tokens this is faster than `incr` in a loop (see the file comment,
+   * Batches). The decisions of a block of `BATCH_BLOCK` tokens share one clock reading.
+   */
+  incrMany(
+    tokens: ArrayLike<string>,
+    metric: number,
+    out: Uint8Array,
+    onActions?: (i: number) => void,
+  ): void {
+    const n = tokens.length;
+    if (out.length < n) {
+      throw new RangeError(`incrMany: out holds ${out.length} results, tokens ${n}`);
+    }
+    const table = this.#tables[metric]!;
+    // Per call rather than a field, so that an `onActions` that starts another batch cannot
+    // overwrite this one's hashes.
+    const hashes = new Int32Array(Math.min(n, BATCH_BLOCK));
+    const seed = this.#seed;
+    for (let start = 0; start < n; start += BATCH_BLOCK) {
+      const end = Math.min(n, start + BATCH_BLOCK);
+      for (let i = start; i < end; i++) hashes[i - start] = hashOf(tokens[i]!, metric, seed);
+      this.#prefetch(hashes, end - start);
+      const now = this.#clock();
+      for (let i = start; i < end; i++) {
+        const slot = this.#locate(tokens[i]!, metric, hashes[i - start]!, now);
+        const flags = this.#decide(slot, table, now);
+        out[i] = flags;
+        if ((flags & HAS_ACTIONS) !== 0 && onActions !== undefined) onActions(i);
+      }
+    }
+  }
+
+  /**
+   * Loads the index positions of a block of hashes, then the records they point at when the
+   * stored hash matches, before any of them is needed. Each load's result is discarded: the
+   * point is that their cache misses are all in flight at once (a short loop with independent
+   * loads lets the CPU issue them together), where a decision at a time waits for one miss,
+   * then the next. Reads only: what the block then decides is exactly what `incr` would.
+   */
+  #prefetch(hashes: Int32Array, count: number): void {
+    const index = this.#index;
+    const mask = (index.length >> 1) - 1;
+    let sink = 0;
+    for (let k = 0; k < count; k++) sink |= index[(hashes[k]! & mask) << 1]!;
+    const f64 = this.#f64;
+    for (let k = 0; k < count; k++) {
+      const at = (hashes[k]! & mask) << 1;
+      const entry = index[at]!;
+      if (entry !== 0 && index[at + 1] === hashes[k]) {
+        sink |= f64[((entry - 1) << REC_SHIFT_F64) + F_EXPIRES_AT]! > 0 ? 1 : 0;
+      }
+    }
+    // Stored so that the loads are not optimised away as unused.
+    PREFETCH_SINK[0] = sink;
+  }
+
+  /** The slot of (token, metric), made if new; remembered for `incr`'s fast path. */
+  #locate(token: string, metric: number, hash: number, now: number): number {
+    let slot = this.#find(token, metric, hash);
+    if (slot === NONE) slot = this.#create(token, metric, hash, now);
+    this.#lastSlot = slot;
+    this.#lastToken = token;
+    this.#lastMetric = metric;
+    return slot;
+  }
+
+  /** Counts an event at `now` on `slot` and decides it (see `incr`). */
+  #decide(slot: number, table: MetricTable, now: number): number {
     const i32 = this.#i32;
     const f64 = this.#f64;
     const rec = slot << REC_SHIFT_I32;
@@ -349,16 +434,11 @@ export class MemoryCore {
   ban(token: string, metric: number, threshold: number): void {
     const now = this.#clock();
     const table = this.#tables[metric]!;
-    const hash = hashOf(token, metric, this.#seed);
-    let slot = this.#find(token, metric, hash);
-    if (slot === NONE) slot = this.#create(token, metric, hash, now);
+    const slot = this.#locate(token, metric, hashOf(token, metric, this.#seed), now);
     this.#i32[(slot << REC_SHIFT_I32) + I_FLAGS] = IN_USE | REFERENCED;
     const at = (slot << REC_SHIFT_F64) + F_EXPIRES_AT;
     this.#f64[at] = Math.max(this.#f64[at]!, now + table.spanMs);
     this.#startBan(slot, threshold, now + table.durationsMs[threshold]!);
-    this.#lastSlot = slot;
-    this.#lastToken = token;
-    this.#lastMetric = metric;
   }
 
   /** Forgets `token` for `metric`: events, rates and bans. */
