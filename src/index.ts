@@ -66,6 +66,14 @@ export {
 export type { AddressFamily } from './ip/address.js';
 export { CidrSet } from './ip/cidr-set.js';
 export { normalizeIp } from './ip/normalize.js';
+export {
+  BLOCKING,
+  HAS_ACTIONS,
+  type MemoryCore,
+  NOT_HIT,
+  PASSED,
+  TRIPPED,
+} from './store/memory/core.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory/memory-store.js';
 export { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from './store/rates.js';
 export type { RedisConnectionOptions } from './store/redis/connection.js';
