@@ -2,7 +2,8 @@
 // Started by run.mjs with `node --expose-gc child.mjs '<json>'`; prints one JSON line.
 //
 // Contenders:
-//   hitwarden       BanHammer#incr on the default MemoryStore (the async API)
+//   hitwarden       BanHammer#incr on the default MemoryStore (the async API); in mode many,
+//                   BanHammer#incrMany over arrays of `batch` tokens, awaited one after another
 //   hitwarden-core  the memory store's synchronous core (store.core.incr), no promises; in
 //                   mode sync-batch, store.core.incrMany over arrays of `batch` tokens
 //   hitwarden-core-presized  the same, with initialCapacity = the number of distinct tokens
@@ -48,7 +49,7 @@ const tokens = makeTokens();
 const tokenAt = keys === 'hot' ? () => tokens[0] : (i) => tokens[i];
 // sync-batch hands the core arrays of `batch` tokens: cut before measuring, like the tokens.
 const chunks = [];
-if (mode === 'sync-batch') {
+if (mode === 'sync-batch' || mode === 'many') {
   for (let i = 0; i < decisions; i += batch) {
     const n = Math.min(batch, decisions - i);
     chunks.push(Array.from({ length: n }, (_, k) => tokenAt(i + k)));
@@ -214,6 +215,11 @@ if (contender === 'rlf') {
     };
   } else {
     decide = (token) => hammer.incr(token, 'login_failed');
+    decideMany = async (chunk) => {
+      let passed = 0;
+      for (const ok of await hammer.incrMany(chunk, 'login_failed')) if (ok) passed++;
+      return passed;
+    };
   }
 }
 
@@ -240,6 +246,8 @@ if (mode === 'sync-timed') {
   }
 } else if (mode === 'sync-batch') {
   for (const chunk of chunks) refused += chunk.length - decideMany(chunk);
+} else if (mode === 'many') {
+  for (const chunk of chunks) refused += chunk.length - (await decideMany(chunk));
 } else if (mode === 'sync') {
   for (let i = 0; i < decisions; i++) {
     if ((decide(tokenAt(i)) & 1) === 0) refused++;

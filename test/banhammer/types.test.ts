@@ -12,6 +12,10 @@ describe('BanHammer types', () => {
     expectTypeOf(new BanHammer(bans, { returnRates: true }).incr).returns.resolves.toEqualTypeOf<
       [boolean, Stats]
     >();
+    expectTypeOf(new BanHammer(bans).incrMany).returns.resolves.toEqualTypeOf<boolean[]>();
+    expectTypeOf(
+      new BanHammer(bans, { returnRates: true }).incrMany,
+    ).returns.resolves.toEqualTypeOf<[boolean, Stats][]>();
     expectTypeOf(new BanHammer(bans).status).returns.resolves.toEqualTypeOf<TokenStatus>();
     expectTypeOf(new BanHammer(bans).now).returns.resolves.toExtend<Stats>();
   });
