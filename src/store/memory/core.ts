@@ -368,6 +368,12 @@ export class MemoryCore {
     const mask = (index.length >> 1) - 1;
     let sink = 0;
     for (let k = 0; k < count; k++) sink |= index[(hashes[k]! & mask) << 1]!;
+    // While the index migrates, a pair not found in the new one is looked for in the old.
+    const old = this.#oldIndex;
+    if (old !== null) {
+      const oldMask = (old.length >> 1) - 1;
+      for (let k = 0; k < count; k++) sink |= old[(hashes[k]! & oldMask) << 1]!;
+    }
     const f64 = this.#f64;
     for (let k = 0; k < count; k++) {
       const at = (hashes[k]! & mask) << 1;
