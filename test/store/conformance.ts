@@ -157,6 +157,26 @@ export function storeConformance(name: string, options: ConformanceOptions): voi
       expect((await hammer.status('t', 'm')).token_rate_1m).toBe(1000);
     });
 
+    it('incrMany decides a batch in order, like incr once per token', async () => {
+      const action = recorder();
+      const { hammer } = await setup({
+        m: { thresholds: [{ limit: 2, window: 60, action: [action], action_duration: 60 }] },
+      });
+      const tokens = Array.from({ length: 300 }, (_, i) => `10.0.${i % 7}.${i % 3}`);
+      const seen = new Map<string, number>();
+      // Each token's first two events pass, its third trips, the later ones find it blocked.
+      const expected = tokens.map((token) => {
+        const n = (seen.get(token) ?? 0) + 1;
+        seen.set(token, n);
+        return n <= 2;
+      });
+      expect(await hammer.incrMany(tokens, 'm')).toEqual(expected);
+      await hammer.settled();
+      expect(action.calls).toHaveLength(expected.filter((passed) => !passed).length);
+      expect(hammer.counters.tripped).toBe(seen.size);
+      expect((await hammer.status('10.0.0.0', 'm')).token_rate_1m).toBe(seen.get('10.0.0.0'));
+    });
+
     it('counts refused events and keeps thresholds independent', async () => {
       const { hammer, clock } = await setup({
         m: {
