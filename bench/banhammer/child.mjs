@@ -118,13 +118,15 @@ if (contender === 'rlf') {
   const owners = [];
   keep = { index, records, owners };
   sharedBytes = () => index.byteLength + owners.length * 64;
-  decide = (token) => {
-    const now = Date.now();
+  const hashOf = (token) => {
     let h = 0x2545f491;
     for (let k = 0; k < token.length; k++) h = Math.imul(h ^ token.charCodeAt(k), 0x01000193);
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
+    return h ^ (h >>> 13);
+  };
+  // Finds the token's slot (or adds it) and writes the event's time into its record.
+  const record = (token, h, now) => {
     let at = h & mask;
     let slot = -1;
     for (;;) {
@@ -143,49 +145,24 @@ if (contender === 'rlf') {
       index[(at << 1) + 1] = h;
     }
     records[(slot << 3) + 6] = now;
+  };
+  decide = (token) => {
+    const now = Date.now();
+    record(token, hashOf(token), now);
     return 1;
   };
-  // The same skeleton the way incrMany works: per block of 64 tokens, one clock read, the
-  // hashes first, then a loop that only loads their index positions, then the probes.
+  // The same skeleton the way incrMany works: per block of 64 tokens, the hashes first, a
+  // loop that only loads their index positions, one clock read, then the probes.
   const hashes = new Int32Array(64);
   decideMany = (chunk) => {
     for (let start = 0; start < chunk.length; start += 64) {
       const end = Math.min(chunk.length, start + 64);
-      for (let i = start; i < end; i++) {
-        const token = chunk[i];
-        let h = 0x2545f491;
-        for (let k = 0; k < token.length; k++) h = Math.imul(h ^ token.charCodeAt(k), 0x01000193);
-        h ^= h >>> 16;
-        h = Math.imul(h, 0x85ebca6b);
-        h ^= h >>> 13;
-        hashes[i - start] = h;
-      }
+      for (let i = start; i < end; i++) hashes[i - start] = hashOf(chunk[i]);
       let sink = 0;
       for (let k = 0; k < end - start; k++) sink |= index[(hashes[k] & mask) << 1];
       prefetchSink[0] = sink;
       const now = Date.now();
-      for (let i = start; i < end; i++) {
-        const token = chunk[i];
-        const h = hashes[i - start];
-        let at = h & mask;
-        let slot = -1;
-        for (;;) {
-          const entry = index[at << 1];
-          if (entry === 0) break;
-          if (index[(at << 1) + 1] === h && owners[entry - 1] === token) {
-            slot = entry - 1;
-            break;
-          }
-          at = (at + 1) & mask;
-        }
-        if (slot === -1) {
-          slot = owners.length;
-          owners.push(token);
-          index[at << 1] = slot + 1;
-          index[(at << 1) + 1] = h;
-        }
-        records[(slot << 3) + 6] = now;
-      }
+      for (let i = start; i < end; i++) record(chunk[i], hashes[i - start], now);
     }
     return chunk.length;
   };

@@ -185,18 +185,31 @@ lines.push(
   '| rate | Map floor | Map + state floor | table floor | hitwarden core | core, presized | core / Map + state floor | core / table floor | 5 M/s / table floor |',
   '|---|---|---|---|---|---|---|---|---|',
 );
-for (const [label, field] of [
-  ['wall', 'medianPerSecond'],
-  ['CPU', 'medianPerCpuSecond'],
-]) {
-  const rate = (contender) => find(contender, 'distinct', 'sync')[field];
+/** One row per rate (wall, CPU) of the fresh-token runs in `mode`; `cells` makes its cells. */
+function rateRows(mode, cells) {
+  for (const [label, field] of [
+    ['wall', 'medianPerSecond'],
+    ['CPU', 'medianPerCpuSecond'],
+  ]) {
+    const rate = (contender) => find(contender, 'distinct', mode)[field];
+    lines.push(`| ${label} | ${cells(rate).join(' | ')} |`);
+  }
+}
+rateRows('sync', (rate) => {
   const core = rate('hitwarden-core');
   const state = rate('map-state-floor');
   const table = rate('table-floor');
-  lines.push(
-    `| ${label} | ${fmt(rate('map-floor'))} | ${fmt(state)} | ${fmt(table)} | ${fmt(core)} | ${fmt(rate('hitwarden-core-presized'))} | ${((100 * core) / state).toFixed(0)}% | ${((100 * core) / table).toFixed(0)}% | ${(5e6 / table).toFixed(2)}× |`,
-  );
-}
+  return [
+    fmt(rate('map-floor')),
+    fmt(state),
+    fmt(table),
+    fmt(core),
+    fmt(rate('hitwarden-core-presized')),
+    `${((100 * core) / state).toFixed(0)}%`,
+    `${((100 * core) / table).toFixed(0)}%`,
+    `${(5e6 / table).toFixed(2)}×`,
+  ];
+});
 lines.push(
   '',
   `In blocks (\`incrMany\`, arrays of ${batch} tokens), same fresh tokens:`,
@@ -204,18 +217,18 @@ lines.push(
   '| rate | table floor, blocks | hitwarden core | core, presized | core / floor | presized / floor |',
   '|---|---|---|---|---|---|',
 );
-for (const [label, field] of [
-  ['wall', 'medianPerSecond'],
-  ['CPU', 'medianPerCpuSecond'],
-]) {
-  const rate = (contender) => find(contender, 'distinct', 'sync-batch')[field];
+rateRows('sync-batch', (rate) => {
   const table = rate('table-floor');
   const core = rate('hitwarden-core');
   const presized = rate('hitwarden-core-presized');
-  lines.push(
-    `| ${label} | ${fmt(table)} | ${fmt(core)} | ${fmt(presized)} | ${((100 * core) / table).toFixed(0)}% | ${((100 * presized) / table).toFixed(0)}% |`,
-  );
-}
+  return [
+    fmt(table),
+    fmt(core),
+    fmt(presized),
+    `${((100 * core) / table).toFixed(0)}%`,
+    `${((100 * presized) / table).toFixed(0)}%`,
+  ];
+});
 lines.push(
   '',
   `Memory at ${distinct.toLocaleString('en')} tokens seen once each (JS heap + typed arrays, hitwarden's shared-buffer tables included, after GC, token strings excluded — both contenders get the same pre-made strings):`,
