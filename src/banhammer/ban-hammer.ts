@@ -218,21 +218,17 @@ export class BanHammer<ReturnRates extends boolean = false> {
       return (passed ? RESOLVED_TRUE : RESOLVED_FALSE) as Promise<IncrResult<ReturnRates>>;
     }
     core.readLastRates();
-    const rates = core.rates;
-    return Promise.resolve([
-      passed,
-      { token_rate_1m: rates[0]!, token_rate_10m: rates[1]!, token_rate_60m: rates[2]! },
-    ] as IncrResult<ReturnRates>);
+    return Promise.resolve([passed, statsAt(core.rates, 0)] as IncrResult<ReturnRates>);
   }
 
   /**
    * Counts one event of `metric` for each of `tokens`, in order, and resolves what `incr`
    * would have resolved for each: the same decisions, counters, actions and events as one
-   * `incr` per token. On the memory store without `returnRates`, the batch is decided in one
-   * synchronous call of the store's core (`MemoryCore#incrMany`), which over many distinct
-   * tokens is faster than deciding them one by one; otherwise it is one `incr` per token (a
-   * Redis store coalesces those into shared script calls anyway). Rejects before counting
-   * anything for a metric that is not configured or a token that is not a string.
+   * `incr` per token. On the memory store the batch is decided in one synchronous call of
+   * the store's core (`MemoryCore#incrMany`), which over many distinct tokens is faster than
+   * deciding them one by one; on other stores it is one `incr` per token (a Redis store
+   * coalesces those into shared script calls anyway). Rejects before counting anything for a
+   * metric that is not configured or a token that is not a string.
    */
   incrMany(tokens: readonly string[], metric: string): Promise<IncrResult<ReturnRates>[]> {
     const m = this.#config.indexOf.get(metric);
@@ -244,9 +240,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
       if (typeof token !== 'string') return Promise.reject(this.#badCall(token, metric));
     }
     const core = this.#core;
-    if (core === undefined || this.#returnRates) {
-      return Promise.all(tokens.map((token) => this.incr(token, metric)));
-    }
+    if (core === undefined) return Promise.all(tokens.map((token) => this.incr(token, metric)));
     this.counters.decisions += tokens.length;
     const passed = new Array<boolean>(tokens.length);
     // The tokens the store decides, and where each one's answer goes (the same places unless
@@ -268,14 +262,30 @@ export class BanHammer<ReturnRates extends boolean = false> {
       decided = unlisted;
     }
     const out = new Uint8Array(decided.length);
-    core.incrMany(decided, m, out, (k) => this.#scheduleFromCore(core, decided[k]!, m));
+    const rates = this.#returnRates ? new Float64Array(3 * decided.length) : undefined;
+    core.incrMany(decided, m, out, (k) => this.#scheduleFromCore(core, decided[k]!, m), rates);
     for (let k = 0; k < decided.length; k++) {
       const ok = (out[k]! & PASSED) !== 0;
       if (ok) this.counters.passed++;
       else this.counters.refused++;
       passed[places === undefined ? k : places[k]!] = ok;
     }
-    return Promise.resolve(passed as IncrResult<ReturnRates>[]);
+    if (rates === undefined) return Promise.resolve(passed as IncrResult<ReturnRates>[]);
+    // With rates: each decided token's from the batch; a listed token's, which are never
+    // counted, as they stand.
+    const results = new Array<[boolean, Stats]>(tokens.length);
+    for (let k = 0; k < decided.length; k++) {
+      const i = places === undefined ? k : places[k]!;
+      results[i] = [passed[i]!, statsAt(rates, 3 * k)];
+    }
+    if (places !== undefined) {
+      for (let i = 0; i < tokens.length; i++) {
+        if (results[i] !== undefined) continue;
+        core.readRates(tokens[i]!, m);
+        results[i] = [passed[i]!, statsAt(core.rates, 0)];
+      }
+    }
+    return Promise.resolve(results as IncrResult<ReturnRates>[]);
   }
 
   /**
@@ -479,6 +489,15 @@ export class BanHammer<ReturnRates extends boolean = false> {
       `${quoteInput(metric)} is not a configured metric (configured: ${known.join(', ')}${this.#config.indexOf.size > 10 ? ', …' : ''})`,
     );
   }
+}
+
+/** The three rates at `at` in `rates`, as `Stats`. */
+function statsAt(rates: Float64Array, at: number): Stats {
+  return {
+    token_rate_1m: rates[at]!,
+    token_rate_10m: rates[at + 1]!,
+    token_rate_60m: rates[at + 2]!,
+  };
 }
 
 function positiveInteger(value: number | undefined, fallback: number, path: string): number {

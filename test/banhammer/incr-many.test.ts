@@ -77,7 +77,11 @@ describe('BanHammer#incrMany', () => {
         ),
         fc.array(
           fc.record({
-            advanceSeconds: fc.integer({ min: 0, max: 45 }),
+            // Some steps longer than 10 minutes, so that the three rates differ.
+            advanceSeconds: fc.oneof(
+              fc.integer({ min: 0, max: 45 }),
+              fc.integer({ min: 300, max: 1500 }),
+            ),
             metric: fc.constantFrom('m', 'other'),
             tokens: fc.array(fc.constantFrom(...TOKENS), { maxLength: 140 }),
           }),

@@ -25,7 +25,8 @@ const metricsArb = fc.array(fc.array(thresholdArb, { minLength: 1, maxLength: 4 
 });
 
 const stepArb = fc.record({
-  advanceSeconds: fc.integer({ min: 0, max: 90 }),
+  // Some steps longer than 10 minutes, so that the three rates differ.
+  advanceSeconds: fc.oneof(fc.integer({ min: 0, max: 90 }), fc.integer({ min: 300, max: 1500 })),
   metric: fc.nat(),
   // Mostly a few tokens (so thresholds trip and blocks repeat them), sometimes many fresh ones
   // (so tables grow and the hand frees and evicts inside a batch).
@@ -58,10 +59,13 @@ describe('MemoryCore#incrMany', () => {
             const metric = step.metric % metrics.length;
             const expectedFlags: number[] = [];
             const expectedStates: number[][] = [];
+            const expectedRates: number[] = [];
             const thresholds = single.thresholdCount(metric);
             for (const token of step.tokens) {
               const flags = single.incr(token, metric);
               expectedFlags.push(flags);
+              single.readLastRates();
+              expectedRates.push(...single.rates);
               expectedStates.push(
                 (flags & HAS_ACTIONS) === 0
                   ? []
@@ -70,9 +74,17 @@ describe('MemoryCore#incrMany', () => {
             }
             const out = new Uint8Array(step.tokens.length + 3).fill(0xff);
             const states: number[][] = step.tokens.map(() => []);
-            batched.incrMany(step.tokens, metric, out, (i) => {
-              states[i] = [...batched.thresholdState.subarray(0, thresholds)];
-            });
+            const rates = new Float64Array(3 * step.tokens.length);
+            batched.incrMany(
+              step.tokens,
+              metric,
+              out,
+              (i) => {
+                states[i] = [...batched.thresholdState.subarray(0, thresholds)];
+              },
+              rates,
+            );
+            expect([...rates]).toEqual(expectedRates);
             expect([...out.subarray(0, step.tokens.length)]).toEqual(expectedFlags);
             // Past the batch, `out` is left alone.
             expect([...out.subarray(step.tokens.length)]).toEqual([0xff, 0xff, 0xff]);
@@ -99,7 +111,7 @@ describe('MemoryCore#incrMany', () => {
     );
   });
 
-  it('refuses an out array shorter than the batch before counting anything', () => {
+  it('refuses out or rates arrays shorter than the batch needs, before counting anything', () => {
     const clock = new ManualClock(1_000);
     const core = twin(
       [{ name: 'm', thresholds: [{ limit: 1, windowSeconds: 60, durationSeconds: 60 }] }],
@@ -107,6 +119,9 @@ describe('MemoryCore#incrMany', () => {
       100,
     );
     expect(() => core.incrMany(['a', 'b'], 0, new Uint8Array(1))).toThrow(RangeError);
+    expect(() =>
+      core.incrMany(['a', 'b'], 0, new Uint8Array(2), undefined, new Float64Array(5)),
+    ).toThrow(RangeError);
     expect(core.size).toBe(0);
   });
 

@@ -322,7 +322,9 @@ export class MemoryCore {
    * Counts and decides `tokens.length` events of `metric`, in order: `out[i]` gets what
    * `incr(tokens[i], metric)` would have returned, and when it has `HAS_ACTIONS`,
    * `onActions(i)` is called at once, while `thresholdState` holds that decision's states.
-   * Afterwards `readLastRates` reads the pair of the last token.
+   * With `rates` (at least 3 × `tokens.length` long), `rates[3i .. 3i + 2]` get the token's
+   * rates right after its event, as `readLastRates` would have read them. Afterwards
+   * `readLastRates` reads the pair of the last token.
    *
    * On many distinct tokens this is faster than `incr` in a loop (see the file comment,
    * Batches). The decisions of a block of `BATCH_BLOCK` tokens share one clock reading.
@@ -332,10 +334,14 @@ export class MemoryCore {
     metric: number,
     out: Uint8Array,
     onActions?: (i: number) => void,
+    rates?: Float64Array,
   ): void {
     const n = tokens.length;
     if (out.length < n) {
       throw new RangeError(`incrMany: out holds ${out.length} results, tokens ${n}`);
+    }
+    if (rates !== undefined && rates.length < 3 * n) {
+      throw new RangeError(`incrMany: rates holds ${rates.length} numbers, 3 × ${n} needed`);
     }
     const table = this.#tables[metric]!;
     // Per call rather than a field, so that an `onActions` that starts another batch cannot
@@ -351,6 +357,12 @@ export class MemoryCore {
         const slot = this.#locate(tokens[i]!, metric, hashes[i - start]!, now);
         const flags = this.#decide(slot, table, now);
         out[i] = flags;
+        if (rates !== undefined) {
+          this.#readRates(slot, now);
+          rates[3 * i] = this.rates[0]!;
+          rates[3 * i + 1] = this.rates[1]!;
+          rates[3 * i + 2] = this.rates[2]!;
+        }
         if ((flags & HAS_ACTIONS) !== 0 && onActions !== undefined) onActions(i);
       }
     }
