@@ -1,26 +1,61 @@
+/** The `code` of every hitwarden error, for a `switch` that the compiler checks. */
+export type HitwardenErrorCode =
+  | 'HITWARDEN_INVALID_IP'
+  | 'HITWARDEN_CONFIG'
+  | 'HITWARDEN_STORE'
+  | 'HITWARDEN_INVALID_TIME'
+  | 'HITWARDEN_SNAPSHOT'
+  | 'HITWARDEN_INVALID_KEY';
+
 /**
  * Every error hitwarden throws on purpose. Callers can branch on the class (or on `code`,
  * which survives serialisation across processes) instead of matching message text.
  */
 export class HitwardenError extends Error {
-  readonly code: string;
+  readonly code: HitwardenErrorCode;
 
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
+  constructor(code: HitwardenErrorCode, message: string, options?: ErrorOptions) {
+    super(bounded(message), options);
     this.name = new.target.name;
     this.code = code;
   }
 }
 
-/** Quotes user input for an error message: JSON so control characters show, cut so a
- *  multi-megabyte string does not become a multi-megabyte message. */
+/** Longest message a hitwarden error carries: past it the text is cut, so no input, however
+ *  large, can make a multi-megabyte message (a 1 MB metric name in a config path, say). */
+export const MAX_MESSAGE_LENGTH = 1000;
+
+/** Quotes user input for an error message: strings as JSON so control characters show, cut
+ *  so a multi-megabyte string does not become a multi-megabyte message; other values by
+ *  what they are (numbers as written, so `NaN` and `-1` show), never by calling into them. */
 export function quoteInput(value: unknown, maxLength = 80): string {
-  if (typeof value !== 'string') {
-    return value === null ? 'null' : `a value of type ${typeof value}`;
+  switch (typeof value) {
+    case 'string': {
+      const shown = value.length > maxLength ? `${value.slice(0, maxLength)}…` : value;
+      const quoted = JSON.stringify(shown);
+      return value.length > maxLength ? `${quoted} (${value.length} characters)` : quoted;
+    }
+    case 'number':
+      return Object.is(value, -0) ? '-0' : String(value);
+    case 'boolean':
+      return String(value);
+    case 'bigint':
+      return 'a BigInt';
+    case 'symbol':
+      return 'a symbol';
+    case 'undefined':
+      return 'undefined';
+    case 'function':
+      return 'a function';
+    default:
+      if (value === null) return 'null';
+      return Array.isArray(value) ? 'an array' : 'an object';
   }
-  const shown = value.length > maxLength ? `${value.slice(0, maxLength)}…` : value;
-  const quoted = JSON.stringify(shown);
-  return value.length > maxLength ? `${quoted} (${value.length} characters)` : quoted;
+}
+
+/** `text` cut to `MAX_MESSAGE_LENGTH` characters. */
+function bounded(text: string): string {
+  return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : text;
 }
 
 /** An address that is not an IPv4 or IPv6 address in text form. */
@@ -44,7 +79,7 @@ export class ConfigError extends HitwardenError {
 
   constructor(path: string, rule: string, options?: ErrorOptions) {
     super('HITWARDEN_CONFIG', `${path}: ${rule}`, options);
-    this.path = path;
+    this.path = bounded(path);
   }
 }
 
@@ -63,7 +98,7 @@ export class InvalidTimeError extends HitwardenError {
   readonly value: unknown;
 
   constructor(field: string, value: unknown, rule: string) {
-    super('HITWARDEN_INVALID_TIME', `${field} = ${String(value)}: ${rule}`);
+    super('HITWARDEN_INVALID_TIME', `${field} = ${quoteInput(value)}: ${rule}`);
     this.field = field;
     this.value = value;
   }
@@ -94,6 +129,6 @@ export class SnapshotError extends HitwardenError {
 
   constructor(path: string, rule: string, options?: ErrorOptions) {
     super('HITWARDEN_SNAPSHOT', `${path}: ${rule}`, options);
-    this.path = path;
+    this.path = bounded(path);
   }
 }

@@ -58,14 +58,17 @@ export {
   ConfigError,
   FutureTimestampError,
   HitwardenError,
+  type HitwardenErrorCode,
   InvalidIpError,
   InvalidTimeError,
+  MAX_MESSAGE_LENGTH,
   SnapshotError,
   StoreError,
 } from './errors.js';
 export type { AddressFamily } from './ip/address.js';
 export { CidrSet } from './ip/cidr-set.js';
 export { normalizeIp } from './ip/normalize.js';
+export { MAX_TIMEOUT_MS } from './options.js';
 export {
   BLOCKING,
   HAS_ACTIONS,
@@ -96,7 +99,13 @@ export type {
   StoreSetup,
   StoreThreshold,
 } from './store/store.js';
-export { type Clock, monotonic, systemClock } from './time/clock.js';
+export {
+  CLOCK_STEP_BACK_TOLERANCE_MS,
+  type Clock,
+  ClockGuard,
+  monotonic,
+  systemClock,
+} from './time/clock.js';
 export { ManualClock } from './time/manual-clock.js';
 export {
   type FleetBatch,
