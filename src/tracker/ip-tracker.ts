@@ -1,6 +1,8 @@
-import { ConfigError, InvalidIpError } from '../errors.js';
+import { ConfigError, InvalidIpError, quoteInput } from '../errors.js';
 import { parseAddress } from '../ip/parse.js';
-import { type Clock, monotonic, systemClock } from '../time/clock.js';
+import { functionOption, integerOption, numberOption, optionsObject } from '../options.js';
+import { type Clock, ClockGuard, systemClock } from '../time/clock.js';
+import { MAX_CAPACITY, MAX_LOAD } from './growing-table.js';
 import { randomSeed } from './hash.js';
 import { IPv4Counts } from './ipv4-counts.js';
 import { IPv6Counts } from './ipv6-counts.js';
@@ -13,8 +15,9 @@ export interface RolloverOptions {
   /** Length of a period. @default 86400 (a day) */
   periodSeconds?: number;
   /**
-   * Where periods start, as an offset from the Unix epoch (UTC midnight when 0). Use
-   * `-3600` for periods that start at 01:00 UTC, e.g. midnight in UTC+1.
+   * Where periods start, as an offset from the Unix epoch (UTC midnight when 0): periods
+   * start at `offsetSeconds` past UTC midnight. `3600` starts them at 01:00 UTC (midnight in
+   * UTC−1); `-3600` at 23:00 UTC (midnight in UTC+1).
    * @default 0
    */
   offsetSeconds?: number;
@@ -30,7 +33,10 @@ export interface IpTrackerOptions {
    * After a `clear()` or a rollover the tables are presized for the period that just ended.
    */
   expectedAddresses?: number;
-  /** Epoch-millisecond clock, read only for the rollover. @default Date.now */
+  /** Epoch-millisecond clock, read only for the rollover, under the rule of `ClockGuard`: a
+   *  reading that is not a finite number throws `InvalidTimeError` from the call that read
+   *  it, and a clock corrected backwards after a wild reading resumes its periods from the
+   *  corrected time. @default Date.now */
   clock?: Clock;
   /** Start a new period automatically (`true`: daily at UTC midnight), keeping the
    *  finished period's top list in `previous`. @default false */
@@ -68,6 +74,10 @@ const NO_OBSERVER: CountObserver = { countedV4: () => {}, countedV6: () => {}, c
 const DEFAULT_TOP_N = 100;
 const MAX_TOP_N = 1_000_000;
 const DAY_SECONDS = 86_400;
+/** Most distinct addresses a table can hold (and so the largest useful presizing hint). */
+const MAX_ADDRESSES = Math.floor(MAX_CAPACITY * MAX_LOAD);
+/** Longest rollover period, and largest offset: a year of 366 days. */
+const MAX_PERIOD_SECONDS = 366 * DAY_SECONDS;
 const noop = () => {};
 
 /**
@@ -97,15 +107,35 @@ export class IpTracker {
   #previous: PeriodSummary | undefined;
   #observer: CountObserver = NO_OBSERVER;
 
-  constructor(options: IpTrackerOptions = {}) {
-    this.topN = validateTopN(options.topN);
-    this.#expected = validateExpected(options.expectedAddresses);
+  constructor(options?: IpTrackerOptions) {
+    options = optionsObject('IpTracker', options);
+    this.topN = integerOption('IpTracker.topN', options.topN, DEFAULT_TOP_N, 1, MAX_TOP_N);
+    this.#expected = integerOption(
+      'IpTracker.expectedAddresses',
+      options.expectedAddresses,
+      0,
+      0,
+      MAX_ADDRESSES,
+    );
     this.#v4 = new IPv4Counts(this.#expected, randomSeed());
     this.#v6 = new IPv6Counts(0, randomSeed());
     this.#top = new TopK(this.topN);
-    if (options.rollover) {
-      const rollover = options.rollover === true ? {} : options.rollover;
-      this.#installRollover(rollover, options.clock ?? systemClock);
+    const clock = functionOption(
+      'IpTracker.clock',
+      options.clock,
+      systemClock,
+      'returning epoch milliseconds',
+    );
+    const rollover = options.rollover ?? false;
+    if (rollover === true) this.#installRollover({}, clock);
+    else if (rollover !== false) {
+      if (rollover === null || typeof rollover !== 'object') {
+        throw new ConfigError(
+          'IpTracker.rollover',
+          `must be true, false or { periodSeconds, offsetSeconds }, got ${quoteInput(rollover)}`,
+        );
+      }
+      this.#installRollover(rollover, clock);
     }
   }
 
@@ -213,16 +243,35 @@ export class IpTracker {
   }
 
   #installRollover(options: RolloverOptions, clock: Clock): void {
-    const periodMs = validateSeconds(options.periodSeconds, DAY_SECONDS, 'rollover.periodSeconds');
-    if (periodMs <= 0) throw new ConfigError('options.rollover.periodSeconds', 'must be > 0');
-    const offsetMs = validateSeconds(options.offsetSeconds, 0, 'rollover.offsetSeconds');
-    const now = monotonic(clock);
+    const periodMs =
+      numberOption('IpTracker.rollover.periodSeconds', options.periodSeconds, DAY_SECONDS, {
+        min: 1,
+        max: MAX_PERIOD_SECONDS,
+        unit: 'seconds',
+      }) * 1000;
+    const offsetMs =
+      numberOption('IpTracker.rollover.offsetSeconds', options.offsetSeconds, 0, {
+        min: -MAX_PERIOD_SECONDS,
+        max: MAX_PERIOD_SECONDS,
+        unit: 'seconds',
+      }) * 1000;
+    const guard = new ClockGuard(clock);
     const startOf = (t: number) => Math.floor((t - offsetMs) / periodMs) * periodMs + offsetMs;
-    let start = startOf(now());
+    let start = startOf(guard.read());
     let end = start + periodMs;
     this.#beforeAccess = () => {
-      const t = now();
-      if (t < end) return;
+      const t = guard.read();
+      if (t < end) {
+        // Before the period began: the clock was corrected after a wild reading (one that
+        // ran ahead and rolled the periods over). Periods resume from the corrected time,
+        // keeping what was counted since; without this the tracker would not roll over
+        // again until the real clock caught up with the wild reading.
+        if (t < start) {
+          start = startOf(t);
+          end = start + periodMs;
+        }
+        return;
+      }
       const nextStart = startOf(t);
       // When whole periods passed without a single access, the one just before now was empty.
       this.#previous =
@@ -234,32 +283,4 @@ export class IpTracker {
       end = nextStart + periodMs;
     };
   }
-}
-
-function validateTopN(topN: number | undefined): number {
-  if (topN === undefined) return DEFAULT_TOP_N;
-  if (!Number.isInteger(topN) || topN < 1 || topN > MAX_TOP_N) {
-    throw new ConfigError('options.topN', `must be an integer from 1 to ${MAX_TOP_N}, got ${topN}`);
-  }
-  return topN;
-}
-
-function validateExpected(expected: number | undefined): number {
-  if (expected === undefined) return 0;
-  if (!Number.isFinite(expected) || expected < 0) {
-    throw new ConfigError(
-      'options.expectedAddresses',
-      `must be a finite number ≥ 0, got ${expected}`,
-    );
-  }
-  return expected;
-}
-
-/** Seconds option → milliseconds, with its default. */
-function validateSeconds(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback * 1000;
-  if (!Number.isFinite(value)) {
-    throw new ConfigError(`options.${name}`, `must be a finite number of seconds, got ${value}`);
-  }
-  return value * 1000;
 }

@@ -233,9 +233,9 @@ describe('bad input', () => {
 
   it('validates options and arguments', () => {
     expect(() => new IpTracker({ topN: 0 })).toThrow(ConfigError);
-    expect(() => new IpTracker({ topN: 1.5 })).toThrow('options.topN');
+    expect(() => new IpTracker({ topN: 1.5 })).toThrow('IpTracker.topN');
     expect(() => new IpTracker({ expectedAddresses: Number.NaN })).toThrow(
-      'options.expectedAddresses',
+      'IpTracker.expectedAddresses',
     );
     expect(() => new IpTracker({ rollover: { periodSeconds: 0 } })).toThrow(
       'rollover.periodSeconds',
