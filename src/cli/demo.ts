@@ -3,7 +3,7 @@ import { Ipv4Space, Ipv6Space } from '../synth/addresses.js';
 import { Sfc32, splitMix32 } from '../synth/prng.js';
 import { ZipfSampler } from '../synth/zipf.js';
 import { IpTracker } from '../tracker/ip-tracker.js';
-import { parseNumberOption } from './options.js';
+import { integerArgument, numberArgument } from './options.js';
 
 interface DemoOptions {
   addresses: number;
@@ -22,11 +22,11 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('feed a synthetic day of traffic through the IP tracker and print the top list')
-    .option('--addresses <n>', 'distinct client addresses', parseNumberOption, 1_000_000)
-    .option('--requests <n>', 'requests to simulate', parseNumberOption, 3_000_000)
-    .option('--ipv6-share <fraction>', 'share of clients that use IPv6', parseNumberOption, 0.1)
-    .option('--top <n>', 'rows to print', parseNumberOption, 10)
-    .option('--seed <n>', 'random seed (same seed, same day)', parseNumberOption, 1)
+    .option('--addresses <n>', 'distinct client addresses', integerArgument(1, 1e9), 1_000_000)
+    .option('--requests <n>', 'requests to simulate', integerArgument(0, 1e12), 3_000_000)
+    .option('--ipv6-share <fraction>', 'share of clients that use IPv6', numberArgument(0, 1), 0.1)
+    .option('--top <n>', 'rows to print', integerArgument(0, 1_000_000), 10)
+    .option('--seed <n>', 'random seed (same seed, same day)', integerArgument(0, 2 ** 32 - 1), 1)
     .action((options: DemoOptions) => runDemo(options));
 }
 

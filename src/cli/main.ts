@@ -10,7 +10,10 @@ const { version } = JSON.parse(
 const program = new Command()
   .name('hitwarden')
   .description('Watch request traffic and ward off abusers')
-  .version(version);
+  .version(version)
+  // A usage error (an unknown flag, a bad value) exits 2, as CLI conventions have it;
+  // commander has already printed its one-line message.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 registerDemo(program);
 
 await program.parseAsync();
