@@ -1,5 +1,6 @@
 import { ConfigError, quoteInput } from '../errors.js';
-import type { AddressFamily } from './address.js';
+import { type AddressFamily, compareAddresses } from './address.js';
+import { formatIPv4 } from './format.js';
 import { parseAddress } from './parse.js';
 
 /*
@@ -29,16 +30,6 @@ function writeBigInt(value: bigint, out: Uint32Array, offset: number): void {
     out[offset + i] = Number(value & V6_WORD_MASK);
     value >>= V6_WORD_BITS;
   }
-}
-
-/** Compares the 4-word IPv6 value at `a[offsetA]` with `b[0..3]`. */
-function compare6(a: Uint32Array, offsetA: number, b: Uint32Array): number {
-  for (let i = 0; i < 4; i++) {
-    const x = a[offsetA + i]!;
-    const y = b[i]!;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return 0;
 }
 
 /** Parses a decimal prefix length: digits only, no sign, no leading zero, at most `max`. */
@@ -109,15 +100,10 @@ function parseRange(entry: unknown, path: string): Range {
     const start = value & (all ^ hostMask);
     throw new ConfigError(
       path,
-      `${quoteInput(entry)} has host bits set beyond its /${slash === -1 ? maxPrefix : entry.slice(slash + 1)} prefix (the range starts at ${family === 4 ? formatV4(start) : 'a lower address'})`,
+      `${quoteInput(entry)} has host bits set beyond its /${slash === -1 ? maxPrefix : entry.slice(slash + 1)} prefix (the range starts at ${family === 4 ? formatIPv4(Number(start)) : 'a lower address'})`,
     );
   }
   return { family, start: value, end: value | hostMask };
-}
-
-function formatV4(value: bigint): string {
-  const n = Number(value);
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 /** Sorts and merges overlapping or adjacent ranges of one family. */
@@ -222,10 +208,10 @@ export class CidrSet {
     let hi = (ranges.length >> 3) - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (compare6(ranges, 8 * mid, words) <= 0) lo = mid + 1;
+      if (compareAddresses(6, ranges, 8 * mid, 6, words, 0) <= 0) lo = mid + 1;
       else hi = mid - 1;
     }
-    return hi >= 0 && compare6(ranges, 8 * hi + 4, words) >= 0;
+    return hi >= 0 && compareAddresses(6, ranges, 8 * hi + 4, 6, words, 0) >= 0;
   }
 
   /** Whether a token in text form is an address inside the set; any other text is not. */

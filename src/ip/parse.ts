@@ -1,4 +1,4 @@
-import { type AddressFamily, NOT_AN_ADDRESS, type ParseResult } from './address.js';
+import { NOT_AN_ADDRESS, type ParseResult } from './address.js';
 
 /*
  * A hand-written scanner instead of a regular expression or `net.isIP` + split: it reads the
@@ -189,9 +189,4 @@ export function parseAddress(text: string, out: Uint32Array): ParseResult {
   // No pre-scan for ':' — text without one fails the IPv6 grammar anyway, at its first
   // non-hex character or for having fewer than eight groups.
   return parseIPv6(text, out);
-}
-
-/** `true` when `family` is a real family, narrowing the parse result. */
-export function isAddressFamily(result: ParseResult): result is AddressFamily {
-  return result !== NOT_AN_ADDRESS;
 }

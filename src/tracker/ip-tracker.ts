@@ -1,5 +1,5 @@
-import { ConfigError, InvalidIpError, quoteInput } from '../errors.js';
-import { parseAddress } from '../ip/parse.js';
+import { ConfigError, quoteInput } from '../errors.js';
+import { parseAddressOrThrow } from '../ip/normalize.js';
 import { functionOption, integerOption, numberOption, optionsObject } from '../options.js';
 import { type Clock, ClockGuard, systemClock } from '../time/clock.js';
 import { MAX_CAPACITY, MAX_LOAD } from './growing-table.js';
@@ -145,10 +145,8 @@ export class IpTracker {
    */
   requestHandled(ip: string): void {
     this.#beforeAccess();
-    if (typeof ip !== 'string') throw new InvalidIpError(ip, 'expected a string');
     const words = this.#scratch;
-    const family = parseAddress(ip, words);
-    if (family === 4) {
+    if (parseAddressOrThrow(ip, words) === 4) {
       const v4 = this.#v4;
       const word = words[0]!;
       const hash = v4.hash(word);
@@ -158,7 +156,7 @@ export class IpTracker {
         top.offer(4, words, hash, count);
       }
       this.#observer.countedV4(words);
-    } else if (family === 6) {
+    } else {
       const v6 = this.#v6;
       const hash = v6.hash(words);
       const count = v6.increment(words, hash);
@@ -167,8 +165,6 @@ export class IpTracker {
         top.offer(6, words, hash, count);
       }
       this.#observer.countedV6(words);
-    } else {
-      throw new InvalidIpError(ip);
     }
   }
 
@@ -193,12 +189,10 @@ export class IpTracker {
    *  `requestHandled`. */
   count(ip: string): number {
     this.#beforeAccess();
-    if (typeof ip !== 'string') throw new InvalidIpError(ip, 'expected a string');
     const words = this.#scratch;
-    const family = parseAddress(ip, words);
-    if (family === 4) return this.#v4.get(words[0]!, this.#v4.hash(words[0]!));
-    if (family === 6) return this.#v6.get(words, this.#v6.hash(words));
-    throw new InvalidIpError(ip);
+    if (parseAddressOrThrow(ip, words) === 4)
+      return this.#v4.get(words[0]!, this.#v4.hash(words[0]!));
+    return this.#v6.get(words, this.#v6.hash(words));
   }
 
   /** Distinct addresses seen in the current period. */
