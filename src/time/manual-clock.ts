@@ -1,3 +1,4 @@
+import { InvalidTimeError } from '../errors.js';
 import type { Clock } from './clock.js';
 
 /**
@@ -14,7 +15,7 @@ export class ManualClock {
 
   /** @param start epoch milliseconds */
   constructor(start = 0) {
-    this.#now = start;
+    this.#now = finiteTime('ManualClock start', start);
   }
 
   /** The clock function to hand to hitwarden components (already bound). */
@@ -22,11 +23,22 @@ export class ManualClock {
 
   /** Moves time forward (or back, for clamping tests) by `seconds`. */
   advance(seconds: number): void {
-    this.#now += seconds * 1000;
+    this.#now = finiteTime(
+      'advance(seconds)',
+      this.#now + finiteTime('advance(seconds)', seconds) * 1000,
+    );
   }
 
   /** Jumps to an absolute time in epoch milliseconds. */
   set(epochMs: number): void {
-    this.#now = epochMs;
+    this.#now = finiteTime('set(epochMs)', epochMs);
   }
+}
+
+/** A fake clock must never hand out what a real one cannot: NaN, ±Infinity, a non-number. */
+function finiteTime(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new InvalidTimeError(field, value, 'must be a finite number');
+  }
+  return value;
 }

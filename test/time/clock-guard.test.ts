@@ -88,3 +88,15 @@ describe('ClockGuard', () => {
     expect([clock(), clock(), clock()]).toEqual([100_000, 100_000, 1_000]);
   });
 });
+
+describe('ManualClock', () => {
+  it('never hands out a time a real clock could not show', async () => {
+    const { ManualClock } = await import('../../src/index.js');
+    expect(() => new ManualClock(Number.NaN)).toThrow(InvalidTimeError);
+    const time = new ManualClock(1000);
+    expect(() => time.advance(Number.POSITIVE_INFINITY)).toThrow(InvalidTimeError);
+    expect(() => time.set('5' as never)).toThrow(InvalidTimeError);
+    expect(() => time.advance(Number.MAX_VALUE)).toThrow(InvalidTimeError);
+    expect(time.now()).toBe(1000);
+  });
+});
