@@ -6,6 +6,7 @@ import {
   quoteInput,
   SnapshotError,
 } from '../errors.js';
+import { functionOption, integerOption, numberOption, optionsObject } from '../options.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { FixedWindow } from './fixed-window.js';
 import { grown } from './options.js';
@@ -24,8 +25,8 @@ export interface HitCounterOptions {
   /** Epoch milliseconds; a clock that steps back is clamped to the latest time seen.
    *  @default Date.now */
   clock?: Clock;
-  /** How far ahead of the clock a hit's timestamp may be, in seconds, before `record`
-   *  refuses it with a {@link FutureTimestampError}. @default 1 */
+  /** How far ahead of the clock a hit's timestamp may be, in seconds (at most a day), before
+   *  `record` refuses it with a {@link FutureTimestampError}. @default 1 */
   futureToleranceSeconds?: number;
   /** Keys expected at once: sizes the slot tables up front so they never grow mid-traffic. */
   expectedKeys?: number;
@@ -81,6 +82,8 @@ const EVENTS: readonly HitCounterEvent[] = [
  *  rate of new keys, little enough to stay constant time. */
 const SWEEP_STEPS = 2;
 const MIN_CAPACITY = 16;
+/** A day: a caller whose clock runs further ahead than this is broken, not skewed. */
+const MAX_FUTURE_TOLERANCE_SECONDS = 86_400;
 
 const noHitListener = (_key: string, _at: number): void => {};
 
@@ -133,38 +136,29 @@ export class HitCounter {
   /** Installed only while `hit_recorded` has listeners, so the hot path pays one empty call. */
   #emitHit = noHitListener;
 
-  constructor(options: HitCounterOptions = {}) {
-    const strategy = options.strategy ?? new FixedWindow({ windowSeconds: 10 });
+  constructor(given?: HitCounterOptions) {
+    const options = optionsObject('HitCounter', given);
+    const strategy =
+      options.strategy === undefined ? new FixedWindow({ windowSeconds: 10 }) : options.strategy;
     checkStrategy('HitCounter.strategy', strategy);
     this.#strategy = strategy;
     this.#state = strategy.create();
     this.#maxWindowSeconds = strategy.maxWindowSeconds;
     this.#retentionMs = strategy.retentionSeconds * 1000;
-
-    const clock = options.clock ?? systemClock;
-    if (typeof clock !== 'function') {
-      throw new ConfigError('HitCounter.clock', 'must be a function returning epoch milliseconds');
-    }
-    this.#clock = clock;
-
-    const tolerance = options.futureToleranceSeconds ?? 1;
-    if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
-      throw new ConfigError(
-        'HitCounter.futureToleranceSeconds',
-        `must be a finite number of seconds ≥ 0, got ${String(tolerance)}`,
-      );
-    }
-    this.#toleranceSeconds = tolerance;
-    this.#toleranceMs = tolerance * 1000;
-
-    const expected = options.expectedKeys ?? 0;
-    if (!Number.isSafeInteger(expected) || expected < 0 || expected > 2 ** 31) {
-      throw new ConfigError(
-        'HitCounter.expectedKeys',
-        `must be a whole number ≥ 0, got ${expected}`,
-      );
-    }
-    this.#grow(expected);
+    this.#clock = functionOption(
+      'HitCounter.clock',
+      options.clock,
+      systemClock,
+      'returning epoch milliseconds',
+    );
+    this.#toleranceSeconds = numberOption(
+      'HitCounter.futureToleranceSeconds',
+      options.futureToleranceSeconds,
+      1,
+      { min: 0, max: MAX_FUTURE_TOLERANCE_SECONDS, unit: 'seconds' },
+    );
+    this.#toleranceMs = this.#toleranceSeconds * 1000;
+    this.#grow(integerOption('HitCounter.expectedKeys', options.expectedKeys, 0, 0, 2 ** 31));
   }
 
   /** The strategy in use. */

@@ -1,4 +1,5 @@
-import { grown, spanOption } from './options.js';
+import { optionsObject } from '../options.js';
+import { grown, requiredSpan } from './options.js';
 import type { CountingStrategy, StrategyState } from './strategy.js';
 
 export interface SlidingLogOptions {
@@ -19,7 +20,8 @@ export class SlidingLog implements CountingStrategy {
   readonly retentionSeconds: number;
 
   constructor(options: SlidingLogOptions) {
-    const maxWindowSeconds = spanOption('SlidingLog.maxWindowSeconds', options?.maxWindowSeconds);
+    const { maxWindowSeconds: given } = optionsObject('SlidingLog', options);
+    const maxWindowSeconds = requiredSpan('SlidingLog.maxWindowSeconds', given);
     this.params = Object.freeze({ maxWindowSeconds });
     this.maxWindowSeconds = maxWindowSeconds;
     this.retentionSeconds = maxWindowSeconds;
