@@ -145,6 +145,28 @@ class MorrisRing<C extends Uint8Array | Uint16Array> extends BucketRing<C> {
     return this.#estimate[exponent + 1]! - this.#estimate[exponent]!;
   }
 
+  /** The exponent standing for the cell's estimate plus `hits`: the one below that sum, or
+   *  the one above with the probability that keeps the estimate unbiased. */
+  protected add(cell: number, hits: number): number {
+    const before = this.value(cell);
+    const wanted = before + hits;
+    const top = this.#estimate.length - 1;
+    let low = this.cells[cell]!;
+    let high = top;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (this.#estimate[middle]! <= wanted) low = middle;
+      else high = middle - 1;
+    }
+    if (low < top) {
+      const below = this.#estimate[low]!;
+      const share = (wanted - below) / (this.#estimate[low + 1]! - below);
+      if (this.#random() < share) low++;
+    }
+    this.cells[cell] = low;
+    return this.#estimate[low]! - before;
+  }
+
   protected value(cell: number): number {
     return this.#estimate[this.cells[cell]!]!;
   }

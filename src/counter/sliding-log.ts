@@ -101,6 +101,19 @@ class TimestampRings implements StrategyState {
     return held;
   }
 
+  /** The newest timestamps are the ones after `now`: they become `now`, order kept. */
+  clampTo(slot: number, now: number): void {
+    const ring = this.#rings[slot];
+    if (ring === undefined) return;
+    const mask = ring.length - 1;
+    const start = this.#start[slot]!;
+    for (let i = this.#length[slot]! - 1; i >= 0; i--) {
+      const index = (start + i) & mask;
+      if (!(ring[index]! > now)) return;
+      ring[index] = now;
+    }
+  }
+
   replay(slot: number, into: (at: number) => void): void {
     const ring = this.#rings[slot];
     if (ring === undefined) return;
