@@ -43,6 +43,8 @@ export abstract class BucketRing<C extends Cells> implements StrategyState {
   protected abstract allocate(length: number): C;
   /** Adds one hit to a cell; returns how much its value grew. */
   protected abstract bump(cell: number): number;
+  /** Adds `hits` (a sum of cell values) to a cell; returns how much its value grew. */
+  protected abstract add(cell: number, hits: number): number;
   /** How many hits a cell stands for. */
   protected abstract value(cell: number): number;
   /** Whether a saved number can be a cell's content. */
@@ -100,6 +102,29 @@ export abstract class BucketRing<C extends Cells> implements StrategyState {
     this.meta[m + TOTAL] = 0;
     this.#live--;
     return held;
+  }
+
+  /** Folds the buckets after the one holding `now` into it, which becomes the newest. */
+  clampTo(slot: number, now: number): void {
+    const m = slot * META;
+    const newest = this.meta[m + NEWEST]!;
+    const target = Math.floor(now / this.bucketMs);
+    if (!(newest > target)) return;
+    const base = slot * this.size;
+    const ahead = Math.min(newest - target, this.size);
+    let position = this.meta[m + POSITION]!;
+    let moved = 0;
+    for (let n = 0; n < ahead; n++) {
+      moved += this.value(base + position);
+      this.cells[base + position] = 0;
+      if (--position < 0) position = this.size - 1;
+    }
+    // `position` is now the cell of bucket `newest - ahead`: the target's when it was in the
+    // ring, and a zeroed cell as good as any when the whole ring lay ahead.
+    this.meta[m + NEWEST] = target;
+    this.meta[m + POSITION] = position;
+    const total = ahead === this.size ? 0 : this.meta[m + TOTAL]! - moved;
+    this.meta[m + TOTAL] = total + this.add(base + position, moved);
   }
 
   /** The sum of the buckets from the one holding `now - spanMs` through the newest. */

@@ -62,6 +62,13 @@ export class CountRing extends BucketRing<Uint32Array> {
     return 1;
   }
 
+  protected add(cell: number, hits: number): number {
+    const count = this.cells[cell]!;
+    const sum = Math.min(count + hits, MAX_COUNT);
+    this.cells[cell] = sum;
+    return sum - count;
+  }
+
   protected value(cell: number): number {
     return this.cells[cell]!;
   }

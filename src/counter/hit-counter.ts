@@ -6,7 +6,8 @@ import {
   quoteInput,
   SnapshotError,
 } from '../errors.js';
-import { type Clock, systemClock } from '../time/clock.js';
+import { functionOption, integerOption, numberOption, optionsObject } from '../options.js';
+import { type Clock, ClockGuard, systemClock } from '../time/clock.js';
 import { FixedWindow } from './fixed-window.js';
 import { grown } from './options.js';
 import {
@@ -21,23 +22,28 @@ import type { CountingStrategy, StrategyState } from './strategy.js';
 export interface HitCounterOptions {
   /** How hits are kept. @default new FixedWindow({ windowSeconds: 10 }) */
   strategy?: CountingStrategy;
-  /** Epoch milliseconds; a clock that steps back is clamped to the latest time seen.
-   *  @default Date.now */
+  /** Epoch milliseconds, read under {@link ClockGuard}'s rule: a small step back is held at
+   *  the latest reading, a larger one is believed as a correction. @default Date.now */
   clock?: Clock;
-  /** How far ahead of the clock a hit's timestamp may be, in seconds, before `record`
-   *  refuses it with a {@link FutureTimestampError}. @default 1 */
+  /** How far ahead of the clock a hit's timestamp may be, in seconds (at most a day), before
+   *  `record` refuses it with a {@link FutureTimestampError}. @default 1 */
   futureToleranceSeconds?: number;
   /** Keys expected at once: sizes the slot tables up front so they never grow mid-traffic. */
   expectedKeys?: number;
 }
+
+/** Why hits left memory: see {@link HitCounterEvents.pruned}. */
+export type PruneReason = 'expired' | 'idle' | 'clock';
 
 /** What each event hands its listeners. */
 export interface HitCounterEvents {
   /** Every recorded hit. Costs nothing while nobody listens. */
   hit_recorded: { key: string; at: number };
   /** Hits dropped from memory: aged past the strategy's reach (`expired`, including a hit that
-   *  arrived already out of reach) or with a key forgotten after going quiet (`idle`). */
-  pruned: { key: string; removed: number; reason: 'expired' | 'idle' };
+   *  arrived already out of reach), with a key forgotten after going quiet (`idle`), or stamped
+   *  after a corrected clock by a strategy that cannot move them to now (`clock`, only for
+   *  user strategies without `clampTo`). */
+  pruned: { key: string; removed: number; reason: PruneReason };
   /** `stateKept`: the same kind and params, nothing changed; `converted`: the old state handed
    *  its hits over (a log's timestamps replayed into the new strategy). Neither: reset. */
   strategy_swapped: { from: string; to: string; stateKept: boolean; converted: boolean };
@@ -81,6 +87,8 @@ const EVENTS: readonly HitCounterEvent[] = [
  *  rate of new keys, little enough to stay constant time. */
 const SWEEP_STEPS = 2;
 const MIN_CAPACITY = 16;
+/** A day: a caller whose clock runs further ahead than this is broken, not skewed. */
+const MAX_FUTURE_TOLERANCE_SECONDS = 86_400;
 
 const noHitListener = (_key: string, _at: number): void => {};
 
@@ -103,11 +111,14 @@ export class HitCounter {
   #state: StrategyState;
   #maxWindowSeconds: number;
   #retentionMs: number;
-  readonly #clock: Clock;
+  readonly #clock: ClockGuard;
   readonly #toleranceMs: number;
   readonly #toleranceSeconds: number;
-  /** The latest time the clock has shown (the clamp for a clock that steps back). */
-  #latest = Number.NEGATIVE_INFINITY;
+  /** The latest time any state may be stamped at: the latest clock reading or restored hit.
+   *  While the clock reads earlier than this (it was corrected), a slot may hold hits in the
+   *  future, and each is moved to now when its key is next touched. In a typed array so that
+   *  writing it does not box a double. */
+  readonly #stampedUntil = new Float64Array([Number.NEGATIVE_INFINITY]);
 
   #slots = new Map<string, number>();
   #keys: (string | undefined)[] = [];
@@ -133,38 +144,31 @@ export class HitCounter {
   /** Installed only while `hit_recorded` has listeners, so the hot path pays one empty call. */
   #emitHit = noHitListener;
 
-  constructor(options: HitCounterOptions = {}) {
-    const strategy = options.strategy ?? new FixedWindow({ windowSeconds: 10 });
+  constructor(given?: HitCounterOptions) {
+    const options = optionsObject('HitCounter', given);
+    const strategy =
+      options.strategy === undefined ? new FixedWindow({ windowSeconds: 10 }) : options.strategy;
     checkStrategy('HitCounter.strategy', strategy);
     this.#strategy = strategy;
     this.#state = strategy.create();
     this.#maxWindowSeconds = strategy.maxWindowSeconds;
     this.#retentionMs = strategy.retentionSeconds * 1000;
-
-    const clock = options.clock ?? systemClock;
-    if (typeof clock !== 'function') {
-      throw new ConfigError('HitCounter.clock', 'must be a function returning epoch milliseconds');
-    }
-    this.#clock = clock;
-
-    const tolerance = options.futureToleranceSeconds ?? 1;
-    if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
-      throw new ConfigError(
-        'HitCounter.futureToleranceSeconds',
-        `must be a finite number of seconds ≥ 0, got ${String(tolerance)}`,
-      );
-    }
-    this.#toleranceSeconds = tolerance;
-    this.#toleranceMs = tolerance * 1000;
-
-    const expected = options.expectedKeys ?? 0;
-    if (!Number.isSafeInteger(expected) || expected < 0 || expected > 2 ** 31) {
-      throw new ConfigError(
-        'HitCounter.expectedKeys',
-        `must be a whole number ≥ 0, got ${expected}`,
-      );
-    }
-    this.#grow(expected);
+    this.#clock = new ClockGuard(
+      functionOption(
+        'HitCounter.clock',
+        options.clock,
+        systemClock,
+        'returning epoch milliseconds',
+      ),
+    );
+    this.#toleranceSeconds = numberOption(
+      'HitCounter.futureToleranceSeconds',
+      options.futureToleranceSeconds,
+      1,
+      { min: 0, max: MAX_FUTURE_TOLERANCE_SECONDS, unit: 'seconds' },
+    );
+    this.#toleranceMs = this.#toleranceSeconds * 1000;
+    this.#grow(integerOption('HitCounter.expectedKeys', options.expectedKeys, 0, 0, 2 ** 31));
   }
 
   /** The strategy in use. */
@@ -182,25 +186,20 @@ export class HitCounter {
    */
   record(key: string, at?: number): void {
     if (typeof key !== 'string') throw invalidKey(key);
-    let now = this.#latest;
+    const now = this.#now();
     if (at === undefined) {
-      now = this.#now();
       at = now;
     } else if (!(at <= now && at > Number.NEGATIVE_INFINITY)) {
-      // Ahead of the last clock reading (or not a number): only then is the clock worth
-      // asking, so replaying past hits never pays for it.
-      now = this.#now();
       if (!Number.isFinite(at)) throw new InvalidTimeError('at', at, 'must be epoch milliseconds');
-      if (at > now) {
-        if (at > now + this.#toleranceMs) {
-          throw new FutureTimestampError(at, now, this.#toleranceSeconds);
-        }
-        // Within the tolerance: the caller's clock runs a little ahead; the hit happens now.
-        at = now;
+      if (at > now + this.#toleranceMs) {
+        throw new FutureTimestampError(at, now, this.#toleranceSeconds);
       }
+      // Within the tolerance: the caller's clock runs a little ahead; the hit happens now.
+      at = now;
     }
     let slot = this.#slots.get(key);
     if (slot === undefined) slot = this.#admit(key);
+    else if (this.#lastAt[slot]! > now) this.#settle(slot, now);
     if (at > this.#lastAt[slot]!) this.#lastAt[slot] = at;
     const dropped = this.#state.record(slot, at, now);
     this.#totalHits++;
@@ -221,6 +220,7 @@ export class HitCounter {
     this.#sweep(now);
     const slot = this.#slots.get(key);
     if (slot === undefined) return 0;
+    if (now < this.#stampedUntil[0]! && this.#lastAt[slot]! > now) this.#settle(slot, now);
     return this.#state.query(slot, now, lastSeconds * 1000);
   }
 
@@ -268,9 +268,11 @@ export class HitCounter {
     state.resize(this.#capacity);
     let dropped = 0;
     for (const slot of this.#slots.values()) {
+      // Hits stamped after a corrected clock count as now (see #settle).
       previous.replay!(slot, (at) => {
-        dropped += state.record(slot, at, now);
+        dropped += state.record(slot, Math.min(at, now), now);
       });
+      if (this.#lastAt[slot]! > now) this.#lastAt[slot] = now;
     }
     this.#state = state;
     this.#pruned += dropped;
@@ -281,6 +283,7 @@ export class HitCounter {
     const takenAt = this.#now();
     const keys: SnapshotKey[] = [];
     for (const [key, slot] of this.#slots) {
+      if (this.#lastAt[slot]! > takenAt) this.#settle(slot, takenAt);
       keys.push({ key, lastAt: this.#lastAt[slot]!, data: this.#state.save(slot) });
     }
     const snapshot: HitCounterSnapshot = {
@@ -400,14 +403,24 @@ export class HitCounter {
     for (const listener of this.#listeners[event]) (listener as Listener<E>)(payload);
   }
 
-  /** Reads the clock, clamped so that it never goes back. */
+  /** The clock under {@link ClockGuard}'s rule. */
   #now(): number {
-    const time = this.#clock();
-    if (time > this.#latest) this.#latest = time;
-    else if (!(time <= this.#latest)) {
-      throw new InvalidTimeError('clock()', time, 'the clock must return epoch milliseconds');
+    const now = this.#clock.read();
+    if (now > this.#stampedUntil[0]!) this.#stampedUntil[0] = now;
+    return now;
+  }
+
+  /** The clock was corrected back past the slot's newest hit: its hits stamped after `now`
+   *  count as happening now, so none is lost and none stays out of every window (or keeps the
+   *  key from going idle) until the clock catches up with it. */
+  #settle(slot: number, now: number): void {
+    if (this.#state.clampTo !== undefined) {
+      this.#state.clampTo(slot, now);
+    } else {
+      const held = this.#state.clear(slot);
+      if (held !== 0) this.#prunedFrom(this.#keys[slot]!, held, 'clock');
     }
-    return this.#latest;
+    this.#lastAt[slot] = now;
   }
 
   #badSpan(lastSeconds: unknown): never {
@@ -421,7 +434,7 @@ export class HitCounter {
     );
   }
 
-  #prunedFrom(key: string, removed: number, reason: 'expired' | 'idle'): void {
+  #prunedFrom(key: string, removed: number, reason: PruneReason): void {
     this.#pruned += removed;
     if (this.#listeners.pruned.length !== 0) this.#emit('pruned', { key, removed, reason });
   }
@@ -474,7 +487,9 @@ export class HitCounter {
       this.#cursor = slot + 1 === this.#used ? 0 : slot + 1;
       const key = this.#keys[slot];
       if (key === undefined) continue;
-      if (this.#lastAt[slot]! <= idleBefore) {
+      const last = this.#lastAt[slot]!;
+      if (last > now) this.#settle(slot, now);
+      else if (last <= idleBefore) {
         const held = this.#state.clear(slot);
         this.#slots.delete(key);
         this.#keys[slot] = undefined;

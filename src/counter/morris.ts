@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { functionOption, numberOption, optionsObject } from '../options.js';
 import { BucketRing } from './bucket-ring.js';
 import { bucketSpans } from './options.js';
 import type { CountingStrategy, StrategyState } from './strategy.js';
@@ -24,6 +25,9 @@ export interface MorrisOptions {
 
 /** Largest estimate worth representing: past this, doubles no longer count single hits. */
 const MAX_ESTIMATE = 2 ** 53;
+/** Largest base: beyond it one bump stands for so many hits that the estimate says little
+ *  (relative standard deviation ≈ √((a − 1) / 2), 22 times the count at 1000). */
+const MAX_BASE = 1000;
 /** Smallest top estimate a base must reach within 16-bit exponents to be useful. */
 const MIN_RANGE = 2 ** 32;
 
@@ -46,21 +50,20 @@ export class Morris implements CountingStrategy {
   readonly #estimate: Float64Array;
   readonly #wide: boolean;
 
-  constructor(options: MorrisOptions = {}) {
-    const base = options.base ?? 2;
-    if (typeof base !== 'number' || !Number.isFinite(base) || base <= 1) {
-      throw new ConfigError('Morris.base', `must be a finite number > 1, got ${String(base)}`);
-    }
+  constructor(given?: MorrisOptions) {
+    const options = optionsObject('Morris', given);
+    const base = numberOption('Morris.base', options.base, 2, { above: 1, max: MAX_BASE });
     const { windowSeconds, maxWindowSeconds, buckets } = bucketSpans('Morris', options, {
       windowSeconds: 60,
       windows: 60,
     });
     this.#buckets = buckets;
-    const random = options.random ?? Math.random;
-    if (typeof random !== 'function') {
-      throw new ConfigError('Morris.random', 'must be a function returning numbers in [0, 1)');
-    }
-    this.#random = random;
+    this.#random = functionOption(
+      'Morris.random',
+      options.random,
+      Math.random,
+      'returning numbers in [0, 1)',
+    );
 
     const estimate = (exponent: number) => (base ** exponent - 1) / (base - 1);
     this.#wide = estimate(0xff) < MIN_RANGE;
@@ -140,6 +143,28 @@ class MorrisRing<C extends Uint8Array | Uint16Array> extends BucketRing<C> {
     if (!(this.#random() < this.#chance[exponent]!)) return 0;
     this.cells[cell] = exponent + 1;
     return this.#estimate[exponent + 1]! - this.#estimate[exponent]!;
+  }
+
+  /** The exponent standing for the cell's estimate plus `hits`: the one below that sum, or
+   *  the one above with the probability that keeps the estimate unbiased. */
+  protected add(cell: number, hits: number): number {
+    const before = this.value(cell);
+    const wanted = before + hits;
+    const top = this.#estimate.length - 1;
+    let low = this.cells[cell]!;
+    let high = top;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (this.#estimate[middle]! <= wanted) low = middle;
+      else high = middle - 1;
+    }
+    if (low < top) {
+      const below = this.#estimate[low]!;
+      const share = (wanted - below) / (this.#estimate[low + 1]! - below);
+      if (this.#random() < share) low++;
+    }
+    this.cells[cell] = low;
+    return this.#estimate[low]! - before;
   }
 
   protected value(cell: number): number {

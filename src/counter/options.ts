@@ -1,18 +1,26 @@
 import { ConfigError } from '../errors.js';
+import { numberOption, optionsObject } from '../options.js';
 
 /** Most buckets a bucketed strategy keeps per key: beyond this the memory per key (and the cost
  *  of a long query) stops being "a few counters" and a SlidingLog or a coarser bucket fits. */
 export const MAX_BUCKETS = 1 << 16;
 
-/** Reads a span option in seconds: a finite number, at least one millisecond. */
-export function spanOption(path: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0.001) {
+/** Longest span a strategy may keep, in seconds (366 days, as the BanHammer's): past it the
+ *  counter would hold more history than any rate question needs. */
+export const MAX_SPAN_SECONDS = 366 * 86_400;
+
+/** Every span option of a strategy: at least a millisecond (the counter's resolution). */
+export const SPAN_SECONDS = { min: 0.001, max: MAX_SPAN_SECONDS, unit: 'seconds' } as const;
+
+/** A span option that has no default: refused when left out, read by `numberOption` else. */
+export function requiredSpan(path: string, value: unknown): number {
+  if (value === undefined) {
     throw new ConfigError(
       path,
-      `must be a finite number of seconds ≥ 0.001, got ${typeof value === 'number' ? value : typeof value}`,
+      `is required: a number of seconds from 0.001 to ${MAX_SPAN_SECONDS}`,
     );
   }
-  return value;
+  return numberOption(path, value, 0, SPAN_SECONDS);
 }
 
 /** How many buckets of `bucketSeconds` a query of up to `maxWindowSeconds` can touch: the
@@ -35,24 +43,32 @@ export interface BucketSpans {
   buckets: number;
 }
 
-/** Reads a bucketed strategy's `windowSeconds` and `maxWindowSeconds` (which defaults to
- *  `defaultWindows` buckets); `strategy` names it in error paths. */
+/** Reads a bucketed strategy's options object, its `windowSeconds` (required unless
+ *  `defaults.windowSeconds`) and `maxWindowSeconds` (which defaults to `defaults.windows`
+ *  buckets); `strategy` names it in error paths. */
 export function bucketSpans(
   strategy: string,
-  options: { windowSeconds?: unknown; maxWindowSeconds?: unknown } | undefined,
+  given: { windowSeconds?: unknown; maxWindowSeconds?: unknown } | undefined,
   defaults: { windowSeconds?: number; windows: number },
 ): BucketSpans {
-  const given = options?.windowSeconds ?? defaults.windowSeconds;
-  const windowSeconds = spanOption(`${strategy}.windowSeconds`, given);
-  const maxWindowSeconds =
-    options?.maxWindowSeconds === undefined
-      ? defaults.windows * windowSeconds
-      : spanOption(`${strategy}.maxWindowSeconds`, options.maxWindowSeconds);
-  const buckets = bucketCount(`${strategy}.maxWindowSeconds`, windowSeconds, maxWindowSeconds);
+  const options = optionsObject(strategy, given);
+  const windowPath = `${strategy}.windowSeconds`;
+  const windowSeconds =
+    defaults.windowSeconds === undefined
+      ? requiredSpan(windowPath, options.windowSeconds)
+      : numberOption(windowPath, options.windowSeconds, defaults.windowSeconds, SPAN_SECONDS);
+  const maxPath = `${strategy}.maxWindowSeconds`;
+  const maxWindowSeconds = numberOption(
+    maxPath,
+    options.maxWindowSeconds,
+    Math.min(defaults.windows * windowSeconds, MAX_SPAN_SECONDS),
+    SPAN_SECONDS,
+  );
+  const buckets = bucketCount(maxPath, windowSeconds, maxWindowSeconds);
   return { windowSeconds, maxWindowSeconds, buckets };
 }
 
-type Growable = Float64Array | Uint32Array | Uint16Array | Uint8Array;
+type Growable = Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array;
 
 /** A copy of `array` at `length` elements: the old contents first, zeros after. */
 export function grown<T extends Growable>(array: T, length: number): T {

@@ -1,4 +1,5 @@
-import { grown, spanOption } from './options.js';
+import { optionsObject } from '../options.js';
+import { grown, requiredSpan } from './options.js';
 import type { CountingStrategy, StrategyState } from './strategy.js';
 
 export interface SlidingLogOptions {
@@ -19,7 +20,8 @@ export class SlidingLog implements CountingStrategy {
   readonly retentionSeconds: number;
 
   constructor(options: SlidingLogOptions) {
-    const maxWindowSeconds = spanOption('SlidingLog.maxWindowSeconds', options?.maxWindowSeconds);
+    const { maxWindowSeconds: given } = optionsObject('SlidingLog', options);
+    const maxWindowSeconds = requiredSpan('SlidingLog.maxWindowSeconds', given);
     this.params = Object.freeze({ maxWindowSeconds });
     this.maxWindowSeconds = maxWindowSeconds;
     this.retentionSeconds = maxWindowSeconds;
@@ -97,6 +99,19 @@ class TimestampRings implements StrategyState {
     this.#length[slot] = 0;
     this.#entries -= held;
     return held;
+  }
+
+  /** The newest timestamps are the ones after `now`: they become `now`, order kept. */
+  clampTo(slot: number, now: number): void {
+    const ring = this.#rings[slot];
+    if (ring === undefined) return;
+    const mask = ring.length - 1;
+    const start = this.#start[slot]!;
+    for (let i = this.#length[slot]! - 1; i >= 0; i--) {
+      const index = (start + i) & mask;
+      if (!(ring[index]! > now)) return;
+      ring[index] = now;
+    }
   }
 
   replay(slot: number, into: (at: number) => void): void {

@@ -27,7 +27,9 @@ export interface CountingStrategy {
 }
 
 /** The mutable side of a {@link CountingStrategy}; every method is called with a slot the
- *  counter has allocated, and with `now` never decreasing from one call to the next. */
+ *  counter has allocated. `now` only decreases when the clock was corrected after a wild
+ *  reading (see `ClockGuard`); before it hands such a `now` to a slot holding hits stamped
+ *  after it, the counter calls `clampTo`, so a slot never holds a hit later than `now`. */
 export interface StrategyState {
   /** Entries held in memory for all slots (the `memory_entries` metric): timestamps for a
    *  log, buckets for a bucketed strategy. */
@@ -44,6 +46,12 @@ export interface StrategyState {
   /** Forgets the slot (no hit for `retentionSeconds`, so nothing in it is reachable); returns
    *  how many hits it held. */
   clear(slot: number): number;
+  /** Moves the slot's hits stamped after `now` to `now`: the clock was corrected back past
+   *  them, and a hit stamped in the future counts as happening at the corrected time (so it is
+   *  neither lost nor kept out of every window until the clock catches up). O(the slot's data).
+   *  Optional: without it the counter clears such a slot and reports its hits pruned with
+   *  reason `'clock'`. */
+  clampTo?(slot: number, now: number): void;
   /** Optional, for states that keep every hit's time (a log): hands a slot's hits to `into`,
    *  oldest first, so that swapping to another strategy replays them instead of dropping them. */
   replay?(slot: number, into: (at: number) => void): void;

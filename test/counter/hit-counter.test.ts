@@ -60,14 +60,14 @@ describe('HitCounter time rules', () => {
     expect(counter.metrics().total_hits).toBe(0);
   });
 
-  it('clamps a clock that steps back to the latest time it showed', () => {
+  it('holds a clock that steps back a little at the latest time it showed', () => {
     const { clock, counter } = counterAt(100_000, {
       strategy: new SlidingLog({ maxWindowSeconds: 60 }),
     });
     counter.record('k');
     clock.set(130_000);
     expect(counter.query('k', 30)).toBe(0);
-    clock.set(90_000);
+    clock.set(129_200);
     // Still 130 s: the hit at 100 s stays out of a 30 s window instead of coming back.
     expect(counter.query('k', 30)).toBe(0);
     counter.record('k');
