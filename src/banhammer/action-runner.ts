@@ -1,16 +1,6 @@
-import type { Action } from './action.js';
+import { quoteInput } from '../errors.js';
+import type { CompiledAction } from './config.js';
 import type { ActionErrorEvent } from './events.js';
-
-/** One action to run for one event. */
-export interface ActionJob {
-  action: Action;
-  token: string;
-  metric: string;
-  threshold: number;
-  durationSeconds: number;
-  windowSeconds: number;
-  limit: number;
-}
 
 export interface ActionRunnerOptions {
   /** Default time an action may take, in ms (an action's own `timeoutMs` overrides it). */
@@ -18,9 +8,16 @@ export interface ActionRunnerOptions {
   /** Most actions queued or running at once; beyond that new ones are dropped and reported. */
   maxPending: number;
   onError: (event: ActionErrorEvent) => void;
-  /** A dropped action that could not even be reported (too many reports pending). */
+  /** One action was dropped (it is reported later, with the others of its kind). */
   onDrop: () => void;
   onRun: () => void;
+}
+
+/** The drops of one action since its last `overloaded` report. */
+interface Overload {
+  count: number;
+  /** The first token dropped. */
+  readonly token: string;
 }
 
 /**
@@ -28,12 +25,21 @@ export interface ActionRunnerOptions {
  * together on the next turn of the event loop (`setImmediate`), after the caller has its
  * answer. Each runs under its own timeout; a throw, a rejection or a timeout of one never
  * touches the others, and is reported through `onError`, never thrown.
+ *
+ * Nothing here reads a property of the user's action or of what it returns or throws: the
+ * compiled action carries its name and timeout (read once, at setup), and a returned value
+ * is only ever handed to a promise's resolve, which turns every trap into a rejection. A
+ * throw from inside `setImmediate` or a promise callback would end the process.
  */
 export class ActionRunner {
   readonly #options: ActionRunnerOptions;
-  #queue: ActionJob[] = [];
+  /** Queued jobs, as two parallel arrays: queueing a job allocates no object. */
+  #actions: CompiledAction[] = [];
+  #tokens: string[] = [];
   /** Callbacks (event emissions) to run at the start of the next batch, before its actions. */
   #deferred: (() => void)[] = [];
+  /** Drops not reported yet, by action: a flood of drops costs a count each, not an event. */
+  readonly #overloads = new Map<CompiledAction, Overload>();
   #running = 0;
   #scheduled = false;
   #idleWaiters: (() => void)[] = [];
@@ -42,9 +48,9 @@ export class ActionRunner {
     this.#options = options;
   }
 
-  /** Actions queued or running, and deferred callbacks not yet run. */
+  /** Actions queued or running, and deferred callbacks and drop reports not yet run. */
   get pending(): number {
-    return this.#queue.length + this.#running + this.#deferred.length;
+    return this.#actions.length + this.#running + this.#deferred.length + this.#overloads.size;
   }
 
   /** Runs `callback` on the next batch, off the caller's path (its throw is its own). */
@@ -53,28 +59,25 @@ export class ActionRunner {
     this.#schedule();
   }
 
-  enqueue(job: ActionJob): void {
-    if (this.#queue.length + this.#running >= this.#options.maxPending) {
-      const event: ActionErrorEvent = {
-        token: job.token,
-        metric: job.metric,
-        threshold: job.threshold,
-        action: nameOf(job.action),
-        reason: 'overloaded',
-        error: new Error(
-          `action dropped: ${this.#options.maxPending} actions already pending (maxPendingActions)`,
-        ),
-      };
-      // Reported off the caller's path too; past maxPending reports waiting, a drop is only
-      // counted (onDrop) so a flood cannot queue reports without bound either.
-      if (this.#deferred.length < this.#options.maxPending) {
-        this.defer(() => this.#options.onError(event));
-      } else {
-        this.#options.onDrop();
-      }
+  /** Queues `action` to run for `token`, or drops it when `maxPending` are pending. */
+  enqueue(action: CompiledAction, token: string): void {
+    if (this.#actions.length + this.#running >= this.#options.maxPending) {
+      this.#drop(action, token);
       return;
     }
-    this.#queue.push(job);
+    this.#actions.push(action);
+    this.#tokens.push(token);
+    this.#schedule();
+  }
+
+  #drop(action: CompiledAction, token: string): void {
+    this.#options.onDrop();
+    const overload = this.#overloads.get(action);
+    if (overload !== undefined) {
+      overload.count++;
+      return;
+    }
+    this.#overloads.set(action, { count: 1, token });
     this.#schedule();
   }
 
@@ -96,18 +99,40 @@ export class ActionRunner {
     const deferred = this.#deferred;
     this.#deferred = [];
     for (const callback of deferred) callback();
-    const jobs = this.#queue;
-    this.#queue = [];
+    if (this.#overloads.size > 0) this.#reportOverloads();
+    const actions = this.#actions;
+    const tokens = this.#tokens;
+    this.#actions = [];
+    this.#tokens = [];
     // Counted as running before any starts, so one that settles at once does not look idle.
-    this.#running += jobs.length;
-    for (const job of jobs) this.#start(job);
+    this.#running += actions.length;
+    for (let i = 0; i < actions.length; i++) this.#start(actions[i]!, tokens[i]!);
     this.#checkIdle();
   };
 
-  #start(job: ActionJob): void {
+  #reportOverloads(): void {
+    // Taken out first: a listener may decide again, and drop again, into the next report.
+    const overloads = [...this.#overloads];
+    this.#overloads.clear();
+    for (const [action, { count, token }] of overloads) {
+      this.#options.onError({
+        token,
+        metric: action.metric,
+        threshold: action.threshold,
+        action: action.name,
+        reason: 'overloaded',
+        count,
+        error: new Error(
+          `${count} call(s) of action ${quoteInput(action.name)} dropped: ${this.#options.maxPending} actions were already pending (maxPendingActions)`,
+        ),
+      });
+    }
+  }
+
+  #start(action: CompiledAction, token: string): void {
     this.#options.onRun();
     let settled = false;
-    const timeoutMs = job.action.timeoutMs ?? this.#options.timeoutMs;
+    const timeoutMs = action.timeoutMs ?? this.#options.timeoutMs;
     const finish = (reason?: ActionErrorEvent['reason'], error?: unknown) => {
       if (settled) return;
       settled = true;
@@ -115,11 +140,12 @@ export class ActionRunner {
       this.#running--;
       if (reason !== undefined) {
         this.#options.onError({
-          token: job.token,
-          metric: job.metric,
-          threshold: job.threshold,
-          action: nameOf(job.action),
+          token,
+          metric: action.metric,
+          threshold: action.threshold,
+          action: action.name,
           reason,
+          count: 1,
           error,
         });
       }
@@ -129,22 +155,33 @@ export class ActionRunner {
       () =>
         finish(
           'timeout',
-          new Error(`action ${nameOf(job.action)} timed out after ${timeoutMs} ms`),
+          new Error(`action ${quoteInput(action.name)} timed out after ${timeoutMs} ms`),
         ),
       timeoutMs,
     );
     // A hanging action must not keep the process alive on its own.
     timer.unref();
+    // Called as a plain function: the action gets no `this` to reach the runner's state by.
+    const run = action.run;
     let result: unknown;
     try {
-      result = job.action(job.token, job.durationSeconds, job.metric, job.windowSeconds, job.limit);
+      result = run(
+        token,
+        action.durationSeconds,
+        action.metric,
+        action.windowSeconds,
+        action.limit,
+      );
     } catch (error) {
       finish('threw', error);
       return;
     }
     if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-      // Promise.resolve adopts a thenable, and turns a hostile `then` getter into a rejection.
-      Promise.resolve(result).then(
+      // Adopted by a promise of our own, whose resolve reads `then` once and turns a throwing
+      // getter, a throwing `then`, a Proxy (revoked or not) into a rejection. Not
+      // `Promise.resolve(result)`: for a promise with a hostile `constructor` it throws at
+      // once, and it hands back the promise itself, whose own `then` may be anything.
+      new Promise((resolve) => resolve(result)).then(
         () => finish(),
         (error: unknown) => finish('rejected', error),
       );
@@ -159,8 +196,4 @@ export class ActionRunner {
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
-}
-
-function nameOf(action: Action): string {
-  return action.name || 'anonymous';
 }

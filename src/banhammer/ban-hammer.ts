@@ -143,14 +143,14 @@ export class BanHammer<ReturnRates extends boolean = false> {
       onRun: () => {
         this.counters.actions_run++;
       },
+      // Each drop is counted as it happens; its report comes later, summed (`count`).
       onDrop: () => {
         this.counters.action_errors++;
         this.counters.actions_dropped++;
       },
       onError: (event) => {
-        this.counters.action_errors++;
+        if (event.reason !== 'overloaded') this.counters.action_errors++;
         if (event.reason === 'timeout') this.counters.action_timeouts++;
-        if (event.reason === 'overloaded') this.counters.actions_dropped++;
         this.#events.emit('action_error', event);
       },
     });
@@ -427,17 +427,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
 
   #scheduleRerun(config: CompiledMetric, token: string, i: number): void {
     const threshold = config.thresholds[i]!;
-    for (const action of threshold.actions) {
-      this.#runner.enqueue({
-        action,
-        token,
-        metric: config.name,
-        threshold: i,
-        durationSeconds: threshold.durationSeconds,
-        windowSeconds: threshold.windowSeconds,
-        limit: threshold.limit,
-      });
-    }
+    for (const action of threshold.actions) this.#runner.enqueue(action, token);
   }
 
   #listed(token: string): number {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, quoteInput } from '../errors.js';
+import { timeoutMsOption } from '../options.js';
 import type { Action } from './action.js';
 
 /** Largest `limit` a threshold may have. Decisions are exact up to it: the memory store keeps
@@ -33,12 +34,33 @@ export type BansConfig =
   | { readonly [metric: string]: MetricConfig }
   | ReadonlyMap<string, MetricConfig>;
 
+/**
+ * One action of one threshold, with everything the runner needs to call and report it. The
+ * action's `name` and `timeoutMs` are read once, here, at setup: a getter or a Proxy that
+ * throws then is a `ConfigError` for the constructor's caller, where later it would have
+ * thrown off the caller's path and crashed the process.
+ */
+export interface CompiledAction {
+  /** The user's function; called without a `this`. */
+  readonly run: Action;
+  /** The function's name, or `"anonymous"`. */
+  readonly name: string;
+  /** Its own timeout in ms, or `undefined` for the BanHammer's `actionTimeoutMs`. */
+  readonly timeoutMs: number | undefined;
+  readonly metric: string;
+  /** Index of the threshold in its metric. */
+  readonly threshold: number;
+  readonly limit: number;
+  readonly windowSeconds: number;
+  readonly durationSeconds: number;
+}
+
 /** A validated threshold, in the units the stores use. */
 export interface CompiledThreshold {
   readonly limit: number;
   readonly windowSeconds: number;
   readonly durationSeconds: number;
-  readonly actions: readonly Action[];
+  readonly actions: readonly CompiledAction[];
 }
 
 export interface CompiledMetric {
@@ -150,7 +172,17 @@ export function compileBans(bans: BansConfig, root = 'bans'): CompiledBans {
     if (name.length === 0) {
       throw new ConfigError(formatPath(root, [name]), 'metric names must not be empty');
     }
-    const result = metricSchema.safeParse(value);
+    let result: ReturnType<typeof metricSchema.safeParse>;
+    try {
+      result = metricSchema.safeParse(value);
+    } catch (error) {
+      // A getter or a Proxy in the configuration that throws when read.
+      throw new ConfigError(
+        formatPath(root, [name]),
+        'could not be read: reading it threw (a getter or a Proxy?)',
+        { cause: error },
+      );
+    }
     if (!result.success) {
       const issue = result.error.issues[0]!;
       const more = result.error.issues.length - 1;
@@ -162,13 +194,48 @@ export function compileBans(bans: BansConfig, root = 'bans'): CompiledBans {
     indexOf.set(name, metrics.length);
     metrics.push({
       name,
-      thresholds: result.data.thresholds.map((threshold) => ({
+      thresholds: result.data.thresholds.map((threshold, i) => ({
         limit: threshold.limit,
         windowSeconds: threshold.window,
         durationSeconds: threshold.action_duration,
-        actions: [...threshold.action],
+        actions: threshold.action.map((action, j) =>
+          compileAction(action, formatPath(root, [name, 'thresholds', i, 'action', j]), {
+            metric: name,
+            threshold: i,
+            limit: threshold.limit,
+            windowSeconds: threshold.window,
+            durationSeconds: threshold.action_duration,
+          }),
+        ),
       })),
     });
   }
   return { metrics, indexOf };
+}
+
+/** Reads what the runner needs from `action` once, inside a guard (see `CompiledAction`). */
+function compileAction(
+  action: Action,
+  path: string,
+  place: Omit<CompiledAction, 'run' | 'name' | 'timeoutMs'>,
+): CompiledAction {
+  let name: unknown;
+  let timeoutMs: unknown;
+  try {
+    name = action.name;
+    timeoutMs = action.timeoutMs;
+  } catch (error) {
+    throw new ConfigError(
+      path,
+      'reading its name or timeoutMs threw (a getter or a Proxy?): an action must be readable',
+      { cause: error },
+    );
+  }
+  return {
+    run: action,
+    name: typeof name === 'string' && name.length > 0 ? name : 'anonymous',
+    timeoutMs:
+      timeoutMs === undefined ? undefined : timeoutMsOption(`${path}.timeoutMs`, timeoutMs, 0),
+    ...place,
+  };
 }

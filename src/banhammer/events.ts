@@ -12,7 +12,17 @@ export interface TrippedEvent {
   manual: boolean;
 }
 
-/** An action threw, rejected, timed out, or was dropped because too many were pending. */
+/**
+ * An action threw, rejected, timed out, or was dropped because too many were pending.
+ *
+ * Drops are reported in aggregate: a flood that fills the queue would otherwise pay for one
+ * event and one `Error` per dropped action, on the path that decides. So an `overloaded`
+ * event stands for `count` drops of one action (one `metric`, `threshold` and `action`) since
+ * the last such report, with `token` the first token dropped among them; at most one is
+ * emitted per action and turn of the event loop. The `actions_dropped` counter still counts
+ * every drop as it happens. For the other reasons `count` is 1 and `token` is the token the
+ * action ran for.
+ */
 export interface ActionErrorEvent {
   token: string;
   metric: string;
@@ -20,6 +30,10 @@ export interface ActionErrorEvent {
   /** The action function's name (or `"anonymous"`). */
   action: string;
   reason: 'threw' | 'rejected' | 'timeout' | 'overloaded';
+  /** Actions this event stands for: 1, or the drops an `overloaded` event sums up. */
+  count: number;
+  /** What the action threw or rejected with, as it was (not necessarily an `Error`); for a
+   *  timeout or an overload, an `Error` saying so. */
   error: unknown;
 }
 

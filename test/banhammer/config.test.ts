@@ -31,7 +31,18 @@ describe('bans configuration', () => {
       limit: 100,
       windowSeconds: 3600,
       durationSeconds: 86400,
-      actions: [action],
+      actions: [
+        {
+          run: action,
+          name: 'action',
+          timeoutMs: undefined,
+          metric: 'login_failed',
+          threshold: 1,
+          limit: 100,
+          windowSeconds: 3600,
+          durationSeconds: 86400,
+        },
+      ],
     });
     expect(compiled.indexOf.get('login_successful')).toBe(1);
   });

@@ -1,11 +1,20 @@
-import { type Clock, systemClock } from '../../time/clock.js';
+import { HitwardenError, InvalidTimeError, quoteInput } from '../../errors.js';
+import { functionOption, integerOption, optionsObject } from '../../options.js';
+import { type Clock, ClockGuard, systemClock } from '../../time/clock.js';
+import { MAX_SPAN_SECONDS } from '../config.js';
 
 export interface LocalBlockCacheOptions {
   /** @default Date.now */
   clock?: Clock;
-  /** Most tokens held; past it the oldest entries go first (expired ones before live ones).
-   *  @default 100000 */
+  /** Most tokens held (an integer ≥ 1); past it the oldest entries go first (expired ones
+   *  before live ones). @default 100000 */
   maxEntries?: number;
+}
+
+/** One block: when it started and how long it lasts, in epoch ms and ms. */
+interface Block {
+  start: number;
+  readonly lengthMs: number;
 }
 
 /**
@@ -13,26 +22,54 @@ export interface LocalBlockCacheOptions {
  * middleware consults it before anything else, so a banned caller is answered without
  * touching a store. Keys live in a Map (a token named `__proto__` is just a key); expired
  * entries are removed when looked up or when room is needed, never by a sweep of the whole.
+ *
+ * The clock is read through a `ClockGuard`. A block started while the clock read wildly ahead
+ * is, once the clock is corrected, treated as started at the corrected time: it lasts at most
+ * its length from now, never a year because of one bad reading. That is checked per token
+ * when the token is looked at, never by a sweep.
  */
 export class LocalBlockCache {
-  readonly #until = new Map<string, number>();
-  readonly #clock: Clock;
+  readonly #blocks = new Map<string, Block>();
+  readonly #clock: ClockGuard;
   readonly #maxEntries: number;
 
-  constructor(options: LocalBlockCacheOptions = {}) {
-    this.#clock = options.clock ?? systemClock;
-    this.#maxEntries = options.maxEntries ?? 100_000;
+  constructor(options?: LocalBlockCacheOptions) {
+    const given = optionsObject('LocalBlockCache', options);
+    this.#clock = new ClockGuard(
+      functionOption<Clock>(
+        'LocalBlockCache.clock',
+        given.clock,
+        systemClock,
+        'returning epoch milliseconds',
+      ),
+    );
+    this.#maxEntries = integerOption('LocalBlockCache.maxEntries', given.maxEntries, 100_000, 1);
   }
 
-  /** Blocks `token` for `seconds` from now (a longer block already in force is kept). */
+  /** Blocks `token` for `seconds` from now (a longer block already in force is kept).
+   *  `seconds` is a finite number from 0 to `MAX_SPAN_SECONDS` (366 days). */
   block(token: string, seconds: number): void {
-    const until = this.#clock() + seconds * 1000;
-    const current = this.#until.get(token);
-    if (current !== undefined && current >= until) return;
+    if (typeof token !== 'string') {
+      throw new HitwardenError(
+        'HITWARDEN_INVALID_KEY',
+        `LocalBlockCache.block: token must be a string, got ${quoteInput(token)}`,
+      );
+    }
+    if (typeof seconds !== 'number' || !(seconds >= 0 && seconds <= MAX_SPAN_SECONDS)) {
+      throw new InvalidTimeError(
+        'seconds',
+        seconds,
+        `must be a finite number of seconds from 0 to ${MAX_SPAN_SECONDS} (366 days)`,
+      );
+    }
+    const now = this.#clock.read();
+    const lengthMs = seconds * 1000;
+    const current = this.#blocks.get(token);
+    if (current !== undefined && this.#endOf(current, now) >= now + lengthMs) return;
     // Re-inserted at the end, so the Map's order stays roughly the order of expiry.
-    this.#until.delete(token);
-    this.#until.set(token, until);
-    if (this.#until.size > this.#maxEntries) this.#makeRoom();
+    this.#blocks.delete(token);
+    this.#blocks.set(token, { start: now, lengthMs });
+    if (this.#blocks.size > this.#maxEntries) this.#makeRoom(now);
   }
 
   /** Whether `token` is blocked now. */
@@ -42,40 +79,47 @@ export class LocalBlockCache {
 
   /** Whole seconds until `token` may pass again (for `Retry-After`); 0 when it may now. */
   retryAfter(token: string): number {
-    const until = this.#until.get(token);
-    if (until === undefined) return 0;
-    const left = until - this.#clock();
+    const block = this.#blocks.get(token);
+    if (block === undefined) return 0;
+    const now = this.#clock.read();
+    const left = this.#endOf(block, now) - now;
     if (left <= 0) {
-      this.#until.delete(token);
+      this.#blocks.delete(token);
       return 0;
     }
     return Math.ceil(left / 1000);
   }
 
   unblock(token: string): void {
-    this.#until.delete(token);
+    this.#blocks.delete(token);
   }
 
   clear(): void {
-    this.#until.clear();
+    this.#blocks.clear();
   }
 
   /** Entries held (expired ones may linger until looked up or pushed out). */
   get size(): number {
-    return this.#until.size;
+    return this.#blocks.size;
   }
 
-  #makeRoom(): void {
-    const now = this.#clock();
+  /** When `block` ends, seen at `now`: one that started after `now` (stamped by a reading
+   *  the clock has since corrected) is taken as started now, and rewritten so. */
+  #endOf(block: Block, now: number): number {
+    if (block.start > now) block.start = now;
+    return block.start + block.lengthMs;
+  }
+
+  #makeRoom(now: number): void {
     // Expired entries among the oldest few go first; then the oldest, live or not.
     let looked = 0;
-    for (const [token, until] of this.#until) {
-      if (this.#until.size <= this.#maxEntries || ++looked > 16) break;
-      if (until <= now) this.#until.delete(token);
+    for (const [token, block] of this.#blocks) {
+      if (this.#blocks.size <= this.#maxEntries || ++looked > 16) break;
+      if (this.#endOf(block, now) <= now) this.#blocks.delete(token);
     }
-    for (const token of this.#until.keys()) {
-      if (this.#until.size <= this.#maxEntries) break;
-      this.#until.delete(token);
+    for (const token of this.#blocks.keys()) {
+      if (this.#blocks.size <= this.#maxEntries) break;
+      this.#blocks.delete(token);
     }
   }
 }
