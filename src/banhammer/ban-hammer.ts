@@ -57,6 +57,12 @@ export interface BanHammerCounters {
 }
 
 const RESOLVED_TRUE = Promise.resolve(true);
+/** The rates a listed token reports when the store cannot say (see `#listedResult`). */
+const UNKNOWN_RATES: Stats = Object.freeze({
+  token_rate_1m: 0,
+  token_rate_10m: 0,
+  token_rate_60m: 0,
+});
 const RESOLVED_FALSE = Promise.resolve(false);
 const NOT_LISTED = 0;
 const ALLOWED = 1;
@@ -443,8 +449,13 @@ export class BanHammer<ReturnRates extends boolean = false> {
     if (!this.#returnRates) {
       return (passed ? RESOLVED_TRUE : RESOLVED_FALSE) as Promise<IncrResult<ReturnRates>>;
     }
+    // A listed token is decided without the store; only its rates come from there. When the
+    // store cannot give them (Redis away or hung: the store reports that itself, e.g. as
+    // `store_error`), the rates are zeros, as for a token never counted: the decision stands
+    // and `incr` does not reject.
     return this.status(token, metric).then(
       (status) => [passed, statsOf(status)] as IncrResult<ReturnRates>,
+      () => [passed, { ...UNKNOWN_RATES }] as IncrResult<ReturnRates>,
     );
   }
 

@@ -259,6 +259,7 @@ export class RedisServer {
   async halt(options: { save?: boolean } = {}): Promise<void> {
     const child = this.#child;
     if (child === undefined) return;
+    this.thaw();
     if (options.save) {
       // SHUTDOWN SAVE drops the connection instead of replying.
       await command(this.port, 'SHUTDOWN', 'SAVE').catch(() => {});
@@ -271,6 +272,21 @@ export class RedisServer {
       // A server without persistence comes back empty, even after an earlier saving halt.
       rmSync(join(this.dir, 'dump.rdb'), { force: true });
     }
+  }
+
+  /**
+   * Freezes the server with SIGSTOP: its sockets stay open and accept bytes, but nothing is
+   * read, run or answered until `thaw()`. A hung Redis (a stalled VM, a long fork), as
+   * opposed to one that is gone.
+   */
+  freeze(): void {
+    if (this.#child === undefined) throw new Error('redis-server is not running');
+    this.#child.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server run again: it then runs every command sent while it was frozen. */
+  thaw(): void {
+    this.#child?.kill('SIGCONT');
   }
 
   /** Stops the server for good and removes its directory. */
