@@ -186,10 +186,13 @@ export abstract class BucketRing<C extends Cells> implements StrategyState {
     return out;
   }
 
-  load(slot: number, data: readonly number[]): void {
+  load(slot: number, data: readonly number[], newestAt: number): void {
     if (data.length === 0) return;
     const newest = data[0]!;
     if (!Number.isSafeInteger(newest)) throw new Error(`newest bucket ${newest} is not an integer`);
+    if (newest > Math.floor(newestAt / this.bucketMs)) {
+      throw new Error(`newest bucket ${newest} starts after the key's newest hit (${newestAt})`);
+    }
     if (data.length > this.size + 1) {
       throw new Error(`${data.length - 1} buckets, the strategy keeps ${this.size}`);
     }

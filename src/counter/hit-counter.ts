@@ -18,6 +18,7 @@ import {
   type SnapshotKey,
 } from './snapshot.js';
 import type { CountingStrategy, StrategyState } from './strategy.js';
+import { checkStrategy, createState, describe, sameStrategy } from './strategy-checks.js';
 
 export interface HitCounterOptions {
   /** How hits are kept. @default new FixedWindow({ windowSeconds: 10 }) */
@@ -148,11 +149,11 @@ export class HitCounter {
     const options = optionsObject('HitCounter', given);
     const strategy =
       options.strategy === undefined ? new FixedWindow({ windowSeconds: 10 }) : options.strategy;
-    checkStrategy('HitCounter.strategy', strategy);
+    const spans = checkStrategy('HitCounter.strategy', strategy);
     this.#strategy = strategy;
-    this.#state = strategy.create();
-    this.#maxWindowSeconds = strategy.maxWindowSeconds;
-    this.#retentionMs = strategy.retentionSeconds * 1000;
+    this.#state = createState('HitCounter.strategy', strategy);
+    this.#maxWindowSeconds = spans.maxWindowSeconds;
+    this.#retentionMs = spans.retentionSeconds * 1000;
     this.#clock = new ClockGuard(
       functionOption(
         'HitCounter.clock',
@@ -186,11 +187,15 @@ export class HitCounter {
    */
   record(key: string, at?: number): void {
     if (typeof key !== 'string') throw invalidKey(key);
+    // `at - at` is 0 for finite numbers only; the type is checked first so that nothing the
+    // caller passes is ever coerced (a string compares as a number, an object calls valueOf).
+    if (at !== undefined && (typeof at !== 'number' || at - at !== 0)) {
+      throw new InvalidTimeError('at', at, 'must be epoch milliseconds (a finite number)');
+    }
     const now = this.#now();
     if (at === undefined) {
       at = now;
-    } else if (!(at <= now && at > Number.NEGATIVE_INFINITY)) {
-      if (!Number.isFinite(at)) throw new InvalidTimeError('at', at, 'must be epoch milliseconds');
+    } else if (at > now) {
       if (at > now + this.#toleranceMs) {
         throw new FutureTimestampError(at, now, this.#toleranceSeconds);
       }
@@ -215,7 +220,12 @@ export class HitCounter {
    */
   query(key: string, lastSeconds: number): number {
     if (typeof key !== 'string') throw invalidKey(key);
-    if (!(lastSeconds >= 0 && lastSeconds <= this.#maxWindowSeconds)) this.#badSpan(lastSeconds);
+    if (
+      typeof lastSeconds !== 'number' ||
+      !(lastSeconds >= 0 && lastSeconds <= this.#maxWindowSeconds)
+    ) {
+      this.#badSpan(lastSeconds);
+    }
     const now = this.#now();
     this.#sweep(now);
     const slot = this.#slots.get(key);
@@ -233,14 +243,14 @@ export class HitCounter {
    * estimates cannot be turned back into hits. `total_hits` and `pruned_events` carry on.
    */
   swapStrategy(strategy: CountingStrategy): void {
-    checkStrategy('swapStrategy(strategy)', strategy);
+    const spans = checkStrategy('swapStrategy(strategy)', strategy);
     const from = this.#strategy.kind;
     const stateKept = sameStrategy(this.#strategy, strategy);
     const converted = !stateKept && this.#state.replay !== undefined;
     if (converted) {
       this.#convert(strategy);
     } else if (!stateKept) {
-      const state = strategy.create();
+      const state = createState('swapStrategy(strategy)', strategy);
       const keysDropped = this.#slots.size;
       const entriesDropped = this.#state.entries;
       this.#state = state;
@@ -254,8 +264,8 @@ export class HitCounter {
       });
     }
     this.#strategy = strategy;
-    this.#maxWindowSeconds = strategy.maxWindowSeconds;
-    this.#retentionMs = strategy.retentionSeconds * 1000;
+    this.#maxWindowSeconds = spans.maxWindowSeconds;
+    this.#retentionMs = spans.retentionSeconds * 1000;
     this.#emit('strategy_swapped', { from, to: strategy.kind, stateKept, converted });
   }
 
@@ -264,7 +274,7 @@ export class HitCounter {
   #convert(strategy: CountingStrategy): void {
     const now = this.#now();
     const previous = this.#state;
-    const state = strategy.create();
+    const state = createState('swapStrategy(strategy)', strategy);
     state.resize(this.#capacity);
     let dropped = 0;
     for (const slot of this.#slots.values()) {
@@ -312,19 +322,30 @@ export class HitCounter {
         `taken with ${describe(checked.strategy)}, this counter uses ${describe(this.#strategy)}`,
       );
     }
-    const state = this.#strategy.create();
+    const state = createState('restore', this.#strategy);
     let capacity = MIN_CAPACITY;
     while (capacity < checked.keys.length) capacity *= 2;
     state.resize(capacity);
     const slots = new Map<string, number>();
     const keys: string[] = [];
     const lastAt = new Float64Array(capacity);
-    checked.keys.forEach((entry, slot) => {
+    // `record` never stamps a hit later than its clock, so nothing in a snapshot it produced
+    // is later than `takenAt`; the tolerance leaves room for a producer a little ahead.
+    const latestAllowed = checked.takenAt + this.#toleranceMs;
+    let latest = Number.NEGATIVE_INFINITY;
+    for (let slot = 0; slot < checked.keys.length; slot++) {
+      const entry = checked.keys[slot]!;
       if (slots.has(entry.key)) {
         throw new SnapshotError(`keys[${slot}].key`, `${quoteInput(entry.key)} appears twice`);
       }
+      if (entry.lastAt > latestAllowed) {
+        throw new SnapshotError(
+          `keys[${slot}].lastAt`,
+          `${entry.lastAt} is after takenAt (${checked.takenAt}) by more than futureToleranceSeconds`,
+        );
+      }
       try {
-        state.load(slot, entry.data);
+        state.load(slot, entry.data, entry.lastAt);
       } catch (error) {
         const rule = error instanceof Error ? error.message : String(error);
         throw new SnapshotError(`keys[${slot}].data`, rule, { cause: error });
@@ -332,7 +353,10 @@ export class HitCounter {
       slots.set(entry.key, slot);
       keys.push(entry.key);
       lastAt[slot] = entry.lastAt;
-    });
+      if (entry.lastAt > latest) latest = entry.lastAt;
+    }
+    // A snapshot from a clock ahead of this one holds hits in this one's future.
+    if (latest > this.#stampedUntil[0]!) this.#stampedUntil[0] = latest;
 
     this.#state = state;
     this.#slots = slots;
@@ -505,41 +529,4 @@ function invalidKey(key: unknown): HitwardenError {
     'HITWARDEN_INVALID_KEY',
     `key must be a string, got ${quoteInput(key)}`,
   );
-}
-
-function checkStrategy(path: string, strategy: unknown): asserts strategy is CountingStrategy {
-  const candidate = strategy as Partial<CountingStrategy> | null;
-  if (
-    typeof candidate !== 'object' ||
-    candidate === null ||
-    typeof candidate.kind !== 'string' ||
-    typeof candidate.create !== 'function' ||
-    typeof candidate.params !== 'object' ||
-    !(typeof candidate.maxWindowSeconds === 'number' && candidate.maxWindowSeconds > 0) ||
-    !(
-      typeof candidate.retentionSeconds === 'number' &&
-      candidate.retentionSeconds >= candidate.maxWindowSeconds
-    )
-  ) {
-    throw new ConfigError(
-      path,
-      'must be a CountingStrategy (kind, params, maxWindowSeconds > 0, retentionSeconds ≥ maxWindowSeconds, create())',
-    );
-  }
-}
-
-type StrategyShape = Pick<CountingStrategy, 'kind' | 'params'>;
-
-function sameStrategy(a: StrategyShape, b: StrategyShape): boolean {
-  if (a.kind !== b.kind) return false;
-  const names = Object.keys(a.params);
-  if (names.length !== Object.keys(b.params).length) return false;
-  return names.every((name) => Object.is(a.params[name], b.params[name]));
-}
-
-function describe(strategy: StrategyShape): string {
-  const params = Object.entries(strategy.params)
-    .map(([name, value]) => `${name}: ${value}`)
-    .join(', ');
-  return `${strategy.kind} { ${params} }`;
 }

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError, quoteInput } from '../errors.js';
 import { functionOption, numberOption, optionsObject } from '../options.js';
 import { BucketRing } from './bucket-ring.js';
 import { bucketSpans } from './options.js';
@@ -140,7 +140,7 @@ class MorrisRing<C extends Uint8Array | Uint16Array> extends BucketRing<C> {
 
   protected bump(cell: number): number {
     const exponent = this.cells[cell]!;
-    if (!(this.#random() < this.#chance[exponent]!)) return 0;
+    if (!(this.#draw() < this.#chance[exponent]!)) return 0;
     this.cells[cell] = exponent + 1;
     return this.#estimate[exponent + 1]! - this.#estimate[exponent]!;
   }
@@ -161,10 +161,23 @@ class MorrisRing<C extends Uint8Array | Uint16Array> extends BucketRing<C> {
     if (low < top) {
       const below = this.#estimate[low]!;
       const share = (wanted - below) / (this.#estimate[low + 1]! - below);
-      if (this.#random() < share) low++;
+      if (this.#draw() < share) low++;
     }
     this.cells[cell] = low;
     return this.#estimate[low]! - before;
+  }
+
+  /** A number from `random`, checked: a user's generator returning anything else would make
+   *  every estimate meaningless (or, compared, throw a TypeError for a symbol). */
+  #draw(): number {
+    const draw = this.#random();
+    if (typeof draw !== 'number' || !(draw >= 0 && draw < 1)) {
+      throw new ConfigError(
+        'Morris.random',
+        `must return numbers in [0, 1), returned ${quoteInput(draw)}`,
+      );
+    }
+    return draw;
   }
 
   protected value(cell: number): number {

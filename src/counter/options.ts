@@ -5,6 +5,15 @@ import { numberOption, optionsObject } from '../options.js';
  *  of a long query) stops being "a few counters" and a SlidingLog or a coarser bucket fits. */
 export const MAX_BUCKETS = 1 << 16;
 
+/**
+ * Most keys a HitCounter may hold. The key → slot `Map` is V8's: it throws a raw `RangeError`
+ * once its table would pass 2^24 entries, and deleted entries count until a rehash, which only
+ * happens in place while at most half the table is live. Below 2^23 live keys, deleting and
+ * adding keys forever never reaches the limit (measured on Node 20: at 2^23 + 1,000 live keys
+ * a churn of deletes and adds fails after 8.4M of them, at 2^23 it never does).
+ */
+export const MAX_KEYS = 2 ** 23;
+
 /** Longest span a strategy may keep, in seconds (366 days, as the BanHammer's): past it the
  *  counter would hold more history than any rate question needs. */
 export const MAX_SPAN_SECONDS = 366 * 86_400;

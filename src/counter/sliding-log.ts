@@ -134,13 +134,16 @@ class TimestampRings implements StrategyState {
     return out;
   }
 
-  load(slot: number, data: readonly number[]): void {
+  load(slot: number, data: readonly number[], newestAt: number): void {
     let previous = Number.NEGATIVE_INFINITY;
     for (const at of data) {
       if (!Number.isFinite(at)) throw new Error(`timestamp ${at} is not a finite number`);
       if (at < previous)
         throw new Error(`timestamps are not in ascending order (${at} after ${previous})`);
       previous = at;
+    }
+    if (previous > newestAt) {
+      throw new Error(`timestamp ${previous} is after the key's newest hit (${newestAt})`);
     }
     if (data.length === 0) return;
     let size = MIN_RING;

@@ -58,6 +58,7 @@ export interface StrategyState {
   /** The slot's data as finite numbers, for a snapshot. */
   save(slot: number): number[];
   /** Loads data written by `save` of a state with equal params into an empty slot. Throws an
-   *  `Error` saying what is wrong when the data could not have come from `save`. */
-  load(slot: number, data: readonly number[]): void;
+   *  `Error` saying what is wrong when the data could not have come from `save`, including a
+   *  hit stamped after `newestAt` (the key's newest hit, which no saved hit is later than). */
+  load(slot: number, data: readonly number[], newestAt: number): void;
 }
