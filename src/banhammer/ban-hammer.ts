@@ -1,6 +1,13 @@
 import { ConfigError, quoteInput, StoreError } from '../errors.js';
 import { CidrSet } from '../ip/cidr-set.js';
 import { parseAddress } from '../ip/parse.js';
+import {
+  booleanOption,
+  functionOption,
+  integerOption,
+  optionsObject,
+  timeoutMsOption,
+} from '../options.js';
 import { HAS_ACTIONS, type MemoryCore, PASSED, TRIPPED } from '../store/memory/core.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
 import { type Stats, type StatusEntry, statsOf, type TokenStatus } from '../store/stats.js';
@@ -112,30 +119,25 @@ export class BanHammer<ReturnRates extends boolean = false> {
   readonly #events = new Emitter<BanHammerEvents>();
   #closed = false;
 
-  constructor(bans: BansConfig, options: BanHammerOptions<ReturnRates> = {}) {
+  constructor(bans: BansConfig, options?: BanHammerOptions<ReturnRates>) {
     this.#config = compileBans(bans);
-    if (options === null || typeof options !== 'object') {
-      throw new ConfigError('options', 'must be an object');
-    }
-    const returnRates = options.returnRates ?? false;
-    if (typeof returnRates !== 'boolean') {
-      throw new ConfigError('options.returnRates', 'must be a boolean');
-    }
-    this.#returnRates = returnRates;
-    const clock = options.clock ?? systemClock;
-    if (typeof clock !== 'function') {
-      throw new ConfigError('options.clock', 'must be a function returning epoch milliseconds');
-    }
-    const timeoutMs = positiveInteger(options.actionTimeoutMs, 5000, 'options.actionTimeoutMs');
-    const maxPending = positiveInteger(
-      options.maxPendingActions,
-      10_000,
-      'options.maxPendingActions',
+    const given = optionsObject('BanHammer', options);
+    this.#returnRates = booleanOption('BanHammer.returnRates', given.returnRates, false);
+    const clock = functionOption<Clock>(
+      'BanHammer.clock',
+      given.clock,
+      systemClock,
+      'returning epoch milliseconds',
     );
-    this.#allow =
-      options.allowList === undefined ? undefined : CidrSet.from(options.allowList, 'allowList');
-    this.#deny =
-      options.denyList === undefined ? undefined : CidrSet.from(options.denyList, 'denyList');
+    const timeoutMs = timeoutMsOption('BanHammer.actionTimeoutMs', given.actionTimeoutMs, 5000);
+    const maxPending = integerOption(
+      'BanHammer.maxPendingActions',
+      given.maxPendingActions,
+      10_000,
+      1,
+    );
+    this.#allow = cidrOption('BanHammer.allowList', given.allowList);
+    this.#deny = cidrOption('BanHammer.denyList', given.denyList);
 
     this.#runner = new ActionRunner({
       timeoutMs,
@@ -155,12 +157,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
       },
     });
 
-    const store = options.store ?? new MemoryStore();
-    for (const method of ['open', 'incr', 'ban', 'reset', 'status', 'scan', 'close'] as const) {
-      if (typeof store?.[method] !== 'function') {
-        throw new ConfigError('options.store', `must implement Store (no ${method}() method)`);
-      }
-    }
+    const store = storeOption(given.store);
     this.#store = store;
     const setup = {
       clock,
@@ -490,10 +487,38 @@ function statsAt(rates: Float64Array, at: number): Stats {
   };
 }
 
-function positiveInteger(value: number | undefined, fallback: number, path: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ConfigError(path, `must be a positive integer, got ${quoteInput(value)}`);
+/** The CIDR ranges of a list option; `undefined` when not given. */
+function cidrOption(path: string, value: Iterable<string> | undefined): CidrSet | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return CidrSet.from(value, path);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // The iterable itself threw (a hostile iterator, a getter, a Proxy).
+    throw new ConfigError(path, 'could not be read: iterating it threw', { cause: error });
   }
-  return value;
+}
+
+const STORE_METHODS = ['open', 'incr', 'ban', 'reset', 'status', 'scan', 'close'] as const;
+
+/** The `store` option: a `Store`, each of whose methods is read once, here. */
+function storeOption(value: unknown): Store {
+  if (value === undefined) return new MemoryStore();
+  if (value === null || typeof value !== 'object') {
+    throw new ConfigError('BanHammer.store', `must be a Store, got ${quoteInput(value)}`);
+  }
+  for (const method of STORE_METHODS) {
+    let member: unknown;
+    try {
+      member = (value as Record<string, unknown>)[method];
+    } catch (error) {
+      throw new ConfigError('BanHammer.store', `reading its ${method}() method threw`, {
+        cause: error,
+      });
+    }
+    if (typeof member !== 'function') {
+      throw new ConfigError('BanHammer.store', `must implement Store (no ${method}() method)`);
+    }
+  }
+  return value as Store;
 }
