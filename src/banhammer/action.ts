@@ -1,3 +1,5 @@
+import { InvalidTimeError } from '../errors.js';
+
 /**
  * What a threshold runs when it trips, and again on each event refused while its ban holds:
  * `action(token, duration, metric, window, limit)` with `duration` and `window` in seconds.
@@ -34,7 +36,11 @@ export interface ActionRecord {
   duration: number;
 }
 
-/** Builds the record of one action call at `at` (epoch ms). */
+/** Largest distance from the epoch a `Date` can hold, in ms (about 275,000 years). */
+const MAX_DATE_MS = 8.64e15;
+
+/** Builds the record of one action call at `at` (epoch ms). Throws `InvalidTimeError` for an
+ *  `at` no date can hold (where `toISOString` would throw a raw `RangeError`). */
 export function actionRecord(
   at: number,
   token: string,
@@ -43,5 +49,8 @@ export function actionRecord(
   window: number,
   limit: number,
 ): ActionRecord {
+  if (typeof at !== 'number' || !(Math.abs(at) <= MAX_DATE_MS)) {
+    throw new InvalidTimeError('at', at, `must be epoch milliseconds within ±${MAX_DATE_MS}`);
+  }
   return { at: new Date(at).toISOString(), token, metric, window, limit, duration };
 }

@@ -1,6 +1,13 @@
-import { ConfigError, quoteInput, StoreError } from '../errors.js';
+import { ConfigError, HitwardenError, quoteInput, StoreError } from '../errors.js';
 import { CidrSet } from '../ip/cidr-set.js';
 import { parseAddress } from '../ip/parse.js';
+import {
+  booleanOption,
+  functionOption,
+  integerOption,
+  optionsObject,
+  timeoutMsOption,
+} from '../options.js';
 import { HAS_ACTIONS, type MemoryCore, PASSED, TRIPPED } from '../store/memory/core.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
 import { type Stats, type StatusEntry, statsOf, type TokenStatus } from '../store/stats.js';
@@ -118,30 +125,25 @@ export class BanHammer<ReturnRates extends boolean = false> {
   readonly #events = new Emitter<BanHammerEvents>();
   #closed = false;
 
-  constructor(bans: BansConfig, options: BanHammerOptions<ReturnRates> = {}) {
+  constructor(bans: BansConfig, options?: BanHammerOptions<ReturnRates>) {
     this.#config = compileBans(bans);
-    if (options === null || typeof options !== 'object') {
-      throw new ConfigError('options', 'must be an object');
-    }
-    const returnRates = options.returnRates ?? false;
-    if (typeof returnRates !== 'boolean') {
-      throw new ConfigError('options.returnRates', 'must be a boolean');
-    }
-    this.#returnRates = returnRates;
-    const clock = options.clock ?? systemClock;
-    if (typeof clock !== 'function') {
-      throw new ConfigError('options.clock', 'must be a function returning epoch milliseconds');
-    }
-    const timeoutMs = positiveInteger(options.actionTimeoutMs, 5000, 'options.actionTimeoutMs');
-    const maxPending = positiveInteger(
-      options.maxPendingActions,
-      10_000,
-      'options.maxPendingActions',
+    const given = optionsObject('BanHammer', options);
+    this.#returnRates = booleanOption('BanHammer.returnRates', given.returnRates, false);
+    const clock = functionOption<Clock>(
+      'BanHammer.clock',
+      given.clock,
+      systemClock,
+      'returning epoch milliseconds',
     );
-    this.#allow =
-      options.allowList === undefined ? undefined : CidrSet.from(options.allowList, 'allowList');
-    this.#deny =
-      options.denyList === undefined ? undefined : CidrSet.from(options.denyList, 'denyList');
+    const timeoutMs = timeoutMsOption('BanHammer.actionTimeoutMs', given.actionTimeoutMs, 5000);
+    const maxPending = integerOption(
+      'BanHammer.maxPendingActions',
+      given.maxPendingActions,
+      10_000,
+      1,
+    );
+    this.#allow = cidrOption('BanHammer.allowList', given.allowList);
+    this.#deny = cidrOption('BanHammer.denyList', given.denyList);
 
     this.#runner = new ActionRunner({
       timeoutMs,
@@ -161,12 +163,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
       },
     });
 
-    const store = options.store ?? new MemoryStore();
-    for (const method of ['open', 'incr', 'ban', 'reset', 'status', 'scan', 'close'] as const) {
-      if (typeof store?.[method] !== 'function') {
-        throw new ConfigError('options.store', `must implement Store (no ${method}() method)`);
-      }
-    }
+    const store = storeOption(given.store);
     this.#store = store;
     const setup = {
       clock,
@@ -199,13 +196,13 @@ export class BanHammer<ReturnRates extends boolean = false> {
   /**
    * Counts one event of `metric` for `token` and resolves whether it passes (with the rates
    * after it when `returnRates` is on). Rejects with `ConfigError` for a metric that is not
-   * configured and `TypeError` for a token that is not a string; never because an action
-   * failed.
+   * a configured one and a `HitwardenError` with code `HITWARDEN_INVALID_KEY` for a token
+   * that is not a string (never throws); never because an action failed.
    */
   incr(token: string, metric: string): Promise<IncrResult<ReturnRates>> {
     const m = this.#config.indexOf.get(metric);
     if (m === undefined || typeof token !== 'string' || this.#closed) {
-      return Promise.reject(this.#badCall(token, metric));
+      return Promise.reject(this.#badCall('incr', token, metric));
     }
     this.counters.decisions++;
     if (this.#allow !== undefined || this.#deny !== undefined) {
@@ -236,15 +233,13 @@ export class BanHammer<ReturnRates extends boolean = false> {
    * coalesces those into shared script calls anyway). Rejects before counting anything for a
    * metric that is not configured or a token that is not a string.
    */
-  incrMany(tokens: readonly string[], metric: string): Promise<IncrResult<ReturnRates>[]> {
+  incrMany(input: readonly string[], metric: string): Promise<IncrResult<ReturnRates>[]> {
     const m = this.#config.indexOf.get(metric);
-    if (m === undefined || this.#closed) return Promise.reject(this.#badCall('', metric));
-    if (!Array.isArray(tokens)) {
-      return Promise.reject(new TypeError(`tokens must be an array, got ${quoteInput(tokens)}`));
+    if (m === undefined || this.#closed) {
+      return Promise.reject(this.#badCall('incrMany', '', metric));
     }
-    for (const token of tokens) {
-      if (typeof token !== 'string') return Promise.reject(this.#badCall(token, metric));
-    }
+    const tokens = tokensOf(input);
+    if (!Array.isArray(tokens)) return Promise.reject(tokens);
     const core = this.#core;
     if (core === undefined) return Promise.all(tokens.map((token) => this.incr(token, metric)));
     this.counters.decisions += tokens.length;
@@ -300,12 +295,19 @@ export class BanHammer<ReturnRates extends boolean = false> {
    * metric or a threshold index that does not exist.
    */
   async now(token: string, metric: string, threshold = 0): Promise<TokenStatus> {
-    const m = this.#metricOrThrow(token, metric);
+    const m = this.#metricOrThrow('now', token, metric);
     const config = this.#config.metrics[m]!;
-    if (!Number.isInteger(threshold) || threshold < 0 || threshold >= config.thresholds.length) {
+    const count = config.thresholds.length;
+    if (typeof threshold !== 'number' || !Number.isInteger(threshold)) {
       throw new ConfigError(
-        `${metricPath(metric)}.thresholds[${String(threshold)}]`,
-        `does not exist: ${quoteInput(metric)} has ${config.thresholds.length} threshold(s), 0 to ${config.thresholds.length - 1}`,
+        'BanHammer.now.threshold',
+        `must be a threshold index, an integer from 0 to ${count - 1}, got ${quoteInput(threshold)}`,
+      );
+    }
+    if (threshold < 0 || threshold >= count) {
+      throw new ConfigError(
+        `${metricPath(metric)}.thresholds[${quoteInput(threshold)}]`,
+        `does not exist: ${quoteInput(metric)} has ${count} threshold(s), 0 to ${count - 1}`,
       );
     }
     await this.#ready;
@@ -316,14 +318,14 @@ export class BanHammer<ReturnRates extends boolean = false> {
 
   /** Lifts the bans and clears the counters of `token` for `metric`. */
   async reset(token: string, metric: string): Promise<void> {
-    const m = this.#metricOrThrow(token, metric);
+    const m = this.#metricOrThrow('reset', token, metric);
     await this.#ready;
     await this.#store.reset(token, m);
   }
 
   /** Rates of `token` for `metric`, and its bans in force. */
   async status(token: string, metric: string): Promise<TokenStatus> {
-    const m = this.#metricOrThrow(token, metric);
+    const m = this.#metricOrThrow('status', token, metric);
     await this.#ready;
     return this.#store.status(token, m);
   }
@@ -353,6 +355,19 @@ export class BanHammer<ReturnRates extends boolean = false> {
 
   /** Subscribes to `tripped` and `action_error` events. */
   on<K extends keyof BanHammerEvents>(event: K, listener: Listener<BanHammerEvents[K]>): this {
+    // Checked here, where a mistake can be thrown: a listener is called off the caller's path.
+    if (event !== 'tripped' && event !== 'action_error') {
+      throw new ConfigError(
+        'BanHammer.on',
+        `no event ${quoteInput(event)}: the events are "tripped" and "action_error"`,
+      );
+    }
+    if (typeof listener !== 'function') {
+      throw new ConfigError(
+        'BanHammer.on.listener',
+        `must be a function taking the event, got ${quoteInput(listener)}`,
+      );
+    }
     this.#events.on(event, listener);
     return this;
   }
@@ -471,24 +486,70 @@ export class BanHammer<ReturnRates extends boolean = false> {
     return false;
   }
 
-  #metricOrThrow(token: unknown, metric: string): number {
-    const m = this.#config.indexOf.get(metric);
+  /** The index of `metric`; throws what `#badCall` says when the call cannot go on. Only
+   *  for async methods, where the throw becomes their rejection. */
+  #metricOrThrow(method: string, token: unknown, metric: unknown): number {
+    const m = this.#config.indexOf.get(metric as string);
     if (m === undefined || typeof token !== 'string' || this.#closed) {
-      throw this.#badCall(token, metric);
+      throw this.#badCall(method, token, metric);
     }
     return m;
   }
 
-  #badCall(token: unknown, metric: unknown): Error {
+  /** Why `method(token, metric)` cannot go on: closed, a token that is not a string, a metric
+   *  that is not a string, or one that is not configured. */
+  #badCall(method: string, token: unknown, metric: unknown): Error {
     if (this.#closed) return new StoreError('this BanHammer is closed');
     if (typeof token !== 'string') {
-      return new TypeError(`token must be a string, got ${quoteInput(token)}`);
+      return invalidKey(`BanHammer.${method}: token must be a string, got ${quoteInput(token)}`);
+    }
+    if (typeof metric !== 'string') {
+      return new ConfigError(
+        `BanHammer.${method}.metric`,
+        `must be a string naming a configured metric, got ${quoteInput(metric)}`,
+      );
     }
     const known = [...this.#config.indexOf.keys()].slice(0, 10).map((name) => quoteInput(name));
     return new ConfigError(
-      typeof metric === 'string' ? metricPath(metric) : 'metric',
+      metricPath(metric),
       `${quoteInput(metric)} is not a configured metric (configured: ${known.join(', ')}${this.#config.indexOf.size > 10 ? ', …' : ''})`,
     );
+  }
+}
+
+/** An error for a token (or tokens) of the wrong type: the code a HitCounter uses for keys. */
+function invalidKey(message: string, options?: ErrorOptions): HitwardenError {
+  return new HitwardenError('HITWARDEN_INVALID_KEY', message, options);
+}
+
+/**
+ * `input` copied into an array of strings, or the error to reject with. Read once, by index,
+ * inside a guard: an array's getter, its own iterator or a Proxy can neither throw from
+ * `incrMany` nor hand the store something other than what was checked.
+ */
+function tokensOf(input: unknown): string[] | HitwardenError {
+  try {
+    if (!Array.isArray(input)) {
+      return invalidKey(
+        `BanHammer.incrMany: tokens must be an array of strings, got ${quoteInput(input)}`,
+      );
+    }
+    const length = input.length;
+    const tokens = new Array<string>(length);
+    for (let i = 0; i < length; i++) {
+      const token: unknown = input[i];
+      if (typeof token !== 'string') {
+        return invalidKey(
+          `BanHammer.incrMany: tokens[${i}] must be a string, got ${quoteInput(token)}`,
+        );
+      }
+      tokens[i] = token;
+    }
+    return tokens;
+  } catch (error) {
+    return invalidKey('BanHammer.incrMany: tokens could not be read (a getter or a Proxy threw)', {
+      cause: error,
+    });
   }
 }
 
@@ -501,10 +562,38 @@ function statsAt(rates: Float64Array, at: number): Stats {
   };
 }
 
-function positiveInteger(value: number | undefined, fallback: number, path: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ConfigError(path, `must be a positive integer, got ${quoteInput(value)}`);
+/** The CIDR ranges of a list option; `undefined` when not given. */
+function cidrOption(path: string, value: Iterable<string> | undefined): CidrSet | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return CidrSet.from(value, path);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // The iterable itself threw (a hostile iterator, a getter, a Proxy).
+    throw new ConfigError(path, 'could not be read: iterating it threw', { cause: error });
   }
-  return value;
+}
+
+const STORE_METHODS = ['open', 'incr', 'ban', 'reset', 'status', 'scan', 'close'] as const;
+
+/** The `store` option: a `Store`, each of whose methods is read once, here. */
+function storeOption(value: unknown): Store {
+  if (value === undefined) return new MemoryStore();
+  if (value === null || typeof value !== 'object') {
+    throw new ConfigError('BanHammer.store', `must be a Store, got ${quoteInput(value)}`);
+  }
+  for (const method of STORE_METHODS) {
+    let member: unknown;
+    try {
+      member = (value as Record<string, unknown>)[method];
+    } catch (error) {
+      throw new ConfigError('BanHammer.store', `reading its ${method}() method threw`, {
+        cause: error,
+      });
+    }
+    if (typeof member !== 'function') {
+      throw new ConfigError('BanHammer.store', `must implement Store (no ${method}() method)`);
+    }
+  }
+  return value as Store;
 }

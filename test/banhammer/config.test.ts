@@ -155,18 +155,18 @@ describe('bans configuration', () => {
 
   it('validates BanHammer options with the same kind of error', () => {
     const bans = { m: { thresholds: [ok] } };
-    expect(() => new BanHammer(bans, { actionTimeoutMs: 0 })).toThrow('options.actionTimeoutMs');
+    expect(() => new BanHammer(bans, { actionTimeoutMs: 0 })).toThrow('BanHammer.actionTimeoutMs');
     expect(() => new BanHammer(bans, { maxPendingActions: 1.5 })).toThrow(
-      'options.maxPendingActions',
+      'BanHammer.maxPendingActions',
     );
     expect(() => new BanHammer(bans, { returnRates: 'yes' as unknown as boolean })).toThrow(
-      'options.returnRates',
+      'BanHammer.returnRates',
     );
     expect(() => new BanHammer(bans, { clock: 5 as unknown as () => number })).toThrow(
-      'options.clock',
+      'BanHammer.clock',
     );
     expect(() => new BanHammer(bans, { allowList: ['10.0.0.0/33'] })).toThrow('allowList[0]');
-    expect(() => new BanHammer(bans, { store: {} as never })).toThrow('options.store');
+    expect(() => new BanHammer(bans, { store: {} as never })).toThrow('BanHammer.store');
     expect(() => new BanHammer(bans, { denyList: ['10.0.0.0/8', 'nope'] })).toThrow('denyList[1]');
   });
 });

@@ -115,8 +115,13 @@ describe('BanHammer#incrMany', () => {
       m: { thresholds: [{ limit: 5, window: 60, action: [], action_duration: 60 }] },
     });
     await expect(hammer.incrMany(['a'], 'nope')).rejects.toThrow(ConfigError);
-    await expect(hammer.incrMany(['a', 7 as unknown as string], 'm')).rejects.toThrow(TypeError);
-    await expect(hammer.incrMany('abc' as unknown as string[], 'm')).rejects.toThrow(TypeError);
+    await expect(hammer.incrMany(['a', 7 as unknown as string], 'm')).rejects.toMatchObject({
+      code: 'HITWARDEN_INVALID_KEY',
+      message: 'BanHammer.incrMany: tokens[1] must be a string, got 7',
+    });
+    await expect(hammer.incrMany('abc' as unknown as string[], 'm')).rejects.toMatchObject({
+      code: 'HITWARDEN_INVALID_KEY',
+    });
     expect(hammer.counters.decisions).toBe(0);
     expect((await hammer.status('a', 'm')).token_rate_1m).toBe(0);
     await hammer.close();

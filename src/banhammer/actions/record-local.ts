@@ -1,7 +1,8 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError, quoteInput } from '../../errors.js';
-import { type Clock, systemClock } from '../../time/clock.js';
+import { functionOption, optionsObject } from '../../options.js';
+import { type Clock, ClockGuard, systemClock } from '../../time/clock.js';
 import { type Action, actionRecord } from '../action.js';
 
 export interface RecordLocalOptions {
@@ -19,17 +20,23 @@ export interface RecordLocalOptions {
  * action (an `action_error`) and does not stop later lines.
  */
 export function recordLocal(options: RecordLocalOptions): Action {
-  if (options === null || typeof options !== 'object') {
-    throw new ConfigError('recordLocal', 'expects { path }');
-  }
-  const { path } = options;
+  if (options === undefined) throw new ConfigError('recordLocal', 'expects { path }');
+  const given = optionsObject('recordLocal', options);
+  const { path } = given;
   if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
     throw new ConfigError(
       'recordLocal.path',
       `must be a non-empty file path, got ${quoteInput(path)}`,
     );
   }
-  const clock = options.clock ?? systemClock;
+  const clock = new ClockGuard(
+    functionOption<Clock>(
+      'recordLocal.clock',
+      given.clock,
+      systemClock,
+      'returning epoch milliseconds',
+    ),
+  );
   let madeDirectory = false;
   let tail: Promise<unknown> = Promise.resolve();
 
@@ -42,8 +49,13 @@ export function recordLocal(options: RecordLocalOptions): Action {
   };
 
   return function recordLocal(token, duration, metric, window, limit): Promise<void> {
-    const record = actionRecord(clock(), token, duration, metric, window, limit);
-    const line = `${JSON.stringify(record)}\n`;
+    let line: string;
+    try {
+      line = `${JSON.stringify(actionRecord(clock.read(), token, duration, metric, window, limit))}\n`;
+    } catch (error) {
+      // A clock that cannot be read: this call rejects, like a failed write.
+      return Promise.reject(error);
+    }
     const written = tail.then(
       () => write(line),
       () => write(line),

@@ -1,5 +1,12 @@
 import { ConfigError, quoteInput } from '../../errors.js';
-import { type Clock, systemClock } from '../../time/clock.js';
+import {
+  functionOption,
+  integerOption,
+  MAX_TIMEOUT_MS,
+  optionsObject,
+  timeoutMsOption,
+} from '../../options.js';
+import { type Clock, ClockGuard, systemClock } from '../../time/clock.js';
 import { type Action, actionRecord } from '../action.js';
 
 export interface ReportCentralOptions {
@@ -7,11 +14,11 @@ export interface ReportCentralOptions {
   url: string;
   /** Time one attempt may take, in ms. @default 2000 */
   timeoutMs?: number;
-  /** Attempts after the first one fails. @default 2 */
+  /** Attempts after the first one fails, 0 to 20. @default 2 */
   retries?: number;
   /** Wait before the first retry, in ms; doubles before each next one. @default 100 */
   backoffMs?: number;
-  /** Extra request headers (e.g. an authorization token). */
+  /** Extra request headers (e.g. an authorization token): an object of strings. */
   headers?: Record<string, string>;
   /** Stamps each report (`at`). @default Date.now */
   clock?: Clock;
@@ -29,15 +36,53 @@ export class ReportCentralError extends Error {
   }
 }
 
-function checkCount(value: number | undefined, fallback: number, path: string, min: number) {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 3_600_000) {
+/** Most retries: the backoff doubles each time, so more would wait for days. */
+const MAX_RETRIES = 20;
+/** Time the action's budget leaves beyond its attempts and waits (fetch's own overhead). */
+const BUDGET_SLACK_MS = 1000;
+
+/** The extra headers: an object of strings that `fetch` accepts, copied at setup. */
+function headersOption(value: unknown): Record<string, string> {
+  // Null-prototype: a header named `__proto__` is a header.
+  const headers: Record<string, string> = Object.create(null);
+  headers['content-type'] = 'application/json';
+  if (value === undefined) return headers;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError(
-      path,
-      `must be an integer from ${min} to 3600000, got ${quoteInput(value)}`,
+      'reportCentral.headers',
+      `must be an object of header names to strings, got ${quoteInput(value)}`,
     );
   }
-  return value;
+  let entries: [string, unknown][];
+  try {
+    entries = Object.entries(value);
+  } catch (error) {
+    throw new ConfigError(
+      'reportCentral.headers',
+      'could not be read (a getter or a Proxy threw)',
+      {
+        cause: error,
+      },
+    );
+  }
+  for (const [name, text] of entries) {
+    if (typeof text !== 'string') {
+      throw new ConfigError(
+        `reportCentral.headers[${quoteInput(name)}]`,
+        `must be a string, got ${quoteInput(text)}`,
+      );
+    }
+    headers[name.toLowerCase()] = text;
+  }
+  try {
+    // What fetch would refuse on every attempt (a name with a space, a value with a newline).
+    new Headers(headers);
+  } catch (error) {
+    throw new ConfigError('reportCentral.headers', 'holds a header that HTTP does not allow', {
+      cause: error,
+    });
+  }
+  return headers;
 }
 
 /** Network errors, timeouts, 5xx and 429 are worth another try; other 4xx are not. */
@@ -58,16 +103,18 @@ function retryable(status: number): boolean {
  * ```
  */
 export function reportCentral(options: ReportCentralOptions): Action {
-  if (options === null || typeof options !== 'object') {
+  if (options === undefined) {
     throw new ConfigError('reportCentral', 'expects { url, timeoutMs?, retries? }');
   }
+  const given = optionsObject('reportCentral', options);
   let url: URL;
   try {
-    url = new URL(options.url);
+    if (typeof given.url !== 'string') throw new TypeError('not a string');
+    url = new URL(given.url);
   } catch {
     throw new ConfigError(
       'reportCentral.url',
-      `must be an absolute URL, got ${quoteInput(options.url)}`,
+      `must be an absolute URL, got ${quoteInput(given.url)}`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -76,12 +123,33 @@ export function reportCentral(options: ReportCentralOptions): Action {
       `must be http or https, got ${quoteInput(url.protocol)}`,
     );
   }
-  const timeoutMs = checkCount(options.timeoutMs, 2000, 'reportCentral.timeoutMs', 1);
-  const retries = checkCount(options.retries, 2, 'reportCentral.retries', 0);
-  if (retries > 20) throw new ConfigError('reportCentral.retries', 'must be at most 20');
-  const backoffMs = checkCount(options.backoffMs, 100, 'reportCentral.backoffMs', 0);
-  const headers = { 'content-type': 'application/json', ...options.headers };
-  const clock = options.clock ?? systemClock;
+  const timeoutMs = timeoutMsOption('reportCentral.timeoutMs', given.timeoutMs, 2000);
+  const retries = integerOption('reportCentral.retries', given.retries, 2, 0, MAX_RETRIES);
+  const backoffMs = integerOption(
+    'reportCentral.backoffMs',
+    given.backoffMs,
+    100,
+    0,
+    MAX_TIMEOUT_MS,
+  );
+  // All attempts and the waits between them (backoff, doubling) must fit in one Node timer:
+  // the runner times the whole action with it, and a longer one would fire at once.
+  const budget = BUDGET_SLACK_MS + (retries + 1) * timeoutMs + backoffMs * (2 ** retries - 1);
+  if (budget > MAX_TIMEOUT_MS) {
+    throw new ConfigError(
+      'reportCentral',
+      `timeoutMs × (retries + 1) + backoffMs × (2^retries − 1) + ${BUDGET_SLACK_MS} ms is ${budget} ms (${timeoutMs} ms, ${retries} retries, ${backoffMs} ms backoff), more than ${MAX_TIMEOUT_MS} ms, the longest a Node timer waits: lower timeoutMs, retries or backoffMs`,
+    );
+  }
+  const headers = headersOption(given.headers);
+  const clock = new ClockGuard(
+    functionOption<Clock>(
+      'reportCentral.clock',
+      given.clock,
+      systemClock,
+      'returning epoch milliseconds',
+    ),
+  );
   const target = url.href;
 
   const report = async function reportCentral(
@@ -91,7 +159,9 @@ export function reportCentral(options: ReportCentralOptions): Action {
     window: number,
     limit: number,
   ): Promise<void> {
-    const payload = JSON.stringify(actionRecord(clock(), token, duration, metric, window, limit));
+    const payload = JSON.stringify(
+      actionRecord(clock.read(), token, duration, metric, window, limit),
+    );
     let lastError: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await sleep(backoffMs * 2 ** (attempt - 1));
@@ -123,10 +193,6 @@ export function reportCentral(options: ReportCentralOptions): Action {
       { cause: lastError },
     );
   };
-  let budget = 1000;
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    budget += timeoutMs + (attempt > 0 ? backoffMs * 2 ** (attempt - 1) : 0);
-  }
   return Object.assign(report, { timeoutMs: budget });
 }
 
