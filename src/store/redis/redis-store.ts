@@ -11,6 +11,7 @@ import { connect, isClusterClient, type RedisConnectionOptions } from './connect
 import { Deadlines } from './deadline.js';
 import { unpackNumbers } from './msgpack.js';
 import { type RedisClient, RedisScript } from './script.js';
+import { ServerClock } from './server-clock.js';
 
 /** What a `RedisStore` does with a decision when Redis does not answer in time. */
 export type RedisFailurePolicy = 'failOpen' | 'failClosed' | 'fallback';
@@ -29,7 +30,8 @@ export type RedisStoreOptions = RedisConnectionOptions & {
   onFailure?: RedisFailurePolicy;
   /**
    * Longest wait for Redis per call (a decision's, `status`'s, each `SCAN` step's …), from 1
-   * to 2^31 − 1 (`MAX_TIMEOUT_MS`). Past it the policy decides. @default 500
+   * to 2^31 − 1 (`MAX_TIMEOUT_MS`). Past it the policy decides, and a script that reaches
+   * Redis later writes nothing (its deadline travels with it). @default 500
    */
   timeoutMs?: number;
   /**
@@ -64,12 +66,24 @@ export interface RedisStoreMetrics {
   /** Script calls for several slots of one cluster node that found a slot elsewhere (it moved)
    *  and were made again slot by slot. */
   regrouped_calls: number;
+  /** Script calls (decisions, bans, resets) that reached Redis after their deadline, so Redis
+   *  ran none of their writes: the caller had been answered (or told of the failure). */
+  expired_calls: number;
+  /** Script calls Redis ran in time whose answer came after the deadline (a server that froze
+   *  just after running them, a client whose event loop stalled): their writes stand although
+   *  the caller was answered by the policy or told the call failed. */
+  late_calls: number;
+  /** Decisions in `late_calls`: counted by Redis and answered by the policy too. */
+  late_decisions: number;
 }
 
 const DEFAULT_PREFIX = 'hitwarden:';
 const decideScript = new RedisScript('decide', ['lib']);
 const statusScript = new RedisScript('status', ['lib', 'state']);
 const banScript = new RedisScript('ban', ['lib', 'state']);
+const resetScript = new RedisScript('reset', ['lib']);
+/** The error a writing script replies when it starts after its deadline (lib.lua). */
+const EXPIRED = 'HITWARDEN_EXPIRED ';
 
 /** Per metric, the script arguments describing it, built once at `open`. */
 interface MetricPlan {
@@ -131,12 +145,17 @@ export class RedisStore implements Store {
   #drained: (() => void)[] = [];
   /** Every Redis call is bounded by `timeoutMs` here, whatever the client's own settings. */
   readonly #deadlines: Deadlines;
+  /** The server's clock, for the deadlines the writing scripts check. */
+  readonly #serverClock = new ServerClock();
   readonly #metrics: RedisStoreMetrics = {
     script_calls: 0,
     decisions: 0,
     store_errors: 0,
     policy_decisions: 0,
     regrouped_calls: 0,
+    expired_calls: 0,
+    late_calls: 0,
+    late_decisions: 0,
   };
 
   constructor(options: RedisStoreOptions) {
@@ -224,6 +243,15 @@ export class RedisStore implements Store {
         this.#client.once('ready', done);
       });
     }
+    // A first reading of the server's clock, so the first decisions' deadlines are on it. If
+    // Redis does not answer, the deadlines start on this process's clock and the first reply
+    // corrects them.
+    try {
+      const [seconds, micros] = await this.#deadlines.bound('Redis open', this.#client.time());
+      this.#serverClock.observe(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
+    } catch {
+      // Redis is away: the failure policy answers until it is back.
+    }
   }
 
   incr(token: string, metric: number): Promise<Decision> {
@@ -268,25 +296,33 @@ export class RedisStore implements Store {
     const state = stateKeyOf(this.#prefix, token, plan.name);
     const args = [
       this.#now(),
+      '',
       String(plan.thresholds),
       String(threshold),
       String(plan.durationsMs[threshold]!),
     ];
     try {
-      const reply = await this.#deadlines.bound(
-        'Redis ban',
-        banScript.run(this.#client, [state], args),
-      );
-      return statusOf(reply as number[], 0);
+      const reply = await this.#write('Redis ban', banScript, [state], args, 1, this.#lateWrite);
+      return statusOf(reply, 1);
     } catch (error) {
       throw this.#failed('ban', 0, error);
     }
   }
 
+  /** Deletes the pair's keys through a script that carries a deadline like every other write:
+   *  a bare `DEL` reaching Redis late would wipe what was counted after the caller was told
+   *  the reset failed. */
   async reset(token: string, metric: number): Promise<void> {
     const state = stateKeyOf(this.#prefix, token, this.#plansOrThrow()[metric]!.name);
     try {
-      await this.#deadlines.bound('Redis reset', this.#client.del(state, eventsKeyOf(state)));
+      await this.#write(
+        'Redis reset',
+        resetScript,
+        [state, eventsKeyOf(state)],
+        [''],
+        0,
+        this.#lateWrite,
+      );
     } catch (error) {
       throw this.#failed('reset', 0, error);
     }
@@ -382,7 +418,7 @@ export class RedisStore implements Store {
       this.#policyDecides(batch, error);
       return;
     }
-    const args: string[] = [now, '0', '1', plans[first]!.config];
+    const args: string[] = [now, '', '0', '1', plans[first]!.config];
     if (!single) {
       const position = new Map<number, number>([[first, 1]]);
       for (const metric of metrics) {
@@ -390,7 +426,7 @@ export class RedisStore implements Store {
         position.set(metric, position.size + 1);
         args.push(plans[metric]!.config);
       }
-      args[2] = String(position.size);
+      args[3] = String(position.size);
       for (const metric of metrics) args.push(String(position.get(metric)!));
     }
     // Keys of several slots of one node: the first routes the call, all of them follow in
@@ -398,17 +434,20 @@ export class RedisStore implements Store {
     // undeclared keys of its own node).
     let keys = batch.keys;
     if (batch.crossSlot) {
-      args[1] = String(keys.length);
+      args[2] = String(keys.length);
       for (const key of keys) args.push(key);
       keys = [keys[0]!];
     }
     this.#metrics.script_calls++;
     this.#inflight++;
-    this.#deadlines.bound('Redis incr', decideScript.run(this.#client, keys, args, 'buffer')).then(
+    const late = () => {
+      this.#metrics.late_calls++;
+      this.#metrics.late_decisions += batch.settle.length;
+    };
+    this.#write('Redis incr', decideScript, keys, args, 1, late).then(
       (reply) => {
         try {
-          if (!Buffer.isBuffer(reply)) throw new Error('decide.lua: the reply is not a string');
-          decode(unpackNumbers(reply), batch.settle);
+          decode(reply, batch.settle);
           this.#metrics.decisions += batch.settle.length;
         } catch (error) {
           this.#policyDecides(batch, error);
@@ -477,6 +516,55 @@ export class RedisStore implements Store {
     );
     return statusOf(reply as number[], 0);
   }
+
+  /**
+   * Runs a script that writes, bounded by `timeoutMs`, with its deadline on the server's clock
+   * in `args[at]`: a call that reaches Redis after the client stopped waiting for it writes
+   * nothing. Resolves the reply as numbers, the server's time first (which refines the
+   * estimate of the server's clock); `late` hears of a reply that came after the deadline.
+   */
+  #write(
+    operation: string,
+    script: RedisScript,
+    keys: readonly string[],
+    args: string[],
+    at: number,
+    late: () => void,
+  ): Promise<number[]> {
+    const deadline = this.#deadlines.next();
+    args[at] = String(this.#serverClock.toServer(deadline));
+    const answered = script
+      .run(this.#client, keys, args, script === decideScript ? 'buffer' : 'text')
+      .then(this.#learn, this.#expired);
+    return this.#deadlines.bound(operation, answered, deadline, late);
+  }
+
+  /** A writing script's reply as numbers; its first is the server's time. */
+  readonly #learn = (reply: unknown): number[] => {
+    const numbers = Buffer.isBuffer(reply)
+      ? unpackNumbers(reply)
+      : Array.isArray(reply)
+        ? (reply as number[])
+        : [reply as number];
+    this.#serverClock.observe(numbers[0]!);
+    return numbers;
+  };
+
+  /** A writing script's failure; one that started after its deadline also tells the time. */
+  readonly #expired = (error: unknown): never => {
+    if (error instanceof Error && error.message.startsWith(EXPIRED)) {
+      this.#metrics.expired_calls++;
+      this.#serverClock.observe(Number(error.message.slice(EXPIRED.length)));
+      throw new Error('the call reached Redis after its deadline, so Redis wrote nothing', {
+        cause: error,
+      });
+    }
+    throw error;
+  };
+
+  readonly #lateWrite = (): void => {
+    this.#metrics.late_calls++;
+  };
 
   /** `cause` as the `StoreError` of a failed `operation` (a timeout is one already). */
   #failed(operation: string, decisions: number, cause: unknown): StoreError {
@@ -567,9 +655,10 @@ function parseKey(
 /** The usual `tripped` and `blocking` (both are read only). */
 const NONE: readonly number[] = Object.freeze([]);
 
-/** Splits the decide script's flat reply into the batch's decisions. */
+/** Splits the decide script's flat reply (after the server's time) into the batch's
+ *  decisions. */
 function decode(reply: number[], settle: ((decision: Decision) => void)[]): void {
-  let at = 0;
+  let at = 1;
   for (const resolve of settle) {
     if (reply.length < at + 6) throw new Error('decide.lua: the reply is too short');
     const passed = reply[at] === 1;
