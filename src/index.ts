@@ -80,6 +80,7 @@ export {
 export { MemoryStore, type MemoryStoreOptions } from './store/memory/memory-store.js';
 export { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from './store/rates.js';
 export type { RedisConnectionOptions } from './store/redis/connection.js';
+export { StoreTimeoutError } from './store/redis/deadline.js';
 export {
   RedisFleetTopStore,
   type RedisFleetTopStoreOptions,

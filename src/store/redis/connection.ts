@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Cluster } from 'ioredis';
+import { ConfigError, quoteInput } from '../../errors.js';
 import type { RedisClient } from './script.js';
 
 /*
@@ -39,18 +40,40 @@ export type RedisConnectionOptions =
 export interface OwnClientSettings {
   maxRetriesPerRequest?: number;
   enableOfflineQueue?: boolean;
-  commandTimeout?: number;
   connectTimeout?: number;
   retryStrategy?: (times: number) => number | null;
 }
 
-/** The client to use and whether closing the store should close it. */
+/**
+ * The client to use and whether closing the store should close it. `component` names the
+ * store in a refused option's path (`RedisStore.url`): exactly one of `url` (a string) and
+ * `client` (an object) must be given.
+ */
 export function connect(
+  component: string,
   options: RedisConnectionOptions,
   clientOptions: OwnClientSettings = {},
 ): { client: RedisClient; owned: boolean } {
-  if ('client' in options) return { client: options.client, owned: false };
-  const client = new (loadIoredis().Redis)(options.url, {
+  const { url, client: given } = options as { url?: unknown; client?: unknown };
+  if (given !== undefined) {
+    if (url !== undefined) {
+      throw new ConfigError(component, 'give either url or client, not both');
+    }
+    if (given === null || typeof given !== 'object') {
+      throw new ConfigError(
+        `${component}.client`,
+        `must be an ioredis Redis or Cluster client, got ${quoteInput(given)}`,
+      );
+    }
+    return { client: given as RedisClient, owned: false };
+  }
+  if (typeof url !== 'string') {
+    throw new ConfigError(
+      `${component}.url`,
+      `must be a redis:// URL string (or give client instead), got ${quoteInput(url)}`,
+    );
+  }
+  const client = new (loadIoredis().Redis)(url, {
     maxRetriesPerRequest: 1,
     ...clientOptions,
   });

@@ -1,13 +1,16 @@
-import { ConfigError } from '../../errors.js';
+import { ConfigError, quoteInput, StoreError } from '../../errors.js';
 import { type AddressFamily, compareAddresses } from '../../ip/address.js';
 import { formatAddress } from '../../ip/format.js';
+import { integerOption, optionsObject, timeoutMsOption } from '../../options.js';
 import type { FleetBatch, FleetTopStore } from '../../tracker/fleet-sync.js';
 import type { TopEntry } from '../../tracker/top-k.js';
 import { connect, type RedisConnectionOptions } from './connection.js';
+import { Deadlines } from './deadline.js';
 import { type RedisClient, RedisScript } from './script.js';
 
 export type RedisFleetTopStoreOptions = RedisConnectionOptions & {
-  /** Prefix of every key. @default 'hitwarden:' */
+  /** Prefix of every key (no `{` or `}`: the hash tag is the period's and shard's).
+   *  @default 'hitwarden:' */
   prefix?: string;
   /**
    * Sorted sets per period. Each address lives in exactly one (by a hash of the address), so
@@ -19,6 +22,13 @@ export type RedisFleetTopStoreOptions = RedisConnectionOptions & {
   chunkSize?: number;
   /** How long a batch id is remembered, so a retried batch is not counted twice. @default 3600 */
   retryWindowSeconds?: number;
+  /**
+   * Longest wait for Redis per call (each chunk of `add`, each shard of `top`), from 1 to
+   * 2^31 − 1 ms; past it the call rejects with `StoreTimeoutError`. A chunk that reaches Redis
+   * later still applies, once: the batch stays queued in `FleetSync`, and when it is sent again
+   * its chunks' markers make Redis skip what was applied. @default 5000
+   */
+  timeoutMs?: number;
 };
 
 const addScript = new RedisScript('fleet-add');
@@ -41,19 +51,39 @@ export class RedisFleetTopStore implements FleetTopStore {
   readonly #shards: number;
   readonly #chunkSize: number;
   readonly #retryWindowSeconds: number;
+  readonly #deadlines: Deadlines;
 
   constructor(options: RedisFleetTopStoreOptions) {
-    this.#prefix = options.prefix ?? 'hitwarden:';
-    this.#shards = integerOption(options.shards, 1, 'shards', 1, 16_384);
-    this.#chunkSize = integerOption(options.chunkSize, 1000, 'chunkSize', 1, 100_000);
+    optionsObject('RedisFleetTopStore', options);
+    const prefix: unknown = options.prefix === undefined ? 'hitwarden:' : options.prefix;
+    if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+      throw new ConfigError(
+        'RedisFleetTopStore.prefix',
+        `must be a string without { or } (the hash tag is the period's and shard's), got ${quoteInput(prefix)}`,
+      );
+    }
+    this.#prefix = prefix;
+    this.#shards = integerOption('RedisFleetTopStore.shards', options.shards, 1, 1, 16_384);
+    this.#chunkSize = integerOption(
+      'RedisFleetTopStore.chunkSize',
+      options.chunkSize,
+      1000,
+      1,
+      100_000,
+    );
+    // Redis takes a marker's EX in whole seconds, up to about 2^63 ms.
     this.#retryWindowSeconds = integerOption(
+      'RedisFleetTopStore.retryWindowSeconds',
       options.retryWindowSeconds,
       3600,
-      'retryWindowSeconds',
       1,
-      Number.MAX_SAFE_INTEGER,
+      2 ** 32,
     );
-    const { client, owned } = connect(options);
+    this.#deadlines = new Deadlines(
+      timeoutMsOption('RedisFleetTopStore.timeoutMs', options.timeoutMs, 5000),
+      'RedisFleetTopStore.timeoutMs',
+    );
+    const { client, owned } = connect('RedisFleetTopStore', options);
     this.#client = client;
     this.#owned = owned;
   }
@@ -78,22 +108,37 @@ export class RedisFleetTopStore implements FleetTopStore {
       for (let from = 0; from < pairs.length; from += step) {
         const marker = `${totals}:batch:${batch.id}:${from / step}`;
         const args = [ttlMs, String(this.#retryWindowSeconds), ...pairs.slice(from, from + step)];
-        calls.push(addScript.run(this.#client, [totals, marker], args));
+        calls.push(
+          this.#deadlines.bound(
+            'Redis fleet add',
+            addScript.run(this.#client, [totals, marker], args),
+          ),
+        );
       }
     });
     // All calls are written at once (pipelined); each chunk applies atomically and once.
     const results = await Promise.allSettled(calls);
     const failed = results.find((result) => result.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
+    if (failed !== undefined) throw storeError('fleet add', failed.reason);
   }
 
   async top(period: number, n: number): Promise<TopEntry[]> {
     if (n === 0) return [];
     const replies = await Promise.all(
       Array.from({ length: this.#shards }, (_, shard) =>
-        this.#client.zrangeBuffer(this.totalsKey(period, shard), '0', String(n - 1), 'WITHSCORES'),
+        this.#deadlines.bound(
+          'Redis fleet top',
+          this.#client.zrangeBuffer(
+            this.totalsKey(period, shard),
+            '0',
+            String(n - 1),
+            'WITHSCORES',
+          ),
+        ),
       ),
-    );
+    ).catch((error: unknown) => {
+      throw storeError('fleet top', error);
+    });
     const rows: { family: AddressFamily; words: Uint32Array; count: number }[] = [];
     for (const reply of replies) {
       for (let i = 0; i + 1 < reply.length; i += 2) {
@@ -110,6 +155,8 @@ export class RedisFleetTopStore implements FleetTopStore {
     }));
   }
 
+  /** Disconnects a client the store opened (its calls still pending fail at once); a client
+   *  of your own is left as it is. */
   async close(): Promise<void> {
     if (this.#owned) this.#client.disconnect();
   }
@@ -140,19 +187,9 @@ function shardOf(member: Buffer, shards: number): number {
   return (h >>> 0) % shards;
 }
 
-function integerOption(
-  value: number | undefined,
-  fallback: number,
-  name: string,
-  min: number,
-  max: number,
-): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(
-      `options.${name}`,
-      `must be an integer from ${min} to ${max}, got ${value}`,
-    );
-  }
-  return v;
+/** `cause` as a `StoreError` (a timeout is one already). */
+function storeError(operation: string, cause: unknown): StoreError {
+  if (cause instanceof StoreError) return cause;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new StoreError(`Redis ${operation} failed: ${message}`, { cause });
 }

@@ -1,14 +1,17 @@
 import { EventEmitter } from 'node:events';
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster } from 'ioredis';
-import { ConfigError, StoreError } from '../../errors.js';
-import type { Clock } from '../../time/clock.js';
+import { ConfigError, quoteInput, StoreError } from '../../errors.js';
+import { functionOption, integerOption, optionsObject, timeoutMsOption } from '../../options.js';
+import { type Clock, ClockGuard } from '../../time/clock.js';
 import { MemoryStore } from '../memory/memory-store.js';
 import type { Ban, StatusEntry, TokenStatus } from '../stats.js';
 import type { Decision, Store, StoreMetric, StoreSetup } from '../store.js';
 import { connect, isClusterClient, type RedisConnectionOptions } from './connection.js';
+import { Deadlines } from './deadline.js';
 import { unpackNumbers } from './msgpack.js';
 import { type RedisClient, RedisScript } from './script.js';
+import { ServerClock } from './server-clock.js';
 
 /** What a `RedisStore` does with a decision when Redis does not answer in time. */
 export type RedisFailurePolicy = 'failOpen' | 'failClosed' | 'fallback';
@@ -25,7 +28,11 @@ export type RedisStoreOptions = RedisConnectionOptions & {
    * Every failure emits `store_error`. @default 'fallback'
    */
   onFailure?: RedisFailurePolicy;
-  /** Longest wait for Redis per call before the failure policy decides. @default 500 */
+  /**
+   * Longest wait for Redis per call (a decision's, `status`'s, each `SCAN` step's …), from 1
+   * to 2^31 − 1 (`MAX_TIMEOUT_MS`). Past it the policy decides, and a script that reaches
+   * Redis later writes nothing (its deadline travels with it). @default 500
+   */
   timeoutMs?: number;
   /**
    * Time source. Default: the Redis server's `TIME`, read inside each script, so a fleet with
@@ -59,12 +66,24 @@ export interface RedisStoreMetrics {
   /** Script calls for several slots of one cluster node that found a slot elsewhere (it moved)
    *  and were made again slot by slot. */
   regrouped_calls: number;
+  /** Script calls (decisions, bans, resets) that reached Redis after their deadline, so Redis
+   *  ran none of their writes: the caller had been answered (or told of the failure). */
+  expired_calls: number;
+  /** Script calls Redis ran in time whose answer came after the deadline (a server that froze
+   *  just after running them, a client whose event loop stalled): their writes stand although
+   *  the caller was answered by the policy or told the call failed. */
+  late_calls: number;
+  /** Decisions in `late_calls`: counted by Redis and answered by the policy too. */
+  late_decisions: number;
 }
 
 const DEFAULT_PREFIX = 'hitwarden:';
 const decideScript = new RedisScript('decide', ['lib']);
 const statusScript = new RedisScript('status', ['lib', 'state']);
 const banScript = new RedisScript('ban', ['lib', 'state']);
+const resetScript = new RedisScript('reset', ['lib']);
+/** The error a writing script replies when it starts after its deadline (lib.lua). */
+const EXPIRED = 'HITWARDEN_EXPIRED ';
 
 /** Per metric, the script arguments describing it, built once at `open`. */
 interface MetricPlan {
@@ -108,8 +127,9 @@ export class RedisStore implements Store {
   readonly #cluster: boolean;
   readonly #prefix: string;
   readonly #policy: RedisFailurePolicy;
-  readonly #timeoutMs: number;
+  /** The caller's clock as given (for the local store) and read under the clock rule. */
   readonly #clock: Clock | undefined;
+  readonly #guard: ClockGuard | undefined;
   readonly #maxBatch: number;
   readonly #scanCount: number;
   readonly #events = new EventEmitter();
@@ -123,44 +143,61 @@ export class RedisStore implements Store {
   /** Script calls awaiting their answer, so `close()` can let them finish. */
   #inflight = 0;
   #drained: (() => void)[] = [];
-  /** Calls bounded by `timeoutMs`, oldest first (deadlines are in call order), and the one
-   *  timer armed for the oldest still pending: no timer per call. */
-  readonly #pending: PendingCall[] = [];
-  #pendingHead = 0;
-  #sweep: ReturnType<typeof setTimeout> | undefined;
+  /** Every Redis call is bounded by `timeoutMs` here, whatever the client's own settings. */
+  readonly #deadlines: Deadlines;
+  /** The server's clock, for the deadlines the writing scripts check. */
+  readonly #serverClock = new ServerClock();
   readonly #metrics: RedisStoreMetrics = {
     script_calls: 0,
     decisions: 0,
     store_errors: 0,
     policy_decisions: 0,
     regrouped_calls: 0,
+    expired_calls: 0,
+    late_calls: 0,
+    late_decisions: 0,
   };
 
   constructor(options: RedisStoreOptions) {
-    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    optionsObject('RedisStore', options);
+    const prefix: unknown = options.prefix === undefined ? DEFAULT_PREFIX : options.prefix;
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
-      throw new ConfigError('options.prefix', 'must be a string without { or }');
+      throw new ConfigError(
+        'RedisStore.prefix',
+        `must be a string without { or } (the hash tag is the token's), got ${quoteInput(prefix)}`,
+      );
     }
     this.#prefix = prefix;
-    const policy = options.onFailure ?? 'fallback';
-    if (!['failOpen', 'failClosed', 'fallback'].includes(policy)) {
+    const policy: unknown = options.onFailure === undefined ? 'fallback' : options.onFailure;
+    if (policy !== 'failOpen' && policy !== 'failClosed' && policy !== 'fallback') {
       throw new ConfigError(
-        'options.onFailure',
-        `must be 'failOpen', 'failClosed' or 'fallback', got ${String(policy)}`,
+        'RedisStore.onFailure',
+        `must be 'failOpen', 'failClosed' or 'fallback', got ${quoteInput(policy)}`,
       );
     }
     this.#policy = policy;
-    this.#timeoutMs = positiveInteger(options.timeoutMs, 500, 'timeoutMs');
-    this.#maxBatch = positiveInteger(options.maxBatch, 512, 'maxBatch');
-    this.#scanCount = positiveInteger(options.scanCount, 1000, 'scanCount');
-    this.#clock = options.clock;
-    const { client, owned } = connect(options, {
+    const timeoutMs = timeoutMsOption('RedisStore.timeoutMs', options.timeoutMs, 500);
+    this.#deadlines = new Deadlines(timeoutMs, 'RedisStore.timeoutMs');
+    this.#maxBatch = integerOption('RedisStore.maxBatch', options.maxBatch, 512, 1);
+    this.#scanCount = integerOption('RedisStore.scanCount', options.scanCount, 1000, 1);
+    const clock =
+      options.clock === undefined
+        ? undefined
+        : functionOption<Clock>(
+            'RedisStore.clock',
+            options.clock,
+            options.clock,
+            'returning epoch milliseconds',
+          );
+    this.#clock = clock;
+    this.#guard = clock === undefined ? undefined : new ClockGuard(clock);
+    const { client, owned } = connect('RedisStore', options, {
       // Our own client never queues commands while disconnected: a decision must not wait for
       // a reconnect; it fails at once and the policy answers. Reconnects come quickly.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: this.#timeoutMs,
-      connectTimeout: Math.max(this.#timeoutMs, 1000),
+      // No `commandTimeout`: every call is bounded by `#deadlines`, one bound with one error.
+      connectTimeout: Math.max(timeoutMs, 1000),
       retryStrategy: (times) => Math.min(50 * times, 250),
     });
     this.#client = client;
@@ -202,9 +239,18 @@ export class RedisStore implements Store {
           this.#client.off('ready', done);
           resolve();
         };
-        const timer = setTimeout(done, Math.max(this.#timeoutMs, 1000));
+        const timer = setTimeout(done, Math.max(this.#deadlines.timeoutMs, 1000));
         this.#client.once('ready', done);
       });
+    }
+    // A first reading of the server's clock, so the first decisions' deadlines are on it. If
+    // Redis does not answer, the deadlines start on this process's clock and the first reply
+    // corrects them.
+    try {
+      const [seconds, micros] = await this.#deadlines.bound('Redis open', this.#client.time());
+      this.#serverClock.observe(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
+    } catch {
+      // Redis is away: the failure policy answers until it is back.
     }
   }
 
@@ -248,29 +294,35 @@ export class RedisStore implements Store {
   async ban(token: string, metric: number, threshold: number): Promise<TokenStatus> {
     const plan = this.#plansOrThrow()[metric]!;
     const state = stateKeyOf(this.#prefix, token, plan.name);
+    const args = [
+      this.#now(),
+      '',
+      String(plan.thresholds),
+      String(threshold),
+      String(plan.durationsMs[threshold]!),
+    ];
     try {
-      const reply = await this.#call(
-        banScript.run(
-          this.#client,
-          [state],
-          [
-            this.#now(),
-            String(plan.thresholds),
-            String(threshold),
-            String(plan.durationsMs[threshold]!),
-          ],
-        ),
-      );
-      return statusOf(reply as number[]);
+      const reply = await this.#write('Redis ban', banScript, [state], args, 1, this.#lateWrite);
+      return statusOf(reply, 1);
     } catch (error) {
       throw this.#failed('ban', 0, error);
     }
   }
 
+  /** Deletes the pair's keys through a script that carries a deadline like every other write:
+   *  a bare `DEL` reaching Redis late would wipe what was counted after the caller was told
+   *  the reset failed. */
   async reset(token: string, metric: number): Promise<void> {
     const state = stateKeyOf(this.#prefix, token, this.#plansOrThrow()[metric]!.name);
     try {
-      await this.#call(this.#client.del(state, eventsKeyOf(state)));
+      await this.#write(
+        'Redis reset',
+        resetScript,
+        [state, eventsKeyOf(state)],
+        [''],
+        0,
+        this.#lateWrite,
+      );
     } catch (error) {
       throw this.#failed('reset', 0, error);
     }
@@ -278,8 +330,9 @@ export class RedisStore implements Store {
 
   async status(token: string, metric: number): Promise<TokenStatus> {
     const plan = this.#plansOrThrow()[metric]!;
+    const now = this.#now();
     try {
-      return await this.#status(stateKeyOf(this.#prefix, token, plan.name), plan);
+      return await this.#status(stateKeyOf(this.#prefix, token, plan.name), plan, now, 'status');
     } catch (error) {
       throw this.#failed('status', 0, error);
     }
@@ -302,7 +355,8 @@ export class RedisStore implements Store {
       do {
         let page: [string, string[]];
         try {
-          page = await this.#call(
+          page = await this.#deadlines.bound(
+            'Redis scan',
             node.scan(cursor, 'MATCH', pattern, 'COUNT', this.#scanCount, 'TYPE', 'string'),
           );
         } catch (error) {
@@ -313,9 +367,10 @@ export class RedisStore implements Store {
           const pair = parseKey(key, head, byName);
           return pair === undefined ? [] : [{ key, ...pair }];
         });
+        const now = this.#now();
         const statuses = await Promise.all(
           rows.map((row) =>
-            this.#status(row.key, row.plan).catch((error) => {
+            this.#status(row.key, row.plan, now, 'scan').catch((error) => {
               throw this.#failed('scan', 0, error);
             }),
           ),
@@ -336,12 +391,6 @@ export class RedisStore implements Store {
     this.#flush();
     if (this.#inflight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
     this.#closed = true;
-    if (this.#sweep !== undefined) {
-      // Nothing left to bound keeps no timer alive (a call still pending re-arms it).
-      clearTimeout(this.#sweep);
-      this.#sweep = undefined;
-      this.#arm();
-    }
     await this.#local?.close();
     if (this.#owned) this.#client.disconnect();
   }
@@ -362,7 +411,14 @@ export class RedisStore implements Store {
     const first = metrics[0]!;
     let single = true;
     for (let i = 1; i < metrics.length && single; i++) single = metrics[i] === first;
-    const args: string[] = [this.#now(), '0', '1', plans[first]!.config];
+    let now: string;
+    try {
+      now = this.#now();
+    } catch (error) {
+      this.#policyDecides(batch, error);
+      return;
+    }
+    const args: string[] = [now, '', '0', '1', plans[first]!.config];
     if (!single) {
       const position = new Map<number, number>([[first, 1]]);
       for (const metric of metrics) {
@@ -370,7 +426,7 @@ export class RedisStore implements Store {
         position.set(metric, position.size + 1);
         args.push(plans[metric]!.config);
       }
-      args[2] = String(position.size);
+      args[3] = String(position.size);
       for (const metric of metrics) args.push(String(position.get(metric)!));
     }
     // Keys of several slots of one node: the first routes the call, all of them follow in
@@ -378,17 +434,20 @@ export class RedisStore implements Store {
     // undeclared keys of its own node).
     let keys = batch.keys;
     if (batch.crossSlot) {
-      args[1] = String(keys.length);
+      args[2] = String(keys.length);
       for (const key of keys) args.push(key);
       keys = [keys[0]!];
     }
     this.#metrics.script_calls++;
     this.#inflight++;
-    this.#call(decideScript.run(this.#client, keys, args, 'buffer')).then(
+    const late = () => {
+      this.#metrics.late_calls++;
+      this.#metrics.late_decisions += batch.settle.length;
+    };
+    this.#write('Redis incr', decideScript, keys, args, 1, late).then(
       (reply) => {
         try {
-          if (!Buffer.isBuffer(reply)) throw new Error('decide.lua: the reply is not a string');
-          decode(unpackNumbers(reply), batch.settle);
+          decode(reply, batch.settle);
           this.#metrics.decisions += batch.settle.length;
         } catch (error) {
           this.#policyDecides(batch, error);
@@ -445,75 +504,75 @@ export class RedisStore implements Store {
     });
   }
 
-  async #status(state: string, plan: MetricPlan): Promise<TokenStatus> {
-    const reply = await this.#call(
-      statusScript.run(this.#client, [state], [this.#now(), String(plan.thresholds)]),
+  async #status(
+    state: string,
+    plan: MetricPlan,
+    now: string,
+    operation: string,
+  ): Promise<TokenStatus> {
+    const reply = await this.#deadlines.bound(
+      `Redis ${operation}`,
+      statusScript.run(this.#client, [state], [now, String(plan.thresholds)]),
     );
-    return statusOf(reply as number[]);
+    return statusOf(reply as number[], 0);
   }
 
-  /** A Redis call bounded by `timeoutMs`, whatever the client's own settings. */
-  #call<T>(call: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const entry: PendingCall = {
-        deadline: performance.now() + this.#timeoutMs,
-        reject,
-        done: false,
-      };
-      this.#pending.push(entry);
-      if (this.#sweep === undefined) this.#arm();
-      call.then(
-        (value) => {
-          entry.done = true;
-          resolve(value);
-        },
-        (error: unknown) => {
-          entry.done = true;
-          reject(error);
-        },
-      );
-    });
+  /**
+   * Runs a script that writes, bounded by `timeoutMs`, with its deadline on the server's clock
+   * in `args[at]`: a call that reaches Redis after the client stopped waiting for it writes
+   * nothing. Resolves the reply as numbers, the server's time first (which refines the
+   * estimate of the server's clock); `late` hears of a reply that came after the deadline.
+   */
+  #write(
+    operation: string,
+    script: RedisScript,
+    keys: readonly string[],
+    args: string[],
+    at: number,
+    late: () => void,
+  ): Promise<number[]> {
+    const deadline = this.#deadlines.next();
+    args[at] = String(this.#serverClock.toServer(deadline));
+    const answered = script
+      .run(this.#client, keys, args, script === decideScript ? 'buffer' : 'text')
+      .then(this.#learn, this.#expired);
+    return this.#deadlines.bound(operation, answered, deadline, late);
   }
 
-  /** Arms the timer for the oldest call still pending (answered ones are dropped). */
-  #arm(): void {
-    const pending = this.#pending;
-    while (this.#pendingHead < pending.length && pending[this.#pendingHead]!.done) {
-      this.#pendingHead++;
-    }
-    if (this.#pendingHead === pending.length) {
-      pending.length = 0;
-      this.#pendingHead = 0;
-      this.#sweep = undefined;
-      return;
-    }
-    if (this.#pendingHead >= 1024 && this.#pendingHead * 2 >= pending.length) {
-      pending.splice(0, this.#pendingHead);
-      this.#pendingHead = 0;
-    }
-    const delay = Math.max(0, pending[this.#pendingHead]!.deadline - performance.now());
-    this.#sweep = setTimeout(this.#expire, delay);
-  }
-
-  /** Rejects every call whose deadline has passed, then arms for the next. */
-  readonly #expire = (): void => {
-    const now = performance.now();
-    const pending = this.#pending;
-    while (this.#pendingHead < pending.length) {
-      const entry = pending[this.#pendingHead]!;
-      if (!entry.done) {
-        if (entry.deadline > now) break;
-        entry.done = true;
-        entry.reject(new Error(`no answer from Redis within ${this.#timeoutMs} ms`));
-      }
-      this.#pendingHead++;
-    }
-    this.#arm();
+  /** A writing script's reply as numbers; its first is the server's time. */
+  readonly #learn = (reply: unknown): number[] => {
+    const numbers = Buffer.isBuffer(reply)
+      ? unpackNumbers(reply)
+      : Array.isArray(reply)
+        ? (reply as number[])
+        : [reply as number];
+    this.#serverClock.observe(numbers[0]!);
+    return numbers;
   };
 
+  /** A writing script's failure; one that started after its deadline also tells the time. */
+  readonly #expired = (error: unknown): never => {
+    if (error instanceof Error && error.message.startsWith(EXPIRED)) {
+      this.#metrics.expired_calls++;
+      this.#serverClock.observe(Number(error.message.slice(EXPIRED.length)));
+      throw new Error('the call reached Redis after its deadline, so Redis wrote nothing', {
+        cause: error,
+      });
+    }
+    throw error;
+  };
+
+  readonly #lateWrite = (): void => {
+    this.#metrics.late_calls++;
+  };
+
+  /** `cause` as the `StoreError` of a failed `operation` (a timeout is one already). */
   #failed(operation: string, decisions: number, cause: unknown): StoreError {
     const message = cause instanceof Error ? cause.message : String(cause);
-    const error = new StoreError(`Redis ${operation} failed: ${message}`, { cause });
+    const error =
+      cause instanceof StoreError
+        ? cause
+        : new StoreError(`Redis ${operation} failed: ${message}`, { cause });
     this.#metrics.store_errors++;
     if (this.#events.listenerCount('store_error') > 0) {
       this.#events.emit('store_error', { operation, decisions, error } satisfies StoreErrorEvent);
@@ -521,8 +580,10 @@ export class RedisStore implements Store {
     return error;
   }
 
+  /** The caller's time for a script, or '' for the server's own; throws `InvalidTimeError`
+   *  for a clock reading that is not a finite number. */
   #now(): string {
-    return this.#clock === undefined ? '' : String(this.#clock());
+    return this.#guard === undefined ? '' : String(this.#guard.read());
   }
 
   #plansOrThrow(): MetricPlan[] {
@@ -531,13 +592,6 @@ export class RedisStore implements Store {
     }
     return this.#plans;
   }
-}
-
-/** A Redis call waiting for its answer or its deadline (`performance.now()` ms). */
-interface PendingCall {
-  readonly deadline: number;
-  readonly reject: (error: Error) => void;
-  done: boolean;
 }
 
 const ZERO_STATS = { token_rate_1m: 0, token_rate_10m: 0, token_rate_60m: 0 };
@@ -601,9 +655,10 @@ function parseKey(
 /** The usual `tripped` and `blocking` (both are read only). */
 const NONE: readonly number[] = Object.freeze([]);
 
-/** Splits the decide script's flat reply into the batch's decisions. */
+/** Splits the decide script's flat reply (after the server's time) into the batch's
+ *  decisions. */
 function decode(reply: number[], settle: ((decision: Decision) => void)[]): void {
-  let at = 0;
+  let at = 1;
   for (const resolve of settle) {
     if (reply.length < at + 6) throw new Error('decide.lua: the reply is too short');
     const passed = reply[at] === 1;
@@ -653,20 +708,20 @@ function bySlot(batch: Batch): Batch[] {
   return [...parts.values()];
 }
 
-/** [now, r1, r2, r3, until per threshold...] → TokenStatus. */
-function statusOf(reply: number[]): TokenStatus {
+/** [now, r1, r2, r3, until per threshold...] from `reply[at]` on → TokenStatus. */
+function statusOf(reply: number[], at: number): TokenStatus {
   const bans: Ban[] = [];
   let blockedUntil: number | null = null;
-  for (let i = 4; i < reply.length; i++) {
+  for (let i = at + 4; i < reply.length; i++) {
     const until = reply[i]!;
     if (until === 0) continue;
-    bans.push({ threshold: i - 4, until });
+    bans.push({ threshold: i - at - 4, until });
     if (blockedUntil === null || until > blockedUntil) blockedUntil = until;
   }
   return {
-    token_rate_1m: reply[1]!,
-    token_rate_10m: reply[2]!,
-    token_rate_60m: reply[3]!,
+    token_rate_1m: reply[at + 1]!,
+    token_rate_10m: reply[at + 2]!,
+    token_rate_60m: reply[at + 3]!,
     blocked_until: blockedUntil,
     bans,
   };
@@ -678,12 +733,4 @@ function isEmpty(status: TokenStatus): boolean {
 
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
-}
-
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1) {
-    throw new ConfigError(`options.${name}`, `must be an integer ≥ 1, got ${value}`);
-  }
-  return v;
 }

@@ -202,7 +202,7 @@ describe('FleetSync options', () => {
   it('rejects a bad interval with the option named', () => {
     const store = { add: async () => {}, top: async () => [], close: async () => {} };
     expect(() => new FleetSync(new IpTracker(), { store, intervalSeconds: 0 })).toThrow(
-      /options\.intervalSeconds/,
+      /FleetSync\.intervalSeconds/,
     );
   });
 });

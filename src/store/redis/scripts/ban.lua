@@ -1,18 +1,26 @@
 -- Bans one (token, metric) pair at one threshold from now on, counting no event; replies
--- like status.lua with the state after.
+-- like status.lua with the state after, preceded by the server's TIME.
 --
 -- KEYS[1]  its :state key
 -- ARGV[1]  now, epoch ms; '' for the server's TIME
--- ARGV[2]  n, the metric's number of thresholds
--- ARGV[3]  the threshold (from 0)
--- ARGV[4]  the ban's duration, ms
+-- ARGV[2]  the call's deadline, epoch ms on the server's clock: past it the script writes
+--          nothing and replies HITWARDEN_EXPIRED <TIME> (a ban applied after the caller was
+--          told it failed would ban with no action run)
+-- ARGV[3]  n, the metric's number of thresholds
+-- ARGV[4]  the threshold (from 0)
+-- ARGV[5]  the ban's duration, ms
+-- Reply    TIME (epoch ms), now, rate 1m, rate 10m, rate 60m, then per threshold the end of
+--          its ban in force (epoch ms) or 0
 
 local key = KEYS[1]
-local now = clock(ARGV[1])
-local n = tonumber(ARGV[2])
-local duration = tonumber(ARGV[4])
+local real = server_time()
+local late = expired(real, ARGV[2])
+if late then return late end
+local now = ARGV[1] == '' and real or tonumber(ARGV[1])
+local n = tonumber(ARGV[3])
+local duration = tonumber(ARGV[5])
 local state = load(key)
-state.bans[tonumber(ARGV[3])] = now + duration
+state.bans[tonumber(ARGV[4])] = now + duration
 -- Live as long as the ban, and never shorter than what the key already had to live (its
 -- recorded expiry, or its TTL when it has none recorded).
 local left = redis.call('PTTL', key)
@@ -20,4 +28,5 @@ if left > 0 then state.expires = max(state.expires, now + left) end
 store(key, state, now, max(duration, 1))
 local out = status_of(state, now, n)
 table.insert(out, 1, now)
+table.insert(out, 1, real)
 return out

@@ -10,17 +10,21 @@
 --          the same key ending in :events instead: same {t:<token>} hash tag, same slot);
 --          or, when the decisions span several slots of a cluster node, only the first
 -- ARGV[1]  now, epoch ms; '' to use the Redis server's TIME (the default: a fleet agrees)
--- ARGV[2]  G: 0, or the number of decisions whose :state keys are the last G arguments
+-- ARGV[2]  the call's deadline, epoch ms on the server's clock (TIME, whatever ARGV[1] is):
+--          past it the script writes nothing and replies the error HITWARDEN_EXPIRED <TIME>
+--          (lib.lua, expired())
+-- ARGV[3]  G: 0, or the number of decisions whose :state keys are the last G arguments
 --          (then KEYS[1] only routes the call: a cluster refuses KEYS of several slots)
--- ARGV[3]  M, the number of metric configurations that follow, each one JSON array (text, so
+-- ARGV[4]  M, the number of metric configurations that follow, each one JSON array (text, so
 --          the client writes the whole call as text):
 --            n, ring (max limit + 1), log ttl ms (longest window), refresh window r (1..3),
 --            then n × (limit, window ms, duration ms)
 -- then     per decision, when M > 1: the position (1..M) of its metric's configuration
 -- then     when G > 0, the G :state keys
--- Reply    one MessagePack array (one bulk string for the client to parse), per decision:
---          passed (1/0), rate 1m, rate 10m, rate 60m, #tripped, #blocking, then the tripped
---          threshold indexes, then the blocking ones (from 0)
+-- Reply    one MessagePack array (one bulk string for the client to parse): the server's
+--          TIME (epoch ms), then per decision: passed (1/0), rate 1m, rate 10m, rate 60m,
+--          #tripped, #blocking, then the tripped threshold indexes, then the blocking ones
+--          (from 0)
 --
 -- Keys of several slots: a key whose slot is not served here (it moved, or is moving) makes
 -- Redis stop the script with an error. The reads come first and reach every key the writes
@@ -36,13 +40,17 @@ local TRIM_STEP = 64
 
 -- The :events key of a pair: its :state key with the other suffix.
 local function events_key(state) return string.sub(state, 1, -7) .. ':events' end
-local now = clock(ARGV[1])
+-- One TIME per call: the deadline's clock, and the decisions' too unless the caller gives one.
+local real = server_time()
+local late = expired(real, ARGV[2])
+if late then return late end
+local now = ARGV[1] == '' and real or tonumber(ARGV[1])
 -- Each configuration: the flat array n, ring, log_ttl, r, then (limit, window, duration) × n.
 local configs = {}
-local G = tonumber(ARGV[2])
-local M = tonumber(ARGV[3])
-for m = 1, M do configs[m] = cjson.decode(ARGV[3 + m]) end
-local at = 4 + M
+local G = tonumber(ARGV[3])
+local M = tonumber(ARGV[4])
+for m = 1, M do configs[m] = cjson.decode(ARGV[4 + m]) end
+local at = 5 + M
 
 -- Group the decisions by pair, in order of first appearance: pair i has the :state key
 -- states[i], the configuration confs[i] and the decisions dss[i] — a number while it has one
@@ -318,8 +326,8 @@ for gi, state in ipairs(states) do
   put(state, o, x, t, now, ttl, expires)
 end
 
-local reply = {}
-local r = 0
+local reply = { real }
+local r = 1
 for d = 1, decisions do
   local tr, bl = tripped[d], blocking[d]
   local ntr = tr and #tr or 0

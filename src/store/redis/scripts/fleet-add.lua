@@ -10,6 +10,10 @@
 --
 -- Both keys share the hash tag {period:shard}, so they live in one cluster slot.
 -- Reply: 1 when applied, 0 when the batch had been applied before.
+--
+-- No deadline, unlike the BanHammer's writing scripts: a chunk applied after its caller gave
+-- up is not applied twice, since the batch stays queued in FleetSync and its resending finds
+-- the marker; and applying it late is right, as its requests did happen.
 
 local totals = KEYS[1]
 local marker = KEYS[2]

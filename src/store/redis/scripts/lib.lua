@@ -1,4 +1,4 @@
--- Shared by decide.lua, status.lua and ban.lua (prepended to each when it is loaded).
+-- Shared by decide.lua, status.lua, ban.lua and reset.lua (prepended to each when it is loaded).
 --
 -- The state of one (token, metric) pair is one string key, plus a list only for a pair whose
 -- recent events do not fit in it; both share the hash tag {t:<token>}:
@@ -38,11 +38,29 @@ local RATE_SPAN_MS = 3600000
 local INLINE = 64
 local floor, max, min = math.floor, math.max, math.min
 
+-- The server's TIME, epoch milliseconds.
+local function server_time()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
+end
+
 -- Epoch milliseconds: the caller's clock when given (tests, replays), else the server's.
 local function clock(given)
   if given ~= '' then return tonumber(given) end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return server_time()
+end
+
+-- The error a writing script replies, before it writes anything, when it starts at or after
+-- its deadline (whole epoch ms on the server's clock, which the client sets no later than the
+-- moment it stops waiting): its caller has been answered by the failure policy, so applying
+-- it now would count its events twice or start a ban whose actions never run. `real` is TIME
+-- rounded down, so `real >= deadline` is exactly "the server's time has reached it". Carries
+-- `real`, which the client learns the server's clock from. nil when in time.
+local function expired(real, deadline)
+  if real >= tonumber(deadline) then
+    return redis.error_reply('HITWARDEN_EXPIRED ' .. real)
+  end
+  return nil
 end
 
 -- Writes the packed state `v` at `key`, its expiry in v[x] (absolute ms − t), so that the key
