@@ -5,7 +5,8 @@ export type HitwardenErrorCode =
   | 'HITWARDEN_STORE'
   | 'HITWARDEN_INVALID_TIME'
   | 'HITWARDEN_SNAPSHOT'
-  | 'HITWARDEN_INVALID_KEY';
+  | 'HITWARDEN_INVALID_KEY'
+  | 'HITWARDEN_CAPACITY';
 
 /**
  * Every error hitwarden throws on purpose. Callers can branch on the class (or on `code`,
@@ -130,5 +131,16 @@ export class SnapshotError extends HitwardenError {
   constructor(path: string, rule: string, options?: ErrorOptions) {
     super('HITWARDEN_SNAPSHOT', `${path}: ${rule}`, options);
     this.path = bounded(path);
+  }
+}
+
+/** A table is at its size limit and refuses to grow (or the system refused the memory to
+ *  grow it); `limit` names the option that bounds it, e.g. `HitCounter.maxKeys`. */
+export class CapacityError extends HitwardenError {
+  readonly limit: string;
+
+  constructor(limit: string, rule: string, options?: ErrorOptions) {
+    super('HITWARDEN_CAPACITY', `${limit}: ${rule}`, options);
+    this.limit = bounded(limit);
   }
 }

@@ -40,6 +40,7 @@ export {
   type HitCounterEvents,
   type HitCounterMetrics,
   type HitCounterOptions,
+  type PruneReason,
 } from './counter/hit-counter.js';
 export { Morris, type MorrisOptions } from './counter/morris.js';
 export { SlidingLog, type SlidingLogOptions } from './counter/sliding-log.js';
@@ -55,6 +56,7 @@ export {
 } from './counter/snapshot.js';
 export type { CountingStrategy, StrategyState } from './counter/strategy.js';
 export {
+  CapacityError,
   ConfigError,
   FutureTimestampError,
   HitwardenError,

@@ -1,4 +1,5 @@
 import {
+  CapacityError,
   ConfigError,
   FutureTimestampError,
   HitwardenError,
@@ -9,7 +10,8 @@ import {
 import { functionOption, integerOption, numberOption, optionsObject } from '../options.js';
 import { type Clock, ClockGuard, systemClock } from '../time/clock.js';
 import { FixedWindow } from './fixed-window.js';
-import { grown } from './options.js';
+import { choiceOption, grown, MAX_KEYS } from './options.js';
+import { NONE, RecencyList } from './recency.js';
 import {
   checkSnapshot,
   type HitCounterSnapshot,
@@ -29,19 +31,34 @@ export interface HitCounterOptions {
   /** How far ahead of the clock a hit's timestamp may be, in seconds (at most a day), before
    *  `record` refuses it with a {@link FutureTimestampError}. @default 1 */
   futureToleranceSeconds?: number;
-  /** Keys expected at once: sizes the slot tables up front so they never grow mid-traffic. */
+  /** Keys expected at once (at most `maxKeys`): sizes the slot tables up front so they never
+   *  grow mid-traffic. */
   expectedKeys?: number;
+  /**
+   * Most keys held at once, from 1 to 2^23 (8,388,608: past it V8's `Map` can fail). The
+   * memory this bounds is about `maxKeys ×` the strategy's bytes per key (~330 B for the default
+   * FixedWindow, plus the key strings). @default 100_000
+   */
+  maxKeys?: number;
+  /**
+   * What a new key does when `maxKeys` keys are held and the least recently recorded of them
+   * is not idle: `'evict'` forgets that key (a `pruned` event with reason `'evicted'`, counted in
+   * `evicted_keys`); `'refuse'` throws {@link CapacityError} and changes nothing. An idle key is
+   * forgotten first either way. @default 'evict'
+   */
+  whenFull?: 'evict' | 'refuse';
 }
 
 /** Why hits left memory: see {@link HitCounterEvents.pruned}. */
-export type PruneReason = 'expired' | 'idle' | 'clock';
+export type PruneReason = 'expired' | 'idle' | 'evicted' | 'clock';
 
 /** What each event hands its listeners. */
 export interface HitCounterEvents {
   /** Every recorded hit. Costs nothing while nobody listens. */
   hit_recorded: { key: string; at: number };
   /** Hits dropped from memory: aged past the strategy's reach (`expired`, including a hit that
-   *  arrived already out of reach), with a key forgotten after going quiet (`idle`), or stamped
+   *  arrived already out of reach), with a key forgotten after going quiet (`idle`) or to make
+   *  room for a new key at `maxKeys` (`evicted`, sent even when it held no hits), or stamped
    *  after a corrected clock by a strategy that cannot move them to now (`clock`, only for
    *  user strategies without `clampTo`). */
   pruned: { key: string; removed: number; reason: PruneReason };
@@ -73,6 +90,8 @@ export interface HitCounterMetrics {
   pruned_events: number;
   /** Timestamps (log) or buckets (bucketed strategies) held for all keys. */
   memory_entries: number;
+  /** Keys forgotten, though not idle, to make room for new ones at `maxKeys`. */
+  evicted_keys: number;
 }
 
 const EVENTS: readonly HitCounterEvent[] = [
@@ -84,10 +103,14 @@ const EVENTS: readonly HitCounterEvent[] = [
   'snapshot_restored',
 ];
 
-/** Slots examined for pruning and idleness per call: enough to keep up with any arrival
+/** Least recent keys examined for idleness per call: enough to keep up with any arrival
  *  rate of new keys, little enough to stay constant time. */
 const SWEEP_STEPS = 2;
 const MIN_CAPACITY = 16;
+/** Enough for the keys of most services (endpoints, users, tenants), and ~33 MB with the
+ *  default strategy: a flood of distinct keys evicts the least recent ones instead of growing
+ *  the process without bound. */
+const DEFAULT_MAX_KEYS = 100_000;
 /** A day: a caller whose clock runs further ahead than this is broken, not skewed. */
 const MAX_FUTURE_TOLERANCE_SECONDS = 86_400;
 
@@ -102,10 +125,11 @@ const noHitListener = (_key: string, _at: number): void => {};
  * hits.query('/login', 10); // hits in the last 10 seconds
  * ```
  *
- * Keys live in slots of typed arrays; a key that has had no hit for the strategy's retention
- * is forgotten a few slots at a time, so memory follows the keys in use and no call ever
- * walks them all (except `snapshot`, `restore` and a `swapStrategy` that converts or resets,
- * which copy or drop everything by nature).
+ * Keys live in slots of typed arrays, kept in order of their last record. Each call looks at
+ * the least recent keys and forgets those that had no hit for the strategy's retention, so
+ * memory follows the keys in use; at `maxKeys` a new key takes the place of the least recent
+ * one. No call ever walks all keys (except `snapshot`, `restore` and a `swapStrategy` that
+ * converts or resets, which copy or drop everything by nature).
  */
 export class HitCounter {
   #strategy: CountingStrategy;
@@ -121,19 +145,22 @@ export class HitCounter {
    *  writing it does not box a double. */
   readonly #stampedUntil = new Float64Array([Number.NEGATIVE_INFINITY]);
 
+  readonly #maxKeys: number;
+  readonly #evictWhenFull: boolean;
   #slots = new Map<string, number>();
   #keys: (string | undefined)[] = [];
   /** Newest hit per slot, epoch ms: a slot is idle once this is older than the retention. */
-  #lastAt = new Float64Array(0);
-  #free = new Uint32Array(0);
+  #lastAt: Float64Array = new Float64Array(0);
+  #recency = new RecencyList();
+  #free: Uint32Array = new Uint32Array(0);
   #freeCount = 0;
-  /** Slots handed out so far (the high-water mark); the sweep walks `0 … used-1`. */
+  /** Slots handed out so far (the high-water mark). */
   #used = 0;
   #capacity = 0;
-  #cursor = 0;
 
   #totalHits = 0;
   #pruned = 0;
+  #evicted = 0;
   #listeners: Listeners = {
     hit_recorded: [],
     pruned: [],
@@ -169,7 +196,24 @@ export class HitCounter {
       { min: 0, max: MAX_FUTURE_TOLERANCE_SECONDS, unit: 'seconds' },
     );
     this.#toleranceMs = this.#toleranceSeconds * 1000;
-    this.#grow(integerOption('HitCounter.expectedKeys', options.expectedKeys, 0, 0, 2 ** 31));
+    this.#maxKeys = integerOption(
+      'HitCounter.maxKeys',
+      options.maxKeys,
+      DEFAULT_MAX_KEYS,
+      1,
+      MAX_KEYS,
+    );
+    this.#evictWhenFull =
+      choiceOption('HitCounter.whenFull', options.whenFull, 'evict', ['evict', 'refuse']) ===
+      'evict';
+    const expected = integerOption(
+      'HitCounter.expectedKeys',
+      options.expectedKeys,
+      0,
+      0,
+      this.#maxKeys,
+    );
+    this.#grow(Math.max(expected, MIN_CAPACITY));
   }
 
   /** The strategy in use. */
@@ -183,7 +227,8 @@ export class HitCounter {
    * {@link FutureTimestampError}; not a finite number, {@link InvalidTimeError}; either way
    * nothing changes.
    * Late hits are fine: they are counted where they belong, or dropped as pruned when no query
-   * can reach them any more.
+   * can reach them any more. A new key at `maxKeys` keys forgets the least recent one (or, with
+   * `whenFull: 'refuse'`, throws {@link CapacityError} and changes nothing).
    */
   record(key: string, at?: number): void {
     if (typeof key !== 'string') throw invalidKey(key);
@@ -201,10 +246,21 @@ export class HitCounter {
       }
       // Within the tolerance: the caller's clock runs a little ahead; the hit happens now.
       at = now;
+    } else if (at <= now - this.#retentionMs) {
+      // No query can reach it: it is dropped without touching (or making room for) its key.
+      this.#totalHits++;
+      this.#prunedFrom(key, 1, 'expired');
+      this.#sweep(now);
+      this.#emitHit(key, at);
+      return;
     }
     let slot = this.#slots.get(key);
-    if (slot === undefined) slot = this.#admit(key);
-    else if (this.#lastAt[slot]! > now) this.#settle(slot, now);
+    if (slot === undefined) {
+      slot = this.#admit(key, now);
+    } else {
+      if (this.#lastAt[slot]! > now) this.#settle(slot, now);
+      this.#recency.touch(slot);
+    }
     if (at > this.#lastAt[slot]!) this.#lastAt[slot] = at;
     const dropped = this.#state.record(slot, at, now);
     this.#totalHits++;
@@ -292,9 +348,13 @@ export class HitCounter {
   snapshot(): HitCounterSnapshot {
     const takenAt = this.#now();
     const keys: SnapshotKey[] = [];
-    for (const [key, slot] of this.#slots) {
+    for (let slot = this.#recency.oldest; slot !== NONE; slot = this.#recency.newer(slot)) {
       if (this.#lastAt[slot]! > takenAt) this.#settle(slot, takenAt);
-      keys.push({ key, lastAt: this.#lastAt[slot]!, data: this.#state.save(slot) });
+      keys.push({
+        key: this.#keys[slot]!,
+        lastAt: this.#lastAt[slot]!,
+        data: this.#state.save(slot),
+      });
     }
     const snapshot: HitCounterSnapshot = {
       format: SNAPSHOT_FORMAT,
@@ -303,6 +363,7 @@ export class HitCounter {
       takenAt,
       totalHits: this.#totalHits,
       prunedEvents: this.#pruned,
+      evictedKeys: this.#evicted,
       keys,
     };
     this.#emit('snapshot_taken', { strategy: this.#strategy.kind, keys: keys.length, takenAt });
@@ -322,18 +383,33 @@ export class HitCounter {
         `taken with ${describe(checked.strategy)}, this counter uses ${describe(this.#strategy)}`,
       );
     }
+    const count = checked.keys.length;
+    if (count > this.#maxKeys) {
+      throw new SnapshotError(
+        'keys',
+        `${count} keys, this counter holds at most ${this.#maxKeys} (maxKeys)`,
+      );
+    }
     const state = createState('restore', this.#strategy);
-    let capacity = MIN_CAPACITY;
-    while (capacity < checked.keys.length) capacity *= 2;
-    state.resize(capacity);
+    const capacity = this.#capacityFor(count);
+    const recency = new RecencyList();
+    let lastAt: Float64Array;
+    let free: Uint32Array;
+    try {
+      state.resize(capacity);
+      recency.resize(capacity);
+      lastAt = new Float64Array(capacity);
+      free = new Uint32Array(capacity);
+    } catch (error) {
+      throw this.#outOfMemory(capacity, error);
+    }
     const slots = new Map<string, number>();
     const keys: string[] = [];
-    const lastAt = new Float64Array(capacity);
     // `record` never stamps a hit later than its clock, so nothing in a snapshot it produced
     // is later than `takenAt`; the tolerance leaves room for a producer a little ahead.
     const latestAllowed = checked.takenAt + this.#toleranceMs;
     let latest = Number.NEGATIVE_INFINITY;
-    for (let slot = 0; slot < checked.keys.length; slot++) {
+    for (let slot = 0; slot < count; slot++) {
       const entry = checked.keys[slot]!;
       if (slots.has(entry.key)) {
         throw new SnapshotError(`keys[${slot}].key`, `${quoteInput(entry.key)} appears twice`);
@@ -353,6 +429,8 @@ export class HitCounter {
       slots.set(entry.key, slot);
       keys.push(entry.key);
       lastAt[slot] = entry.lastAt;
+      // The snapshot lists keys least recent first: their order for eviction carries over.
+      recency.push(slot);
       if (entry.lastAt > latest) latest = entry.lastAt;
     }
     // A snapshot from a clock ahead of this one holds hits in this one's future.
@@ -362,16 +440,17 @@ export class HitCounter {
     this.#slots = slots;
     this.#keys = keys;
     this.#lastAt = lastAt;
-    this.#free = new Uint32Array(capacity);
+    this.#recency = recency;
+    this.#free = free;
     this.#freeCount = 0;
-    this.#used = keys.length;
+    this.#used = count;
     this.#capacity = capacity;
-    this.#cursor = 0;
     this.#totalHits = checked.totalHits;
     this.#pruned = checked.prunedEvents;
+    this.#evicted = checked.evictedKeys ?? 0;
     this.#emit('snapshot_restored', {
       strategy: this.#strategy.kind,
-      keys: keys.length,
+      keys: count,
       takenAt: checked.takenAt,
     });
   }
@@ -382,6 +461,7 @@ export class HitCounter {
       keys_count: this.#slots.size,
       pruned_events: Math.round(this.#pruned),
       memory_entries: this.#state.entries,
+      evicted_keys: this.#evicted,
     };
   }
 
@@ -463,7 +543,10 @@ export class HitCounter {
     if (this.#listeners.pruned.length !== 0) this.#emit('pruned', { key, removed, reason });
   }
 
-  #admit(key: string): number {
+  /** A slot for a new key, made the most recent; at `maxKeys` the least recent key gives up
+   *  its slot first. */
+  #admit(key: string, now: number): number {
+    if (this.#slots.size >= this.#maxKeys) this.#makeRoom(now);
     let slot: number;
     if (this.#freeCount > 0) {
       slot = this.#free[--this.#freeCount]!;
@@ -474,51 +557,106 @@ export class HitCounter {
     this.#slots.set(key, slot);
     this.#keys[slot] = key;
     this.#lastAt[slot] = Number.NEGATIVE_INFINITY;
+    this.#recency.push(slot);
     return slot;
   }
 
-  /** Doubles (or presizes) the slot tables: a copy of typed arrays, amortised over the keys
-   *  that filled them; `expectedKeys` avoids it altogether. */
+  /** Frees the least recent key's slot: as idle if it is, else evicted, or refused. */
+  #makeRoom(now: number): void {
+    const slot = this.#recency.oldest;
+    if (this.#lastAt[slot]! <= now - this.#retentionMs) {
+      this.#forget(slot, 'idle');
+    } else if (this.#evictWhenFull) {
+      this.#evicted++;
+      this.#forget(slot, 'evicted');
+    } else {
+      throw new CapacityError(
+        'HitCounter.maxKeys',
+        `${this.#maxKeys} keys are held and none is idle; whenFull is 'refuse'`,
+      );
+    }
+  }
+
+  /** Forgets the key in `slot`, reporting the hits it held as pruned for `reason`. */
+  #forget(slot: number, reason: PruneReason): void {
+    const key = this.#keys[slot]!;
+    const held = this.#state.clear(slot);
+    this.#slots.delete(key);
+    this.#keys[slot] = undefined;
+    this.#recency.remove(slot);
+    this.#free[this.#freeCount++] = slot;
+    if (held !== 0 || reason === 'evicted') this.#prunedFrom(key, held, reason);
+  }
+
+  /** The slot tables' size for `keys` keys: a power of two from MIN_CAPACITY, at most
+   *  `maxKeys`. */
+  #capacityFor(keys: number): number {
+    let capacity = MIN_CAPACITY;
+    while (capacity < keys) capacity *= 2;
+    return Math.min(capacity, this.#maxKeys);
+  }
+
+  /** Grows (or presizes) the slot tables for `wanted` keys: a copy of typed arrays, amortised
+   *  over the keys that filled them; `expectedKeys` avoids it altogether. Nothing changes when
+   *  the memory cannot be had. */
   #grow(wanted: number): void {
-    let capacity = Math.max(this.#capacity, MIN_CAPACITY);
-    while (capacity < wanted) capacity *= 2;
-    if (capacity === this.#capacity) return;
-    this.#state.resize(capacity);
-    this.#lastAt = grown(this.#lastAt, capacity);
-    this.#free = grown(this.#free, capacity);
+    const capacity = this.#capacityFor(Math.max(wanted, this.#capacity));
+    if (capacity <= this.#capacity) return;
+    let lastAt: Float64Array;
+    let free: Uint32Array;
+    try {
+      lastAt = grown(this.#lastAt, capacity);
+      free = grown(this.#free, capacity);
+      this.#recency.resize(capacity);
+      this.#state.resize(capacity);
+    } catch (error) {
+      throw this.#outOfMemory(capacity, error);
+    }
+    this.#lastAt = lastAt;
+    this.#free = free;
     this.#capacity = capacity;
+  }
+
+  /** A typed error for typed arrays the system would not allocate (V8 throws `RangeError`);
+   *  anything else a user's state throws from `resize` goes up as it is. */
+  #outOfMemory(capacity: number, error: unknown): unknown {
+    if (!(error instanceof RangeError)) return error;
+    return new CapacityError(
+      'HitCounter.maxKeys',
+      `could not allocate the tables for ${capacity} keys (${error.message}); lower maxKeys or use a strategy with fewer buckets`,
+      { cause: error },
+    );
   }
 
   #resetSlots(): void {
     this.#slots = new Map();
     this.#keys = [];
     this.#lastAt = new Float64Array(0);
+    this.#recency = new RecencyList();
     this.#free = new Uint32Array(0);
     this.#freeCount = 0;
     this.#used = 0;
     this.#capacity = 0;
-    this.#cursor = 0;
     this.#grow(MIN_CAPACITY);
   }
 
-  /** Looks at the next few slots and forgets the keys gone idle. Each slot is revisited within
-   *  `used / SWEEP_STEPS` calls. It reads only `lastAt`, in order: the live keys' data is
-   *  pruned by their own records, so the sweep never touches (or misses the cache on) it. */
+  /** Looks at the least recent keys and forgets those gone idle; it stops at the first that is
+   *  not, as the keys after it were recorded to since. It reads only their `lastAt`: live keys'
+   *  data is pruned by their own records, so the sweep never touches (or misses the cache on)
+   *  it. A key stamped after a corrected clock counts as recorded now (see #settle). */
   #sweep(now: number): void {
     const idleBefore = now - this.#retentionMs;
-    for (let step = 0; step < SWEEP_STEPS && this.#used !== 0; step++) {
-      const slot = this.#cursor;
-      this.#cursor = slot + 1 === this.#used ? 0 : slot + 1;
-      const key = this.#keys[slot];
-      if (key === undefined) continue;
+    for (let step = 0; step < SWEEP_STEPS; step++) {
+      const slot = this.#recency.oldest;
+      if (slot === NONE) return;
       const last = this.#lastAt[slot]!;
-      if (last > now) this.#settle(slot, now);
-      else if (last <= idleBefore) {
-        const held = this.#state.clear(slot);
-        this.#slots.delete(key);
-        this.#keys[slot] = undefined;
-        this.#free[this.#freeCount++] = slot;
-        if (held !== 0) this.#prunedFrom(key, held, 'idle');
+      if (last <= idleBefore) {
+        this.#forget(slot, 'idle');
+      } else if (last > now) {
+        this.#settle(slot, now);
+        this.#recency.touch(slot);
+      } else {
+        return;
       }
     }
   }

@@ -26,6 +26,9 @@ export interface HitCounterSnapshot {
   readonly takenAt: number;
   readonly totalHits: number;
   readonly prunedEvents: number;
+  /** Keys evicted at `maxKeys` (absent from snapshots written before it was counted). */
+  readonly evictedKeys?: number;
+  /** Least recently recorded first: a restored counter evicts in the same order. */
   readonly keys: readonly SnapshotKey[];
 }
 
@@ -40,6 +43,7 @@ export function encodeSnapshot(snapshot: HitCounterSnapshot): string {
     takenAt: checked.takenAt,
     totalHits: checked.totalHits,
     prunedEvents: checked.prunedEvents,
+    ...(checked.evictedKeys === undefined ? {} : { evictedKeys: checked.evictedKeys }),
     keys: checked.keys.map(({ key, lastAt, data }) => ({ key, lastAt, data: [...data] })),
   };
   return JSON.stringify(plain);
@@ -93,6 +97,7 @@ export function checkSnapshot(value: unknown): HitCounterSnapshot {
       `must be ≥ 0, got ${quoteInput(snapshot.prunedEvents)}`,
     );
   }
+  if (snapshot.evictedKeys !== undefined) count('evictedKeys', snapshot.evictedKeys);
   const keys = snapshot.keys;
   if (!Array.isArray(keys))
     throw new SnapshotError('keys', `must be an array, got ${quoteInput(keys)}`);

@@ -75,7 +75,7 @@ describe('counter examples', () => {
       'last 60 s: 3',
       'pruned 1 old hit(s) of /login',
       '30 s later, last 60 s: 3',
-      '{"total_hits":4,"keys_count":1,"pruned_events":1,"memory_entries":3}',
+      '{"total_hits":4,"keys_count":1,"pruned_events":1,"memory_entries":3,"evicted_keys":0}',
     ]);
   });
 });

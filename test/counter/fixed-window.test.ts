@@ -48,6 +48,7 @@ describe('FixedWindow', () => {
       keys_count: 1,
       pruned_events: 0,
       memory_entries: 61,
+      evicted_keys: 0,
     });
   });
 

@@ -125,6 +125,7 @@ describe('HitCounter keys and metrics', () => {
       keys_count: 1,
       pruned_events: 1_000,
       memory_entries: 11,
+      evicted_keys: 0,
     });
     expect(counter.query('old7', 10)).toBe(0);
     for (let i = 0; i < 1_000; i++) counter.record(`new${i}`);
@@ -214,6 +215,7 @@ describe('HitCounter swapStrategy', () => {
       keys_count: 0,
       pruned_events: 0,
       memory_entries: 0,
+      evicted_keys: 0,
     });
     expect(events).toEqual([
       [

@@ -51,6 +51,7 @@ describe('SlidingLog', () => {
       keys_count: 1,
       pruned_events: 5_000,
       memory_entries: 5_000,
+      evicted_keys: 0,
     });
   });
 

@@ -52,6 +52,19 @@ const components: Record<string, ComponentSpec> = {
     options: {
       strategy: { valid: (value) => value === undefined },
       clock: { valid: (value) => value === undefined || typeof value === 'function' },
+      maxKeys: {
+        valid: (value) =>
+          value === undefined ||
+          (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 2 ** 23),
+      },
+      expectedKeys: {
+        valid: (value) =>
+          value === undefined ||
+          (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 100_000),
+      },
+      whenFull: {
+        valid: (value) => value === undefined || value === 'evict' || value === 'refuse',
+      },
       futureToleranceSeconds: {
         valid: (value) => value === undefined || (isNumber(value) && value >= 0 && value <= 86_400),
       },
