@@ -107,16 +107,14 @@ export function reportCentral(options: ReportCentralOptions): Action {
     throw new ConfigError('reportCentral', 'expects { url, timeoutMs?, retries? }');
   }
   const given = optionsObject('reportCentral', options);
-  let url: URL;
-  try {
-    if (typeof given.url !== 'string') throw new TypeError('not a string');
-    url = new URL(given.url);
-  } catch {
+  const address: unknown = given.url;
+  if (typeof address !== 'string' || !URL.canParse(address)) {
     throw new ConfigError(
       'reportCentral.url',
-      `must be an absolute URL, got ${quoteInput(given.url)}`,
+      `must be an absolute URL, got ${quoteInput(address)}`,
     );
   }
+  const url = new URL(address);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(
       'reportCentral.url',
