@@ -288,7 +288,9 @@ export function storeConformance(name: string, options: ConformanceOptions): voi
       await expect(hammer.now('t', 'login_failed', 0.5)).rejects.toThrow(ConfigError);
       await expect(hammer.status('t', 'nope')).rejects.toThrow(ConfigError);
       await expect(hammer.reset('t', 'nope')).rejects.toThrow(ConfigError);
-      await expect(hammer.incr(42 as unknown as string, 'login_failed')).rejects.toThrow(TypeError);
+      await expect(hammer.incr(42 as unknown as string, 'login_failed')).rejects.toMatchObject({
+        code: 'HITWARDEN_INVALID_KEY',
+      });
       // A metric named like an Object.prototype member is not "configured" by accident.
       await expect(hammer.incr('t', 'constructor')).rejects.toThrow(ConfigError);
       await expect(hammer.incr('t', '__proto__')).rejects.toThrow(ConfigError);
