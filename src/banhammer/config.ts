@@ -120,14 +120,23 @@ const metricSchema = z.strictObject(
 );
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+/** Longest name a path shows as written; a longer one is quoted and cut, so a path built
+ *  from a megabyte-long metric name stays a readable line. */
+const MAX_PLAIN_SEGMENT = 80;
 
-/** `bans.login_failed.thresholds[1].limit`; names that are not identifiers are quoted. */
+/** `bans.login_failed.thresholds[1].limit`; names that are not short identifiers are quoted
+ *  (and cut). */
 function formatPath(root: string, segments: readonly PropertyKey[]): string {
   let path = root;
   for (const segment of segments) {
     if (typeof segment === 'number') path += `[${segment}]`;
-    else if (typeof segment === 'string' && IDENTIFIER.test(segment)) path += `.${segment}`;
-    else path += `[${quoteInput(String(segment))}]`;
+    else if (
+      typeof segment === 'string' &&
+      segment.length <= MAX_PLAIN_SEGMENT &&
+      IDENTIFIER.test(segment)
+    ) {
+      path += `.${segment}`;
+    } else path += `[${quoteInput(segment)}]`;
   }
   return path;
 }

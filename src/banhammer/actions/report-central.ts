@@ -107,16 +107,14 @@ export function reportCentral(options: ReportCentralOptions): Action {
     throw new ConfigError('reportCentral', 'expects { url, timeoutMs?, retries? }');
   }
   const given = optionsObject('reportCentral', options);
-  let url: URL;
-  try {
-    if (typeof given.url !== 'string') throw new TypeError('not a string');
-    url = new URL(given.url);
-  } catch {
+  const address: unknown = given.url;
+  if (typeof address !== 'string' || !URL.canParse(address)) {
     throw new ConfigError(
       'reportCentral.url',
-      `must be an absolute URL, got ${quoteInput(given.url)}`,
+      `must be an absolute URL, got ${quoteInput(address)}`,
     );
   }
+  const url = new URL(address);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(
       'reportCentral.url',
@@ -151,6 +149,8 @@ export function reportCentral(options: ReportCentralOptions): Action {
     ),
   );
   const target = url.href;
+  /** The URL as messages show it: quoted, and cut when long. */
+  const shown = quoteInput(target, 200);
 
   const report = async function reportCentral(
     token: string,
@@ -175,10 +175,10 @@ export function reportCentral(options: ReportCentralOptions): Action {
         // Drain the body so the connection can be reused.
         await response.arrayBuffer().catch(() => undefined);
         if (response.ok) return;
-        lastError = new Error(`HTTP ${response.status} from ${target}`);
+        lastError = new Error(`HTTP ${response.status} from ${shown}`);
         if (!retryable(response.status)) {
           throw new ReportCentralError(
-            `${target} refused the report: HTTP ${response.status}`,
+            `${shown} refused the report: HTTP ${response.status}`,
             attempt + 1,
           );
         }
@@ -188,12 +188,23 @@ export function reportCentral(options: ReportCentralOptions): Action {
       }
     }
     throw new ReportCentralError(
-      `reporting to ${target} failed after ${retries + 1} attempt(s): ${String((lastError as Error)?.message ?? lastError)}`,
+      `reporting to ${shown} failed after ${retries + 1} attempt(s): ${describe(lastError)}`,
       retries + 1,
       { cause: lastError },
     );
   };
   return Object.assign(report, { timeoutMs: budget });
+}
+
+/** The last attempt's error for a message: its message quoted and cut, and nothing that can
+ *  throw (an error is read inside a guard, never turned into a string by calling into it). */
+function describe(error: unknown): string {
+  try {
+    const message = error instanceof Error ? error.message : error;
+    return quoteInput(message, 200);
+  } catch {
+    return 'an error that could not be read';
+  }
 }
 
 function sleep(ms: number): Promise<void> {
