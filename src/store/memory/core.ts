@@ -1,39 +1,40 @@
-import { type SharedInt32Array, sharedInt32 } from '../../shared-arrays.js';
+import { randomSeed } from '../../tables/mix.js';
 import type { Clock } from '../../time/clock.js';
-import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
+import { LONGEST_RATE_WINDOW_MS } from '../rates.js';
 import type { Ban } from '../stats.js';
 import type { StoreMetric } from '../store.js';
-import { RateBuckets } from './rate-buckets.js';
-import { RingPool } from './ring-pool.js';
+import { ClockHand } from './clock-hand.js';
+import { EventRings } from './event-rings.js';
+import {
+  F_BLOCKED_UNTIL,
+  F_EXPIRES_AT,
+  I_FLAGS,
+  I_HASH,
+  I_METRIC,
+  I_NEXT_FREE,
+  IN_USE,
+  NONE,
+  REC_SHIFT_F64,
+  REC_SHIFT_I32,
+  REFERENCED,
+  SlotRecords,
+} from './records.js';
+import { TokenChunks } from './token-chunks.js';
+import { hashOf, TokenIndex } from './token-index.js';
 
 /*
  * The memory store's synchronous core: every decision, in typed arrays, without allocating.
  *
- * A tracked (token, metric) pair is a *slot*: a 64-byte record (one cache line) in one
- * ArrayBuffer, seen through an Int32 and a Float64 view, plus the token string in a plain
- * array. An open-addressing hash index (linear probing, seeded hash) maps (token, metric) to
- * its slot. At a million tokens a decision is bound by cache misses, so everything a decision
- * reads sits in the one record: the hash check, the ring's place, the ban summary, the expiry
- * and, for a token seen once, its only timestamp.
- *
- * Decisions. A slot's events are timestamps in a ring holding at least the last `limit + 1`
- * of them for the metric's largest limit (in the record while it is one, then in ring-pool.ts
- * blocks that double as needed). A threshold trips when the `(limit + 1)`-th newest event, the
- * current one included, lies inside the window: one read, exact for every window length,
- * however busy the token.
- *
- * Rates are counted from the ring too, exactly, while it still holds every event of the last
- * hour. The first time a full ring would drop an event younger than an hour, the slot gets
- * bucketed counters (rate-buckets.ts), filled from the ring, and its rates are bucketed from
- * then on (within 1/60 of each window, see store/rates.ts).
+ * A tracked (token, metric) pair is a *slot*: a 64-byte record (records.ts) plus its token
+ * string (token-chunks.ts). A seeded hash index (token-index.ts) maps (token, metric) to its
+ * slot. The slot's events sit in a ring, and its rates are read from the ring or from
+ * bucketed counters (event-rings.ts). This file decides, bans and keeps the free list.
  *
  * Memory. A slot's state can matter for `span` = max(longest window, longest ban, 1 hour)
- * after its last event or ban; past that (`expiresAt`) it is dead. A clock hand walks the
- * slots, two for each new pair, and frees the dead ones: no call ever sweeps the table, and
- * the table can only grow while pairs stay alive. `maxTokens`
- * caps the slots: at the cap, a new pair takes the slot of one the hand picks with the CLOCK
- * (second-chance) rule, an approximation of least-recently-used: slots used since the hand
- * last passed get another round, and slots holding a ban in force are passed over.
+ * after its last event or ban; past that (`expiresAt`) it is dead. A clock hand
+ * (clock-hand.ts) walks the slots, two for each new pair, and frees the dead ones, so the
+ * table can only grow while pairs stay alive; at the `maxTokens` cap it picks the pair a new
+ * one replaces.
  *
  * Batches. Over many distinct tokens a decision waits mostly for one cache miss, in the index,
  * and `incr` cannot start the next token's before the current one is decided. `incrMany`
@@ -54,76 +55,21 @@ export const PASSED = 1;
 /** Some threshold is `TRIPPED` or `BLOCKING`: read `thresholdState`. */
 export const HAS_ACTIONS = 2;
 
-const NONE = -1;
-/** Slots per chunk of the token array (see `#tokenChunks`). */
-const TOKEN_CHUNK_BITS = 12;
-const TOKEN_CHUNK = 1 << TOKEN_CHUNK_BITS;
-/** An old-index entry removed during a migration (see `#oldIndex`). */
-const TOMBSTONE = -1;
-/**
- * Old index positions moved per new pair while the index migrates. The new index has room
- * for twice the old one's pairs, and the migration ends after 1/32 of the old positions in
- * new pairs, long before the new index can fill; each step costs well under a microsecond.
- */
-const INDEX_MIGRATION_STEP = 32;
 /** Smallest ring a busy token gets, so tiny limits still keep exact rates a while. */
 const MIN_RING = 16;
 /** Pairs the index has room for at first, unless `initialCapacity` says otherwise. */
 const INITIAL_SLOTS = 1024;
-/**
- * Slots the records reserve address space for up front: `min(maxTokens, this)`, 64 bytes
- * each (128 MB of address space at the default cap, 256 MB at most). The system commits a
- * shared buffer's pages lazily, zero-filled, when they are first written, so a slot costs
- * memory only once it has been used; and the records never move, so the table neither copies
- * them as it grows nor leaves retired copies behind for the next major GC to free. Past this
- * many slots (a larger `maxTokens`), or if the system refuses the reservation, the records
- * grow by doubling.
- */
-const RESERVED_SLOTS = 1 << 22;
 /** Slots the hand looks at for dead state per new pair: more than the one it takes. */
 const SWEEP_PER_CALL = 2;
-/** Slots the hand may look at to find one to evict before it settles for any unbanned one. */
-const EVICTION_SCAN = 32;
 /**
  * Tokens `incrMany` prefetches and then decides at a time: enough independent cache misses
  * to keep the memory system busy, few enough that the first lines are still cached when
  * their turn comes.
  */
 const BATCH_BLOCK = 64;
-/** Where `#prefetch` leaves what it read (see there). */
-const PREFETCH_SINK = new Int32Array(1);
-
-// The record of a slot: 16 Int32 words = 8 Float64 words = 64 bytes.
-const REC_SHIFT_I32 = 4;
-const REC_SHIFT_F64 = 3;
-const I_HASH = 0;
-const I_METRIC = 1;
-/** Ring block in the pool of its class (unused for class 0, which lives in the record). */
-const I_RING_BLOCK = 2;
-/** log2 of the ring's size. */
-const I_RING_CLASS = 3;
-/** Where the next timestamp goes in the ring (kept modulo 2^31). */
-const I_RING_NEXT = 4;
-/** Timestamps held (≤ ring size). */
-const I_RING_COUNT = 5;
-/** Rate bucket block, or NONE. */
-const I_BUCKET = 6;
-const I_FLAGS = 7;
-/** Next free slot while the slot is free. */
-const I_NEXT_FREE = 8;
-/** Latest end of a ban on the slot (0: never banned): a quick "may be blocked" test. */
-const F_BLOCKED_UNTIL = 5;
-/** When nothing in the slot can matter any more. */
-const F_EXPIRES_AT = 6;
-/** The ring while it has a single slot (class 0). */
-const F_INLINE_RING = 7;
-
-const IN_USE = 1;
-/** Used since the hand last passed (CLOCK's reference bit). */
-const REFERENCED = 2;
 
 export interface MemoryCoreOptions {
-  /** Most (token, metric) pairs kept; see the file comment for what is evicted. */
+  /** Most (token, metric) pairs kept; see clock-hand.ts for what is evicted. */
   maxTokens: number;
   /** Slots to allocate up front (grows by doubling). */
   initialCapacity?: number;
@@ -138,22 +84,6 @@ interface MetricTable {
   readonly maxRingClass: number;
   /** How long after its last event a slot's state can still matter. */
   readonly spanMs: number;
-}
-
-/**
- * Seeded FNV-1a over the UTF-16 code units, mixed with the metric, finished with Murmur3's
- * avalanche so that the low bits (which pick the index position) depend on every input bit.
- */
-function hashOf(token: string, metric: number, seed: number): number {
-  let h = (seed ^ Math.imul(metric + 1, 0x9e3779b1)) >>> 0;
-  for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), 0x01000193);
-  h ^= token.length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h | 0;
 }
 
 function ceilLog2(n: number): number {
@@ -174,14 +104,16 @@ export class MemoryCore {
   readonly #latest = new Float64Array(1);
   readonly #tables: MetricTable[];
   readonly #maxTokens: number;
-  readonly #rings: RingPool;
-  readonly #buckets = new RateBuckets();
+  readonly #records: SlotRecords;
+  readonly #tokens = new TokenChunks();
+  readonly #index: TokenIndex;
+  readonly #rings: EventRings;
+  readonly #hand: ClockHand;
   /** Per-threshold ban ends of the slots that have been banned since they were created. */
   readonly #bans = new Map<number, Float64Array>();
   /** Random per core, so which tokens collide cannot be worked out in advance. */
-  readonly #seed = (Math.random() * 0x1_0000_0000) >>> 0;
+  readonly #seed = randomSeed();
 
-  #capacity = 0;
   #size = 0;
   #highWater = 0;
   #freeHead = NONE;
@@ -189,34 +121,6 @@ export class MemoryCore {
   #lastSlot = NONE;
   #lastToken = '';
   #lastMetric = -1;
-  #hand = 0;
-  #evictions = 0;
-  #expirations = 0;
-
-  /** The records, on a shared buffer (see shared-arrays.ts for why). */
-  #buffer = new SharedArrayBuffer(0);
-  #i32 = new Int32Array(this.#buffer);
-  #f64 = new Float64Array(this.#buffer);
-  /**
-   * The token of each slot, in chunks of `TOKEN_CHUNK` slots rather than one array: a JS
-   * array grows by copying itself, which at a million slots is an 8 MB copy inside one call
-   * (measured: the slowest `incr` over 1M fresh tokens, ~6 ms, was that copy).
-   */
-  #tokenChunks: (string | undefined)[][] = [];
-  /** Open-addressing hash index of (slot + 1, hash) pairs, slot 0 meaning empty; at most
-   *  half the positions are used. */
-  #index: SharedInt32Array = sharedInt32(0);
-  /**
-   * The index being migrated away from after a doubling, or null. Each new pair moves the
-   * next `INDEX_MIGRATION_STEP` old positions into `#index`, so no call pays for a whole
-   * rehash (tens of milliseconds at a million pairs). A pair is in exactly one of the two:
-   * `#index`, or the old index at a position not yet passed by `#oldCursor`. The old index
-   * is never shifted — a pair removed from it leaves a `TOMBSTONE` — so positions below the
-   * cursor keep meaning "moved".
-   */
-  #oldIndex: SharedInt32Array | null = null;
-  /** Old positions below this have moved to `#index`. */
-  #oldCursor = 0;
 
   constructor(metrics: readonly StoreMetric[], clock: Clock, options: MemoryCoreOptions) {
     this.#source = clock;
@@ -243,24 +147,16 @@ export class MemoryCore {
       return { name: metric.name, limits, windowsMs, durationsMs, maxRingClass, spanMs };
     });
     this.thresholdState = new Uint8Array(maxThresholds);
-    this.#rings = new RingPool(maxClass + 1);
     const initial = Math.max(
       16,
       Math.min(options.initialCapacity ?? INITIAL_SLOTS, this.#maxTokens),
     );
-    try {
-      this.#grow(Math.max(initial, Math.min(RESERVED_SLOTS, this.#maxTokens)));
-    } catch (error) {
-      // Where address space is committed up front (vm.overcommit_memory=2, ulimit -v), the
-      // reservation may be refused: start small and double instead.
-      if (!(error instanceof RangeError)) throw error;
-      this.#grow(initial);
-    }
+    this.#records = new SlotRecords(initial, this.#maxTokens);
+    this.#rings = new EventRings(this.#records, maxClass + 1);
     // The index is hashed, so every page of it is written soon: it is sized for the pairs
-    // expected, not for the reservation, and doubles as they come.
-    let positions = 16;
-    while (positions < initial * 2) positions *= 2;
-    this.#index = sharedInt32(positions * 2);
+    // expected, not for the records' reservation, and doubles as they come.
+    this.#index = new TokenIndex(initial, this.#records, this.#tokens);
+    this.#hand = new ClockHand(this.#records, (slot) => this.#drop(slot));
   }
 
   /** Tracked (token, metric) pairs. */
@@ -270,10 +166,10 @@ export class MemoryCore {
 
   /** Slots freed because their state was dead / evicted because of `maxTokens`. */
   get expirations(): number {
-    return this.#expirations;
+    return this.#hand.expirations;
   }
   get evictions(): number {
-    return this.#evictions;
+    return this.#hand.evictions;
   }
 
   /** Current time on the store's clock, never going backwards (see `time/clock.ts`). */
@@ -351,14 +247,14 @@ export class MemoryCore {
     for (let start = 0; start < n; start += BATCH_BLOCK) {
       const end = Math.min(n, start + BATCH_BLOCK);
       for (let i = start; i < end; i++) hashes[i - start] = hashOf(tokens[i]!, metric, seed);
-      this.#prefetch(hashes, end - start);
+      this.#index.prefetch(hashes, end - start);
       const now = this.#clock();
       for (let i = start; i < end; i++) {
         const slot = this.#locate(tokens[i]!, metric, hashes[i - start]!, now);
         const flags = this.#decide(slot, table, now);
         out[i] = flags;
         if (rates !== undefined) {
-          this.#readRates(slot, now);
+          this.#rings.readRates(slot, now, this.rates);
           rates[3 * i] = this.rates[0]!;
           rates[3 * i + 1] = this.rates[1]!;
           rates[3 * i + 2] = this.rates[2]!;
@@ -368,39 +264,9 @@ export class MemoryCore {
     }
   }
 
-  /**
-   * Loads the index positions of a block of hashes, then the records they point at when the
-   * stored hash matches, before any of them is needed. Each load's result is discarded: the
-   * point is that their cache misses are all in flight at once (a short loop with independent
-   * loads lets the CPU issue them together), where a decision at a time waits for one miss,
-   * then the next. Reads only: what the block then decides is exactly what `incr` would.
-   */
-  #prefetch(hashes: Int32Array, count: number): void {
-    const index = this.#index;
-    const mask = (index.length >> 1) - 1;
-    let sink = 0;
-    for (let k = 0; k < count; k++) sink |= index[(hashes[k]! & mask) << 1]!;
-    // While the index migrates, a pair not found in the new one is looked for in the old.
-    const old = this.#oldIndex;
-    if (old !== null) {
-      const oldMask = (old.length >> 1) - 1;
-      for (let k = 0; k < count; k++) sink |= old[(hashes[k]! & oldMask) << 1]!;
-    }
-    const f64 = this.#f64;
-    for (let k = 0; k < count; k++) {
-      const at = (hashes[k]! & mask) << 1;
-      const entry = index[at]!;
-      if (entry !== 0 && index[at + 1] === hashes[k]) {
-        sink |= f64[((entry - 1) << REC_SHIFT_F64) + F_EXPIRES_AT]! > 0 ? 1 : 0;
-      }
-    }
-    // Stored so that the loads are not optimised away as unused.
-    PREFETCH_SINK[0] = sink;
-  }
-
   /** The slot of (token, metric), made if new; remembered for `incr`'s fast path. */
   #locate(token: string, metric: number, hash: number, now: number): number {
-    let slot = this.#find(token, metric, hash);
+    let slot = this.#index.find(token, metric, hash);
     if (slot === NONE) slot = this.#create(token, metric, hash, now);
     this.#lastSlot = slot;
     this.#lastToken = token;
@@ -410,20 +276,13 @@ export class MemoryCore {
 
   /** Counts an event at `now` on `slot` and decides it (see `incr`). */
   #decide(slot: number, table: MetricTable, now: number): number {
-    const i32 = this.#i32;
-    const f64 = this.#f64;
-    const rec = slot << REC_SHIFT_I32;
+    const { i32, f64 } = this.#records;
     const frec = slot << REC_SHIFT_F64;
-    i32[rec + I_FLAGS] = IN_USE | REFERENCED;
+    i32[(slot << REC_SHIFT_I32) + I_FLAGS] = IN_USE | REFERENCED;
     f64[frec + F_EXPIRES_AT] = now + table.spanMs;
-    this.#push(slot, table, now);
-
-    const cls = i32[rec + I_RING_CLASS]!;
-    const ring = cls === 0 ? f64 : this.#rings.data[cls]!;
-    const base = cls === 0 ? frec + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
-    const mask = (1 << cls) - 1;
-    const count = i32[rec + I_RING_COUNT]!;
-    const newest = i32[rec + I_RING_NEXT]! - 1;
+    const rings = this.#rings;
+    rings.push(slot, table.maxRingClass, now);
+    const count = rings.count(slot);
     const bans = f64[frec + F_BLOCKED_UNTIL]! > now ? this.#bans.get(slot) : undefined;
     const state = this.thresholdState;
     const limits = table.limits;
@@ -437,7 +296,7 @@ export class MemoryCore {
       }
       const limit = limits[i]!;
       // Trips when the (limit+1)-th newest event is inside (now − window, now].
-      if (count > limit && ring[base + ((newest - limit) & mask)]! > now - windowsMs[i]!) {
+      if (count > limit && rings.eventBack(slot, limit) > now - windowsMs[i]!) {
         this.#startBan(slot, i, now + table.durationsMs[i]!);
         state[i] = TRIPPED;
         flags = HAS_ACTIONS;
@@ -453,41 +312,42 @@ export class MemoryCore {
     const now = this.#clock();
     const table = this.#tables[metric]!;
     const slot = this.#locate(token, metric, hashOf(token, metric, this.#seed), now);
-    this.#i32[(slot << REC_SHIFT_I32) + I_FLAGS] = IN_USE | REFERENCED;
+    const { i32, f64 } = this.#records;
+    i32[(slot << REC_SHIFT_I32) + I_FLAGS] = IN_USE | REFERENCED;
     const at = (slot << REC_SHIFT_F64) + F_EXPIRES_AT;
-    this.#f64[at] = Math.max(this.#f64[at]!, now + table.spanMs);
+    f64[at] = Math.max(f64[at]!, now + table.spanMs);
     this.#startBan(slot, threshold, now + table.durationsMs[threshold]!);
   }
 
   /** Forgets `token` for `metric`: events, rates and bans. */
   reset(token: string, metric: number): void {
-    const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
+    const slot = this.#index.find(token, metric, hashOf(token, metric, this.#seed));
     if (slot !== NONE) this.#drop(slot);
   }
 
   /** Writes the rates of `token` for `metric` into `rates`; false (and zeros) if untracked. */
   readRates(token: string, metric: number): boolean {
-    const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
+    const slot = this.#index.find(token, metric, hashOf(token, metric, this.#seed));
     if (slot === NONE) {
       this.rates.fill(0);
       return false;
     }
-    this.#readRates(slot, this.#clock());
+    this.#rings.readRates(slot, this.#clock(), this.rates);
     return true;
   }
 
   /** Writes the rates of the pair that the last `incr` or `ban` touched into `rates`. */
   readLastRates(): void {
-    this.#readRates(this.#lastSlot, this.#clock());
+    this.#rings.readRates(this.#lastSlot, this.#clock(), this.rates);
   }
 
   /** Bans in force for `token` and `metric`, in threshold order (allocates: not a hot path). */
   bansOf(token: string, metric: number): Ban[] {
-    const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
+    const slot = this.#index.find(token, metric, hashOf(token, metric, this.#seed));
     const out: Ban[] = [];
     if (slot === NONE) return out;
     const now = this.#clock();
-    const blocked = this.#f64[(slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL]! > now;
+    const blocked = this.#records.f64[(slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL]! > now;
     const bans = blocked ? this.#bans.get(slot) : undefined;
     if (bans === undefined) return out;
     for (let i = 0; i < bans.length; i++) {
@@ -503,13 +363,14 @@ export class MemoryCore {
    */
   visit(from: number, limit: number, visitor: (token: string, metric: number) => void): number {
     const now = this.#clock();
+    const { i32, f64 } = this.#records;
     let slot = from;
     let visited = 0;
     while (slot < this.#highWater && visited < limit) {
-      const token = this.#tokenAt(slot);
+      const token = this.#tokens.at(slot);
       // Dead pairs the hand has not reached yet are not reported.
-      if (token !== undefined && this.#f64[(slot << REC_SHIFT_F64) + F_EXPIRES_AT]! > now) {
-        visitor(token, this.#i32[(slot << REC_SHIFT_I32) + I_METRIC]!);
+      if (token !== undefined && f64[(slot << REC_SHIFT_F64) + F_EXPIRES_AT]! > now) {
+        visitor(token, i32[(slot << REC_SHIFT_I32) + I_METRIC]!);
         visited++;
       }
       slot++;
@@ -519,7 +380,7 @@ export class MemoryCore {
 
   /** Looks at up to `steps` slots for dead state and frees it; returns how many it freed. */
   sweep(steps: number): number {
-    return this.#sweep(this.#clock(), steps);
+    return this.#hand.sweep(this.#clock(), steps, this.#highWater);
   }
 
   /** Bytes held in typed arrays (records, index, rings, buckets), all on shared buffers that
@@ -527,374 +388,64 @@ export class MemoryCore {
    *  points at them. Records count up to the highest slot ever used: the rest of their
    *  reservation is address space the system has not committed. */
   get arrayBytes(): number {
-    const oldIndexBytes = this.#oldIndex === null ? 0 : this.#oldIndex.byteLength;
-    return (
-      this.#highWater * 64 +
-      this.#index.byteLength +
-      oldIndexBytes +
-      this.#rings.bytes +
-      this.#buckets.bytes
-    );
-  }
-
-  #readRates(slot: number, now: number): void {
-    const rates = this.rates;
-    const rec = slot << REC_SHIFT_I32;
-    const i32 = this.#i32;
-    const bucket = i32[rec + I_BUCKET]!;
-    if (bucket !== NONE) {
-      for (let w = 0; w < 3; w++) rates[w] = this.#buckets.rate(bucket, w, now);
-      return;
-    }
-    // Exact: the ring still holds every event of the last hour. Binary search per window for
-    // the oldest timestamp inside it.
-    const cls = i32[rec + I_RING_CLASS]!;
-    const ring = cls === 0 ? this.#f64 : this.#rings.data[cls]!;
-    const base =
-      cls === 0 ? (slot << REC_SHIFT_F64) + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
-    const mask = (1 << cls) - 1;
-    const count = i32[rec + I_RING_COUNT]!;
-    const oldest = i32[rec + I_RING_NEXT]! - count;
-    for (let w = 0; w < 3; w++) {
-      const cutoff = now - RATE_WINDOWS_SECONDS[w]! * 1000;
-      let lo = 0;
-      let hi = count;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (ring[base + ((oldest + mid) & mask)]! > cutoff) hi = mid;
-        else lo = mid + 1;
-      }
-      rates[w] = count - lo;
-    }
+    return this.#highWater * 64 + this.#index.bytes + this.#rings.bytes;
   }
 
   #startBan(slot: number, threshold: number, until: number): void {
     let bans = this.#bans.get(slot);
     if (bans === undefined) {
-      const metric = this.#i32[(slot << REC_SHIFT_I32) + I_METRIC]!;
+      const metric = this.#records.i32[(slot << REC_SHIFT_I32) + I_METRIC]!;
       bans = new Float64Array(this.#tables[metric]!.limits.length);
       this.#bans.set(slot, bans);
     }
     bans[threshold] = until;
+    const f64 = this.#records.f64;
     const at = (slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL;
-    if (until > this.#f64[at]!) this.#f64[at] = until;
-  }
-
-  /** Appends `now` to the slot's ring, growing it or moving the slot to buckets as needed. */
-  #push(slot: number, table: MetricTable, now: number): void {
-    const i32 = this.#i32;
-    const rec = slot << REC_SHIFT_I32;
-    let cls = i32[rec + I_RING_CLASS]!;
-    let count = i32[rec + I_RING_COUNT]!;
-    if (count === 1 << cls) {
-      if (cls < table.maxRingClass) {
-        this.#growRing(slot, cls);
-        cls++;
-      } else {
-        const oldest = this.#ringAt(slot, cls, i32[rec + I_RING_NEXT]!);
-        // The ring is about to lose an event the hourly rate still counts: bucket from now on.
-        if (i32[rec + I_BUCKET] === NONE && oldest > now - LONGEST_RATE_WINDOW_MS) {
-          this.#startBuckets(slot);
-        }
-        count--;
-      }
-    }
-    const next = i32[rec + I_RING_NEXT]!;
-    if (cls === 0) this.#f64[(slot << REC_SHIFT_F64) + F_INLINE_RING] = now;
-    else
-      this.#rings.data[cls]![(i32[rec + I_RING_BLOCK]! << cls) + (next & ((1 << cls) - 1))] = now;
-    // Kept modulo 2^31 so it stays a small integer; only its low bits index the ring.
-    i32[rec + I_RING_NEXT] = (next + 1) & 0x7fff_ffff;
-    i32[rec + I_RING_COUNT] = count + 1;
-    const bucket = i32[rec + I_BUCKET]!;
-    if (bucket !== NONE) this.#buckets.add(bucket, now);
-  }
-
-  /** The timestamp at ring position `position` (taken modulo the ring size). */
-  #ringAt(slot: number, cls: number, position: number): number {
-    if (cls === 0) return this.#f64[(slot << REC_SHIFT_F64) + F_INLINE_RING]!;
-    const block = this.#i32[(slot << REC_SHIFT_I32) + I_RING_BLOCK]!;
-    return this.#rings.data[cls]![(block << cls) + (position & ((1 << cls) - 1))]!;
-  }
-
-  /** Moves a full ring of class `cls` to a block twice the size, oldest event first. */
-  #growRing(slot: number, cls: number): void {
-    const rec = slot << REC_SHIFT_I32;
-    const block = this.#rings.alloc(cls + 1);
-    const to = this.#rings.data[cls + 1]!;
-    const toBase = block << (cls + 1);
-    const size = 1 << cls;
-    const start = this.#i32[rec + I_RING_NEXT]!;
-    for (let k = 0; k < size; k++) to[toBase + k] = this.#ringAt(slot, cls, start + k);
-    if (cls > 0) this.#rings.free(cls, this.#i32[rec + I_RING_BLOCK]!);
-    this.#i32[rec + I_RING_BLOCK] = block;
-    this.#i32[rec + I_RING_CLASS] = cls + 1;
-    this.#i32[rec + I_RING_NEXT] = size;
-  }
-
-  #startBuckets(slot: number): void {
-    const rec = slot << REC_SHIFT_I32;
-    const bucket = this.#buckets.alloc();
-    const cls = this.#i32[rec + I_RING_CLASS]!;
-    const count = this.#i32[rec + I_RING_COUNT]!;
-    const oldest = this.#i32[rec + I_RING_NEXT]! - count;
-    for (let k = 0; k < count; k++) this.#buckets.add(bucket, this.#ringAt(slot, cls, oldest + k));
-    this.#i32[rec + I_BUCKET] = bucket;
-  }
-
-  #tokenAt(slot: number): string | undefined {
-    return this.#tokenChunks[slot >> TOKEN_CHUNK_BITS]![slot & (TOKEN_CHUNK - 1)];
-  }
-
-  #setToken(slot: number, token: string | undefined): void {
-    const chunks = this.#tokenChunks;
-    const chunk = slot >> TOKEN_CHUNK_BITS;
-    // Slots are handed out in order, so a slot is at most one chunk past the last.
-    if (chunk === chunks.length)
-      chunks.push(new Array<string | undefined>(TOKEN_CHUNK).fill(undefined));
-    chunks[chunk]![slot & (TOKEN_CHUNK - 1)] = token;
-  }
-
-  /** The slot of (token, metric), or `NONE`. Linear probing over `#index`, then over the
-   *  part of the old index not yet migrated. */
-  #find(token: string, metric: number, hash: number): number {
-    const index = this.#index;
-    const mask = (index.length >> 1) - 1;
-    for (let at = hash & mask; ; at = (at + 1) & mask) {
-      const entry = index[at << 1]!;
-      if (entry === 0) break;
-      // The hash sits beside the entry, so a miss never touches the record.
-      if (index[(at << 1) + 1] === hash && this.#holds(entry - 1, token, metric)) {
-        return entry - 1;
-      }
-    }
-    return this.#oldIndex === null ? NONE : this.#findUnmigrated(token, metric, hash);
-  }
-
-  #holds(slot: number, token: string, metric: number): boolean {
-    return (
-      this.#i32[(slot << REC_SHIFT_I32) + I_METRIC] === metric && this.#tokenAt(slot) === token
-    );
-  }
-
-  #findUnmigrated(token: string, metric: number, hash: number): number {
-    const old = this.#oldIndex!;
-    const mask = (old.length >> 1) - 1;
-    for (let at = hash & mask; ; at = (at + 1) & mask) {
-      const entry = old[at << 1]!;
-      if (entry === 0) return NONE;
-      if (
-        entry !== TOMBSTONE &&
-        old[(at << 1) + 1] === hash &&
-        this.#holds(entry - 1, token, metric)
-      ) {
-        // Below the cursor the entry has moved: the pair is in `#index` or was removed since.
-        return at < this.#oldCursor ? NONE : entry - 1;
-      }
-    }
-  }
-
-  #indexInsert(slot: number, hash: number): void {
-    if (this.#oldIndex !== null) this.#migrateIndex(INDEX_MIGRATION_STEP);
-    if ((this.#size + 1) * 4 > this.#index.length) this.#growIndex();
-    this.#place(this.#index, slot + 1, hash);
-  }
-
-  #place(index: SharedInt32Array, entry: number, hash: number): void {
-    const mask = (index.length >> 1) - 1;
-    let at = hash & mask;
-    while (index[at << 1] !== 0) at = (at + 1) & mask;
-    index[at << 1] = entry;
-    index[(at << 1) + 1] = hash;
-  }
-
-  /** Removes a slot from the index: by backward shifting in `#index`, so no tombstones pile
-   *  up there; by a tombstone in the old index while it migrates. */
-  #indexRemove(slot: number): void {
-    const hash = this.#i32[(slot << REC_SHIFT_I32) + I_HASH]!;
-    const index = this.#index;
-    const mask = (index.length >> 1) - 1;
-    let hole = hash & mask;
-    for (;;) {
-      const entry = index[hole << 1]!;
-      if (entry === slot + 1) break;
-      if (entry === 0) {
-        this.#tombstoneUnmigrated(slot, hash);
-        return;
-      }
-      hole = (hole + 1) & mask;
-    }
-    let at = hole;
-    for (;;) {
-      at = (at + 1) & mask;
-      const entry = index[at << 1]!;
-      if (entry === 0) break;
-      const entryHash = index[(at << 1) + 1]!;
-      const home = entryHash & mask;
-      // The entry may fill the hole unless its home lies cyclically in (hole, at].
-      const stays = hole <= at ? home > hole && home <= at : home > hole || home <= at;
-      if (!stays) {
-        index[hole << 1] = entry;
-        index[(hole << 1) + 1] = entryHash;
-        hole = at;
-      }
-    }
-    index[hole << 1] = 0;
-  }
-
-  /** Marks `slot`'s entry in the not yet migrated part of the old index as removed. */
-  #tombstoneUnmigrated(slot: number, hash: number): void {
-    const old = this.#oldIndex!;
-    const mask = (old.length >> 1) - 1;
-    let at = hash & mask;
-    // Below the cursor the same entry may still sit there, moved: look for the live one.
-    while (old[at << 1] !== slot + 1 || at < this.#oldCursor) at = (at + 1) & mask;
-    old[at << 1] = TOMBSTONE;
-  }
-
-  /** Starts doubling the index: a new one twice the size, filled from the old one a step per
-   *  new pair (`#migrateIndex`). It reads only the index itself, never the records. */
-  #growIndex(): void {
-    // Unreachable with INDEX_MIGRATION_STEP ≥ 2 (see its comment); kept so that a changed
-    // constant can never leave three generations alive.
-    if (this.#oldIndex !== null) this.#migrateIndex(Number.POSITIVE_INFINITY);
-    this.#oldIndex = this.#index;
-    this.#oldCursor = 0;
-    this.#index = sharedInt32(this.#index.length * 2);
-  }
-
-  /** Moves the next `steps` old positions into `#index`; drops the old index at its end. */
-  #migrateIndex(steps: number): void {
-    const old = this.#oldIndex!;
-    const positions = old.length >> 1;
-    const end = Math.min(this.#oldCursor + steps, positions);
-    for (let at = this.#oldCursor; at < end; at++) {
-      const entry = old[at << 1]!;
-      if (entry > 0) this.#place(this.#index, entry, old[(at << 1) + 1]!);
-    }
-    this.#oldCursor = end;
-    if (end === positions) this.#oldIndex = null;
+    if (until > f64[at]!) f64[at] = until;
   }
 
   #create(token: string, metric: number, hash: number, now: number): number {
     // Only new pairs make the table grow, so they pay for freeing the dead ones.
-    this.#sweep(now, SWEEP_PER_CALL);
-    if (this.#size >= this.#maxTokens) this.#evict(now);
+    this.#hand.sweep(now, SWEEP_PER_CALL, this.#highWater);
+    if (this.#size >= this.#maxTokens) this.#hand.evict(now, this.#highWater);
+    const records = this.#records;
     let slot: number;
     if (this.#freeHead !== NONE) {
       slot = this.#freeHead;
-      this.#freeHead = this.#i32[(slot << REC_SHIFT_I32) + I_NEXT_FREE]!;
+      this.#freeHead = records.i32[(slot << REC_SHIFT_I32) + I_NEXT_FREE]!;
     } else {
-      if (this.#highWater === this.#capacity) {
-        this.#grow(Math.min(this.#capacity * 2, Math.max(this.#maxTokens, 16)));
+      if (this.#highWater === records.capacity) {
+        records.grow(Math.min(records.capacity * 2, Math.max(this.#maxTokens, 16)));
       }
       slot = this.#highWater++;
     }
-    const i32 = this.#i32;
+    const { i32, f64 } = records;
     const rec = slot << REC_SHIFT_I32;
     const frec = slot << REC_SHIFT_F64;
     i32[rec + I_HASH] = hash;
     i32[rec + I_METRIC] = metric;
-    i32[rec + I_RING_BLOCK] = 0;
-    i32[rec + I_RING_CLASS] = 0;
-    i32[rec + I_RING_NEXT] = 0;
-    i32[rec + I_RING_COUNT] = 0;
-    i32[rec + I_BUCKET] = NONE;
     i32[rec + I_FLAGS] = IN_USE | REFERENCED;
-    this.#f64[frec + F_BLOCKED_UNTIL] = 0;
-    this.#f64[frec + F_EXPIRES_AT] = now + this.#tables[metric]!.spanMs;
-    this.#setToken(slot, token);
-    this.#indexInsert(slot, hash);
+    this.#rings.clear(slot);
+    f64[frec + F_BLOCKED_UNTIL] = 0;
+    f64[frec + F_EXPIRES_AT] = now + this.#tables[metric]!.spanMs;
+    this.#tokens.set(slot, token);
     this.#size++;
+    this.#index.insert(slot, hash, this.#size);
     return slot;
   }
 
   /** Frees a slot. */
   #drop(slot: number): void {
-    const i32 = this.#i32;
+    const i32 = this.#records.i32;
     const rec = slot << REC_SHIFT_I32;
-    this.#indexRemove(slot);
-    const cls = i32[rec + I_RING_CLASS]!;
-    if (cls > 0) this.#rings.free(cls, i32[rec + I_RING_BLOCK]!);
-    const bucket = i32[rec + I_BUCKET]!;
-    if (bucket !== NONE) this.#buckets.free(bucket);
+    this.#index.remove(slot, i32[rec + I_HASH]!);
+    this.#rings.release(slot);
     if (this.#bans.size !== 0) this.#bans.delete(slot);
-    this.#setToken(slot, undefined);
+    this.#tokens.set(slot, undefined);
     i32[rec + I_FLAGS] = 0;
     i32[rec + I_NEXT_FREE] = this.#freeHead;
     this.#freeHead = slot;
     this.#size--;
     if (this.#lastSlot === slot) this.#lastSlot = NONE;
-  }
-
-  /** Moves the hand over `steps` slots, freeing the dead ones. */
-  #sweep(now: number, steps: number): number {
-    const highWater = this.#highWater;
-    if (highWater === 0) return 0;
-    const i32 = this.#i32;
-    const f64 = this.#f64;
-    let hand = this.#hand;
-    let freed = 0;
-    for (let k = 0; k < steps; k++) {
-      if (++hand >= highWater) hand = 0;
-      if (
-        (i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) !== 0 &&
-        f64[(hand << REC_SHIFT_F64) + F_EXPIRES_AT]! <= now
-      ) {
-        this.#drop(hand);
-        this.#expirations++;
-        freed++;
-      }
-    }
-    this.#hand = hand;
-    return freed;
-  }
-
-  /**
-   * At the cap: frees one slot chosen by the CLOCK rule. The hand frees the first dead slot,
-   * or else the first one neither used since the hand last passed (clearing that mark as it
-   * goes) nor holding a ban in force. After `EVICTION_SCAN` slots it settles for the first
-   * unbanned one it saw, and if every one was banned, for the slot under the hand.
-   */
-  #evict(now: number): void {
-    const i32 = this.#i32;
-    const f64 = this.#f64;
-    const highWater = this.#highWater;
-    let hand = this.#hand;
-    let fallback = NONE;
-    let victim = NONE;
-    for (let k = 0; k < EVICTION_SCAN && victim === NONE; k++) {
-      if (++hand >= highWater) hand = 0;
-      const rec = hand << REC_SHIFT_I32;
-      const flags = i32[rec + I_FLAGS]!;
-      if ((flags & IN_USE) === 0) continue;
-      const frec = hand << REC_SHIFT_F64;
-      if (f64[frec + F_EXPIRES_AT]! <= now) victim = hand;
-      else if (f64[frec + F_BLOCKED_UNTIL]! > now) continue;
-      else if ((flags & REFERENCED) !== 0) {
-        i32[rec + I_FLAGS] = IN_USE;
-        if (fallback === NONE) fallback = hand;
-      } else victim = hand;
-    }
-    if (victim === NONE) victim = fallback;
-    if (victim === NONE) {
-      // Every slot looked at holds a ban: take the next slot in use.
-      do {
-        if (++hand >= highWater) hand = 0;
-      } while ((i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) === 0);
-      victim = hand;
-    }
-    this.#hand = hand;
-    this.#drop(victim);
-    this.#evictions++;
-  }
-
-  #grow(capacity: number): void {
-    const buffer = new SharedArrayBuffer(capacity * 64);
-    new Uint8Array(buffer).set(new Uint8Array(this.#buffer));
-    this.#buffer = buffer;
-    this.#i32 = new Int32Array(buffer);
-    this.#f64 = new Float64Array(buffer);
-    this.#capacity = capacity;
   }
 }

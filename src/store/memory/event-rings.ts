@@ -1,0 +1,167 @@
+import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
+import { RateBuckets } from './rate-buckets.js';
+import {
+  F_INLINE_RING,
+  I_BUCKET,
+  I_RING_BLOCK,
+  I_RING_CLASS,
+  I_RING_COUNT,
+  I_RING_NEXT,
+  NONE,
+  REC_SHIFT_F64,
+  REC_SHIFT_I32,
+  type SlotRecords,
+} from './records.js';
+import { RingPool } from './ring-pool.js';
+
+/**
+ * Each slot's event timestamps, and the rates read from them.
+ *
+ * A slot's events are timestamps in a ring holding at least the last `limit + 1` of them for
+ * the metric's largest limit: in the record while it is one, then in ring-pool.ts blocks that
+ * double as needed. So a threshold trips when the `(limit + 1)`-th newest event, the current
+ * one included, lies inside the window: one read, exact for every window length, however busy
+ * the token.
+ *
+ * Rates are counted from the ring too, exactly, while it still holds every event of the last
+ * hour. The first time a full ring would drop an event younger than an hour, the slot gets
+ * bucketed counters (rate-buckets.ts), filled from the ring, and its rates are bucketed from
+ * then on (within 1/60 of each window, see store/rates.ts).
+ */
+export class EventRings {
+  readonly #records: SlotRecords;
+  readonly #pool: RingPool;
+  readonly #buckets = new RateBuckets();
+
+  /** `classes`: ring size classes needed, 2^(classes − 1) ≥ the largest limit + 1. */
+  constructor(records: SlotRecords, classes: number) {
+    this.#records = records;
+    this.#pool = new RingPool(classes);
+  }
+
+  /** Bytes of the ring blocks and rate buckets. */
+  get bytes(): number {
+    return this.#pool.bytes + this.#buckets.bytes;
+  }
+
+  /** Gives a fresh slot an empty ring and no buckets. */
+  clear(slot: number): void {
+    const i32 = this.#records.i32;
+    const rec = slot << REC_SHIFT_I32;
+    i32[rec + I_RING_BLOCK] = 0;
+    i32[rec + I_RING_CLASS] = 0;
+    i32[rec + I_RING_NEXT] = 0;
+    i32[rec + I_RING_COUNT] = 0;
+    i32[rec + I_BUCKET] = NONE;
+  }
+
+  /** Returns a freed slot's ring block and buckets to their pools. */
+  release(slot: number): void {
+    const i32 = this.#records.i32;
+    const rec = slot << REC_SHIFT_I32;
+    const cls = i32[rec + I_RING_CLASS]!;
+    if (cls > 0) this.#pool.free(cls, i32[rec + I_RING_BLOCK]!);
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) this.#buckets.free(bucket);
+  }
+
+  /** Events the ring holds. */
+  count(slot: number): number {
+    return this.#records.i32[(slot << REC_SHIFT_I32) + I_RING_COUNT]!;
+  }
+
+  /** The timestamp `back` events before the newest (0: the newest); `back` < `count`. */
+  eventBack(slot: number, back: number): number {
+    return this.#at(slot, this.#records.i32[(slot << REC_SHIFT_I32) + I_RING_NEXT]! - 1 - back);
+  }
+
+  /** Appends `now` to the slot's ring, growing it up to class `maxClass` or moving the slot
+   *  to buckets as needed. */
+  push(slot: number, maxClass: number, now: number): void {
+    const i32 = this.#records.i32;
+    const rec = slot << REC_SHIFT_I32;
+    let cls = i32[rec + I_RING_CLASS]!;
+    let count = i32[rec + I_RING_COUNT]!;
+    if (count === 1 << cls) {
+      if (cls < maxClass) {
+        this.#grow(slot, cls);
+        cls++;
+      } else {
+        const oldest = this.#at(slot, i32[rec + I_RING_NEXT]!);
+        // The ring is about to lose an event the hourly rate still counts: bucket from now on.
+        if (i32[rec + I_BUCKET] === NONE && oldest > now - LONGEST_RATE_WINDOW_MS) {
+          this.#startBuckets(slot);
+        }
+        count--;
+      }
+    }
+    const next = i32[rec + I_RING_NEXT]!;
+    if (cls === 0) this.#records.f64[(slot << REC_SHIFT_F64) + F_INLINE_RING] = now;
+    else this.#pool.data[cls]![(i32[rec + I_RING_BLOCK]! << cls) + (next & ((1 << cls) - 1))] = now;
+    // Kept modulo 2^31 so it stays a small integer; only its low bits index the ring.
+    i32[rec + I_RING_NEXT] = (next + 1) & 0x7fff_ffff;
+    i32[rec + I_RING_COUNT] = count + 1;
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) this.#buckets.add(bucket, now);
+  }
+
+  /** Writes the slot's `token_rate_1m`, `_10m`, `_60m` at `now` into `rates[0..2]`. */
+  readRates(slot: number, now: number, rates: Float64Array): void {
+    const rec = slot << REC_SHIFT_I32;
+    const i32 = this.#records.i32;
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) {
+      for (let w = 0; w < 3; w++) rates[w] = this.#buckets.rate(bucket, w, now);
+      return;
+    }
+    // Exact: the ring still holds every event of the last hour. Binary search per window for
+    // the oldest timestamp inside it.
+    const count = i32[rec + I_RING_COUNT]!;
+    const oldest = i32[rec + I_RING_NEXT]! - count;
+    for (let w = 0; w < 3; w++) {
+      const cutoff = now - RATE_WINDOWS_SECONDS[w]! * 1000;
+      let lo = 0;
+      let hi = count;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.#at(slot, oldest + mid) > cutoff) hi = mid;
+        else lo = mid + 1;
+      }
+      rates[w] = count - lo;
+    }
+  }
+
+  /** The timestamp at ring position `position` (taken modulo the ring size). */
+  #at(slot: number, position: number): number {
+    const cls = this.#records.i32[(slot << REC_SHIFT_I32) + I_RING_CLASS]!;
+    if (cls === 0) return this.#records.f64[(slot << REC_SHIFT_F64) + F_INLINE_RING]!;
+    const block = this.#records.i32[(slot << REC_SHIFT_I32) + I_RING_BLOCK]!;
+    return this.#pool.data[cls]![(block << cls) + (position & ((1 << cls) - 1))]!;
+  }
+
+  /** Moves a full ring of class `cls` to a block twice the size, oldest event first. */
+  #grow(slot: number, cls: number): void {
+    const i32 = this.#records.i32;
+    const rec = slot << REC_SHIFT_I32;
+    const block = this.#pool.alloc(cls + 1);
+    const to = this.#pool.data[cls + 1]!;
+    const toBase = block << (cls + 1);
+    const size = 1 << cls;
+    const start = i32[rec + I_RING_NEXT]!;
+    for (let k = 0; k < size; k++) to[toBase + k] = this.#at(slot, start + k);
+    if (cls > 0) this.#pool.free(cls, i32[rec + I_RING_BLOCK]!);
+    i32[rec + I_RING_BLOCK] = block;
+    i32[rec + I_RING_CLASS] = cls + 1;
+    i32[rec + I_RING_NEXT] = size;
+  }
+
+  #startBuckets(slot: number): void {
+    const i32 = this.#records.i32;
+    const rec = slot << REC_SHIFT_I32;
+    const bucket = this.#buckets.alloc();
+    const count = i32[rec + I_RING_COUNT]!;
+    const oldest = i32[rec + I_RING_NEXT]! - count;
+    for (let k = 0; k < count; k++) this.#buckets.add(bucket, this.#at(slot, oldest + k));
+    i32[rec + I_BUCKET] = bucket;
+  }
+}
