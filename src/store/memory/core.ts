@@ -3,6 +3,14 @@ import type { Clock } from '../../time/clock.js';
 import { LONGEST_RATE_WINDOW_MS } from '../rates.js';
 import type { Ban } from '../stats.js';
 import type { StoreMetric } from '../store.js';
+import {
+  BLOCKING,
+  HAS_ACTIONS,
+  NOT_HIT,
+  PASSED,
+  type SyncDecisions,
+  TRIPPED,
+} from '../sync-decisions.js';
 import { ClockHand } from './clock-hand.js';
 import { EventRings } from './event-rings.js';
 import {
@@ -42,18 +50,6 @@ import { hashOf, TokenIndex } from './token-index.js';
  * at) in a short loop of independent reads, so the misses overlap; it then decides the block
  * token by token with the same code as `incr`, on lines already in cache.
  */
-
-/** `thresholdState` values after `incr`. */
-export const NOT_HIT = 0;
-/** This event tripped the threshold: a ban started; run its actions. */
-export const TRIPPED = 1;
-/** The threshold's ban was in force: the event is refused; re-run its actions. */
-export const BLOCKING = 2;
-
-/** Bits of the value `incr` returns. */
-export const PASSED = 1;
-/** Some threshold is `TRIPPED` or `BLOCKING`: read `thresholdState`. */
-export const HAS_ACTIONS = 2;
 
 /** Smallest ring a busy token gets, so tiny limits still keep exact rates a while. */
 const MIN_RING = 16;
@@ -105,7 +101,7 @@ function ceilLog2(n: number): number {
   return c;
 }
 
-export class MemoryCore {
+export class MemoryCore implements SyncDecisions {
   /** Per threshold of the metric of the last `incr`: `NOT_HIT`, `TRIPPED` or `BLOCKING`. */
   readonly thresholdState: Uint8Array;
   /** `token_rate_1m`, `_10m`, `_60m`, written by `readRates`/`readLastRates`. */

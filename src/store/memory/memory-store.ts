@@ -1,7 +1,9 @@
 import { StoreError } from '../../errors.js';
+import { integerOption } from '../../options.js';
 import type { StatusEntry, TokenStatus } from '../stats.js';
 import type { Decision, Store, StoreSetup } from '../store.js';
-import { BLOCKING, HAS_ACTIONS, MemoryCore, PASSED, TRIPPED } from './core.js';
+import { BLOCKING, HAS_ACTIONS, PASSED, type SyncDecisions, TRIPPED } from '../sync-decisions.js';
+import { MemoryCore } from './core.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -43,7 +45,10 @@ export class MemoryStore implements Store {
     this.#options = { ...options, maxTokens };
   }
 
-  /** The synchronous core; the BanHammer calls it directly to skip the promise machinery. */
+  /**
+   * The synchronous core, for this package's own tests and benchmarks.
+   * @internal
+   */
   get core(): MemoryCore {
     if (this.#core === undefined) {
       throw new StoreError(this.#closed ? 'MemoryStore is closed' : 'MemoryStore is not open');
@@ -56,12 +61,21 @@ export class MemoryStore implements Store {
     return this.#core?.size ?? 0;
   }
 
+  /**
+   * Looks at up to `steps` pairs for state that can no longer matter and frees it; returns
+   * how many it freed. Every new pair already does this for two, so only a process that has
+   * gone idle after a flood needs to call it, on its own schedule.
+   */
+  sweep(steps: number): number {
+    return this.core.sweep(integerOption('MemoryStore.sweep.steps', steps, 0, 0));
+  }
+
   async open(setup: StoreSetup): Promise<void> {
     this.openSync(setup);
   }
 
-  /** `open`, synchronously (the BanHammer constructor uses it). */
-  openSync(setup: StoreSetup): void {
+  /** `open`, synchronously; returns the decisions the BanHammer then makes through it. */
+  openSync(setup: StoreSetup): SyncDecisions {
     if (this.#core !== undefined || this.#closed) {
       throw new StoreError('MemoryStore is already bound to a BanHammer; give each its own store');
     }
@@ -72,6 +86,7 @@ export class MemoryStore implements Store {
       coreOptions.initialCapacity = this.#options.initialCapacity;
     }
     this.#core = new MemoryCore(setup.metrics, setup.clock, coreOptions);
+    return this.#core;
   }
 
   async incr(token: string, metric: number): Promise<Decision> {
