@@ -115,7 +115,7 @@ interface Batch {
  * every decision atomic in one Lua script call on the Redis server's clock, every key
  * expiring. Decisions in flight together are coalesced into one script call per node (per
  * slot on a cluster); each is still evaluated atomically, in arrival order, and answered in
- * that one round trip. See docs/decisions/redis-store-lua-coalescing.md.
+ * that one round trip. See docs/decisions/0005-redis-store-lua-coalescing.md.
  *
  * ```ts
  * const hammer = new BanHammer(bans, { store: new RedisStore({ url: 'redis://127.0.0.1:6379' }) });
