@@ -3,6 +3,7 @@ import type { Clock } from '../../time/clock.js';
 import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
 import type { Ban } from '../stats.js';
 import type { StoreMetric } from '../store.js';
+import { memoryOptions } from './memory-options.js';
 import { RateBuckets } from './rate-buckets.js';
 import { RingPool } from './ring-pool.js';
 
@@ -68,8 +69,6 @@ const TOMBSTONE = -1;
 const INDEX_MIGRATION_STEP = 32;
 /** Smallest ring a busy token gets, so tiny limits still keep exact rates a while. */
 const MIN_RING = 16;
-/** Pairs the index has room for at first, unless `initialCapacity` says otherwise. */
-const INITIAL_SLOTS = 1024;
 /**
  * Slots the records reserve address space for up front: `min(maxTokens, this)`, 64 bytes
  * each (128 MB of address space at the default cap, 256 MB at most). The system commits a
@@ -122,10 +121,11 @@ const IN_USE = 1;
 /** Used since the hand last passed (CLOCK's reference bit). */
 const REFERENCED = 2;
 
+/** The options of `MemoryStore` that the core uses (read by `memoryOptions`). */
 export interface MemoryCoreOptions {
   /** Most (token, metric) pairs kept; see the file comment for what is evicted. */
-  maxTokens: number;
-  /** Slots to allocate up front (grows by doubling). */
+  maxTokens?: number;
+  /** Pairs the index has room for up front (it grows by doubling). */
   initialCapacity?: number;
 }
 
@@ -218,7 +218,8 @@ export class MemoryCore {
   /** Old positions below this have moved to `#index`. */
   #oldCursor = 0;
 
-  constructor(metrics: readonly StoreMetric[], clock: Clock, options: MemoryCoreOptions) {
+  constructor(metrics: readonly StoreMetric[], clock: Clock, given?: MemoryCoreOptions) {
+    const options = memoryOptions(given);
     this.#source = clock;
     this.#maxTokens = options.maxTokens;
     let maxThresholds = 0;
@@ -244,10 +245,7 @@ export class MemoryCore {
     });
     this.thresholdState = new Uint8Array(maxThresholds);
     this.#rings = new RingPool(maxClass + 1);
-    const initial = Math.max(
-      16,
-      Math.min(options.initialCapacity ?? INITIAL_SLOTS, this.#maxTokens),
-    );
+    const initial = Math.max(16, options.initialCapacity);
     try {
       this.#grow(Math.max(initial, Math.min(RESERVED_SLOTS, this.#maxTokens)));
     } catch (error) {

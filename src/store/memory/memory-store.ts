@@ -2,6 +2,7 @@ import { StoreError } from '../../errors.js';
 import type { StatusEntry, TokenStatus } from '../stats.js';
 import type { Decision, Store, StoreSetup } from '../store.js';
 import { BLOCKING, HAS_ACTIONS, MemoryCore, PASSED, TRIPPED } from './core.js';
+import { type MemoryOptions, memoryOptions } from './memory-options.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -9,7 +10,7 @@ export interface MemoryStoreOptions {
    * recently active pair of its metric, passing over a few that hold a ban in force; an
    * evicted pair's counts (and, if every pair probed was banned, its ban) are forgotten.
    * Idle pairs are dropped on their own once nothing in them can matter, so the cap only
-   * bites under a flood of distinct tokens.
+   * bites under a flood of distinct tokens. An integer from 1 to 2^26; `Infinity` means 2^26.
    * @default 2_000_000 (about 200 MB at worst)
    */
   maxTokens?: number;
@@ -19,11 +20,9 @@ export interface MemoryStoreOptions {
    * commits page by page as pairs arrive. @default 1024
    */
   initialCapacity?: number;
-  /** Pairs reported per batch by `scan()`. @default 1000 */
+  /** Pairs reported per batch by `scan()`, an integer ≥ 1. @default 1000 */
   scanBatch?: number;
 }
-
-const DEFAULT_MAX_TOKENS = 2_000_000;
 
 /**
  * The embedded store: all state in this process, decisions synchronous underneath
@@ -31,16 +30,13 @@ const DEFAULT_MAX_TOKENS = 2_000_000;
  * `BanHammer`; one store serves one BanHammer.
  */
 export class MemoryStore implements Store {
-  readonly #options: MemoryStoreOptions;
+  readonly #options: MemoryOptions;
   #core: MemoryCore | undefined;
   #closed = false;
 
-  constructor(options: MemoryStoreOptions = {}) {
-    const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
-    if (!(maxTokens >= 1) || (!Number.isInteger(maxTokens) && maxTokens !== Infinity)) {
-      throw new StoreError(`MemoryStore maxTokens must be a positive integer, got ${maxTokens}`);
-    }
-    this.#options = { ...options, maxTokens };
+  /** Throws `ConfigError` (path `MemoryStore.<option>`) for an option it cannot use. */
+  constructor(options?: MemoryStoreOptions) {
+    this.#options = memoryOptions(options);
   }
 
   /** The synchronous core; the BanHammer calls it directly to skip the promise machinery. */
@@ -65,13 +61,7 @@ export class MemoryStore implements Store {
     if (this.#core !== undefined || this.#closed) {
       throw new StoreError('MemoryStore is already bound to a BanHammer; give each its own store');
     }
-    const coreOptions: { maxTokens: number; initialCapacity?: number } = {
-      maxTokens: this.#options.maxTokens!,
-    };
-    if (this.#options.initialCapacity !== undefined) {
-      coreOptions.initialCapacity = this.#options.initialCapacity;
-    }
-    this.#core = new MemoryCore(setup.metrics, setup.clock, coreOptions);
+    this.#core = new MemoryCore(setup.metrics, setup.clock, this.#options);
   }
 
   async incr(token: string, metric: number): Promise<Decision> {
@@ -131,7 +121,7 @@ export class MemoryStore implements Store {
   }
 
   async *scan(): AsyncGenerator<StatusEntry> {
-    const batchSize = this.#options.scanBatch ?? 1000;
+    const batchSize = this.#options.scanBatch;
     let from = 0;
     while (from !== -1) {
       const core = this.core;
