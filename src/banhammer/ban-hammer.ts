@@ -212,7 +212,14 @@ export class BanHammer<ReturnRates extends boolean = false> {
     const core = this.#core;
     if (core === undefined) return this.#incrThroughStore(token, m);
 
-    const flags = core.incr(token, m);
+    let flags: number;
+    try {
+      flags = core.incr(token, m);
+    } catch (error) {
+      // A clock that returns garbage (InvalidTimeError, nothing counted): `incr` only rejects.
+      this.counters.decisions--;
+      return Promise.reject(error);
+    }
     if ((flags & HAS_ACTIONS) !== 0) this.#scheduleFromCore(core, token, m);
     const passed = (flags & PASSED) !== 0;
     if (passed) this.counters.passed++;
@@ -264,7 +271,13 @@ export class BanHammer<ReturnRates extends boolean = false> {
     }
     const out = new Uint8Array(decided.length);
     const rates = this.#returnRates ? new Float64Array(3 * decided.length) : undefined;
-    core.incrMany(decided, m, out, (k) => this.#scheduleFromCore(core, decided[k]!, m), rates);
+    try {
+      core.incrMany(decided, m, out, (k) => this.#scheduleFromCore(core, decided[k]!, m), rates);
+    } catch (error) {
+      // A clock that returns garbage (InvalidTimeError, read before anything was counted).
+      this.counters.decisions -= decided.length;
+      return Promise.reject(error);
+    }
     for (let k = 0; k < decided.length; k++) {
       const ok = (out[k]! & PASSED) !== 0;
       if (ok) this.counters.passed++;

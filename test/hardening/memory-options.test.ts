@@ -25,8 +25,11 @@ async function works(options: Record<string, unknown>): Promise<void> {
   const clock = new ManualClock(1_000_000);
   const hammer = new BanHammer(bans, { store: new MemoryStore(options), clock: clock.now });
   for (let i = 0; i < 5; i++) expect(await hammer.incr(`t${i % 3}`, 'm')).toBe(true);
-  const all = await hammer.statusAll();
-  expect(Object.keys(all).sort()).toEqual(['t0', 't1', 't2']);
+  const tracked = Object.keys(await hammer.statusAll()).sort();
+  // All three, or fewer under a cap below three.
+  const cap = (options.maxTokens as number | undefined) ?? 3;
+  for (const token of tracked) expect(['t0', 't1', 't2']).toContain(token);
+  expect(tracked.length).toBe(Math.min(cap, 3));
   await hammer.close();
 }
 

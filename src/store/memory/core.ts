@@ -1,5 +1,5 @@
 import { type SharedInt32Array, sharedInt32 } from '../../shared-arrays.js';
-import type { Clock } from '../../time/clock.js';
+import { type Clock, ClockGuard } from '../../time/clock.js';
 import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
 import type { Ban } from '../stats.js';
 import type { StoreMetric } from '../store.js';
@@ -110,6 +110,8 @@ const I_BUCKET = 6;
 const I_FLAGS = 7;
 /** Next free slot while the slot is free. */
 const I_NEXT_FREE = 8;
+/** The clock's correction count when the slot was last settled (see `#settle`). */
+const I_SETTLED = 9;
 /** Latest end of a ban on the slot (0: never banned): a quick "may be blocked" test. */
 const F_BLOCKED_UNTIL = 5;
 /** When nothing in the slot can matter any more. */
@@ -168,10 +170,9 @@ export class MemoryCore {
   /** `token_rate_1m`, `_10m`, `_60m`, written by `readRates`/`readLastRates`. */
   readonly rates = new Float64Array(3);
 
-  readonly #source: Clock;
-  /** The latest time seen, in a typed array: a double kept in a field or a closure would be
-   *  boxed on every write, i.e. an allocation per call. */
-  readonly #latest = new Float64Array(1);
+  /** The store's clock under the one rule (docs/time.md): garbage is an InvalidTimeError
+   *  thrown before anything changes, a large step back is a correction. */
+  readonly #clock: ClockGuard;
   readonly #tables: MetricTable[];
   readonly #maxTokens: number;
   readonly #rings: RingPool;
@@ -220,7 +221,7 @@ export class MemoryCore {
 
   constructor(metrics: readonly StoreMetric[], clock: Clock, given?: MemoryCoreOptions) {
     const options = memoryOptions(given);
-    this.#source = clock;
+    this.#clock = new ClockGuard(clock);
     this.#maxTokens = options.maxTokens;
     let maxThresholds = 0;
     let maxClass = 0;
@@ -274,19 +275,14 @@ export class MemoryCore {
     return this.#evictions;
   }
 
-  /** Current time on the store's clock, never going backwards (see `time/clock.ts`). */
+  /** Current time on the store's clock, under the rule of `ClockGuard` (docs/time.md). */
   now(): number {
-    return this.#clock();
+    return this.#clock.read();
   }
 
-  #clock(): number {
-    const now = this.#source();
-    const latest = this.#latest;
-    if (now > latest[0]!) {
-      latest[0] = now;
-      return now;
-    }
-    return latest[0]!;
+  /** Times the clock has been corrected back (see `ClockGuard#corrections`). */
+  get clockCorrections(): number {
+    return this.#clock.corrections;
   }
 
   get metricCount(): number {
@@ -307,7 +303,7 @@ export class MemoryCore {
    * is set, `thresholdState` says which thresholds tripped or held the token blocked.
    */
   incr(token: string, metric: number): number {
-    const now = this.#clock();
+    const now = this.#clock.read();
     let slot = this.#lastSlot;
     // A flood from one token asks about the same pair again and again: skip the hash.
     if (slot === NONE || token !== this.#lastToken || metric !== this.#lastMetric) {
@@ -325,7 +321,8 @@ export class MemoryCore {
    * `readLastRates` reads the pair of the last token.
    *
    * On many distinct tokens this is faster than `incr` in a loop (see the file comment,
-   * Batches). The decisions of a block of `BATCH_BLOCK` tokens share one clock reading.
+   * Batches). The whole batch shares one clock reading, taken before anything is counted: a
+   * clock that returns garbage throws `InvalidTimeError` and the batch changes nothing.
    */
   incrMany(
     tokens: ArrayLike<string>,
@@ -346,11 +343,11 @@ export class MemoryCore {
     // overwrite this one's hashes.
     const hashes = new Int32Array(Math.min(n, BATCH_BLOCK));
     const seed = this.#seed;
+    const now = this.#clock.read();
     for (let start = 0; start < n; start += BATCH_BLOCK) {
       const end = Math.min(n, start + BATCH_BLOCK);
       for (let i = start; i < end; i++) hashes[i - start] = hashOf(tokens[i]!, metric, seed);
       this.#prefetch(hashes, end - start);
-      const now = this.#clock();
       for (let i = start; i < end; i++) {
         const slot = this.#locate(tokens[i]!, metric, hashes[i - start]!, now);
         const flags = this.#decide(slot, table, now);
@@ -412,6 +409,7 @@ export class MemoryCore {
     const f64 = this.#f64;
     const rec = slot << REC_SHIFT_I32;
     const frec = slot << REC_SHIFT_F64;
+    if (i32[rec + I_SETTLED] !== this.#clock.corrections) this.#settle(slot, now);
     i32[rec + I_FLAGS] = IN_USE | REFERENCED;
     f64[frec + F_EXPIRES_AT] = now + table.spanMs;
     this.#push(slot, table, now);
@@ -448,9 +446,10 @@ export class MemoryCore {
 
   /** Starts a ban of `token` at `threshold` now, without counting an event. */
   ban(token: string, metric: number, threshold: number): void {
-    const now = this.#clock();
+    const now = this.#clock.read();
     const table = this.#tables[metric]!;
     const slot = this.#locate(token, metric, hashOf(token, metric, this.#seed), now);
+    this.#settleIfCorrected(slot, now);
     this.#i32[(slot << REC_SHIFT_I32) + I_FLAGS] = IN_USE | REFERENCED;
     const at = (slot << REC_SHIFT_F64) + F_EXPIRES_AT;
     this.#f64[at] = Math.max(this.#f64[at]!, now + table.spanMs);
@@ -465,26 +464,29 @@ export class MemoryCore {
 
   /** Writes the rates of `token` for `metric` into `rates`; false (and zeros) if untracked. */
   readRates(token: string, metric: number): boolean {
+    // Read first, tracked or not, so a clock returning garbage fails every call alike.
+    const now = this.#clock.read();
     const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
     if (slot === NONE) {
       this.rates.fill(0);
       return false;
     }
-    this.#readRates(slot, this.#clock());
+    this.#readRates(slot, now);
     return true;
   }
 
   /** Writes the rates of the pair that the last `incr` or `ban` touched into `rates`. */
   readLastRates(): void {
-    this.#readRates(this.#lastSlot, this.#clock());
+    this.#readRates(this.#lastSlot, this.#clock.read());
   }
 
   /** Bans in force for `token` and `metric`, in threshold order (allocates: not a hot path). */
   bansOf(token: string, metric: number): Ban[] {
+    const now = this.#clock.read();
     const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
     const out: Ban[] = [];
     if (slot === NONE) return out;
-    const now = this.#clock();
+    this.#settleIfCorrected(slot, now);
     const blocked = this.#f64[(slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL]! > now;
     const bans = blocked ? this.#bans.get(slot) : undefined;
     if (bans === undefined) return out;
@@ -500,11 +502,12 @@ export class MemoryCore {
    * once: slots never move while they are in use.
    */
   visit(from: number, limit: number, visitor: (token: string, metric: number) => void): number {
-    const now = this.#clock();
+    const now = this.#clock.read();
     let slot = from;
     let visited = 0;
     while (slot < this.#highWater && visited < limit) {
       const token = this.#tokenAt(slot);
+      if (token !== undefined) this.#settleIfCorrected(slot, now);
       // Dead pairs the hand has not reached yet are not reported.
       if (token !== undefined && this.#f64[(slot << REC_SHIFT_F64) + F_EXPIRES_AT]! > now) {
         visitor(token, this.#i32[(slot << REC_SHIFT_I32) + I_METRIC]!);
@@ -517,7 +520,7 @@ export class MemoryCore {
 
   /** Looks at up to `steps` slots for dead state and frees it; returns how many it freed. */
   sweep(steps: number): number {
-    return this.#sweep(this.#clock(), steps);
+    return this.#sweep(this.#clock.read(), steps);
   }
 
   /** Bytes held in typed arrays (records, index, rings, buckets), all on shared buffers that
@@ -539,6 +542,7 @@ export class MemoryCore {
     const rates = this.rates;
     const rec = slot << REC_SHIFT_I32;
     const i32 = this.#i32;
+    if (i32[rec + I_SETTLED] !== this.#clock.corrections) this.#settle(slot, now);
     const bucket = i32[rec + I_BUCKET]!;
     if (bucket !== NONE) {
       for (let w = 0; w < 3; w++) rates[w] = this.#buckets.rate(bucket, w, now);
@@ -564,6 +568,54 @@ export class MemoryCore {
       }
       rates[w] = count - lo;
     }
+  }
+
+  #settleIfCorrected(slot: number, now: number): void {
+    if (this.#i32[(slot << REC_SHIFT_I32) + I_SETTLED] !== this.#clock.corrections) {
+      this.#settle(slot, now);
+    }
+  }
+
+  /**
+   * The clock has been corrected back since the slot was last touched (docs/time.md): state
+   * stamped after `now` counts as stamped at `now`. Events move to now (the ring stays in
+   * order, its newest stamps become `now`; bucketed rates fold their future buckets into the
+   * current one), a ban lasts at most its duration from now, and the slot expires at most a
+   * span from now. Done once per slot and correction, when the slot is next touched: the hot
+   * path only compares the slot's generation with the clock's.
+   */
+  #settle(slot: number, now: number): void {
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    const rec = slot << REC_SHIFT_I32;
+    const frec = slot << REC_SHIFT_F64;
+    i32[rec + I_SETTLED] = this.#clock.corrections;
+    const table = this.#tables[i32[rec + I_METRIC]!]!;
+    const cls = i32[rec + I_RING_CLASS]!;
+    const ring = cls === 0 ? f64 : this.#rings.data[cls]!;
+    const base = cls === 0 ? frec + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
+    const mask = (1 << cls) - 1;
+    const newest = i32[rec + I_RING_NEXT]! - 1;
+    const count = i32[rec + I_RING_COUNT]!;
+    for (let k = 0; k < count; k++) {
+      const at = base + ((newest - k) & mask);
+      if (!(ring[at]! > now)) break;
+      ring[at] = now;
+    }
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) this.#buckets.clampTo(bucket, now);
+    if (f64[frec + F_BLOCKED_UNTIL]! > now) {
+      const bans = this.#bans.get(slot);
+      let blockedUntil = 0;
+      if (bans !== undefined) {
+        for (let i = 0; i < bans.length; i++) {
+          bans[i] = Math.min(bans[i]!, now + table.durationsMs[i]!);
+          blockedUntil = Math.max(blockedUntil, bans[i]!);
+        }
+      }
+      f64[frec + F_BLOCKED_UNTIL] = blockedUntil;
+    }
+    f64[frec + F_EXPIRES_AT] = Math.min(f64[frec + F_EXPIRES_AT]!, now + table.spanMs);
   }
 
   #startBan(slot: number, threshold: number, until: number): void {
@@ -799,6 +851,7 @@ export class MemoryCore {
     i32[rec + I_RING_COUNT] = 0;
     i32[rec + I_BUCKET] = NONE;
     i32[rec + I_FLAGS] = IN_USE | REFERENCED;
+    i32[rec + I_SETTLED] = this.#clock.corrections;
     this.#f64[frec + F_BLOCKED_UNTIL] = 0;
     this.#f64[frec + F_EXPIRES_AT] = now + this.#tables[metric]!.spanMs;
     this.#setToken(slot, token);
@@ -835,10 +888,9 @@ export class MemoryCore {
     let freed = 0;
     for (let k = 0; k < steps; k++) {
       if (++hand >= highWater) hand = 0;
-      if (
-        (i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) !== 0 &&
-        f64[(hand << REC_SHIFT_F64) + F_EXPIRES_AT]! <= now
-      ) {
+      if ((i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) === 0) continue;
+      this.#settleIfCorrected(hand, now);
+      if (f64[(hand << REC_SHIFT_F64) + F_EXPIRES_AT]! <= now) {
         this.#drop(hand);
         this.#expirations++;
         freed++;
@@ -866,6 +918,7 @@ export class MemoryCore {
       const rec = hand << REC_SHIFT_I32;
       const flags = i32[rec + I_FLAGS]!;
       if ((flags & IN_USE) === 0) continue;
+      this.#settleIfCorrected(hand, now);
       const frec = hand << REC_SHIFT_F64;
       if (f64[frec + F_EXPIRES_AT]! <= now) victim = hand;
       else if (f64[frec + F_BLOCKED_UNTIL]! > now) continue;
