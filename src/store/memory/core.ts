@@ -1,3 +1,4 @@
+import { CapacityError } from '../../errors.js';
 import { type SharedInt32Array, sharedInt32 } from '../../shared-arrays.js';
 import { type Clock, ClockGuard } from '../../time/clock.js';
 import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
@@ -31,10 +32,23 @@ import { RingPool } from './ring-pool.js';
  * Memory. A slot's state can matter for `span` = max(longest window, longest ban, 1 hour)
  * after its last event or ban; past that (`expiresAt`) it is dead. A clock hand walks the
  * slots, two for each new pair, and frees the dead ones: no call ever sweeps the table, and
- * the table can only grow while pairs stay alive. `maxTokens`
- * caps the slots: at the cap, a new pair takes the slot of one the hand picks with the CLOCK
- * (second-chance) rule, an approximation of least-recently-used: slots used since the hand
- * last passed get another round, and slots holding a ban in force are passed over.
+ * the table can only grow while pairs stay alive.
+ *
+ * Floods. `maxTokens` caps the slots: at the cap, a new pair takes the slot of one that a
+ * second hand, the eviction hand, picks with the CLOCK (second-chance) rule, an approximation
+ * of least-recently-used over every pair of every metric: slots used since the hand last
+ * passed get another round, and slots holding a ban in force are never taken, since the bans
+ * are what the cap protects (a flood of tokens that each earn a ban must not unban a real
+ * attacker). The eviction hand stops on the slot it frees, so in a flood it moves one slot per
+ * new pair and every slot gets its turn; the dead-state hand is a separate one, so its steps
+ * cannot make the eviction hand stride over whole residue classes of slots. When every slot
+ * the eviction hand looks at (`EVICTION_SCAN` of them) holds a ban in force, the table is
+ * taken as full of bans and the new pair is not stored: by `whenFull`, its event is decided
+ * as that of a pair seen for the first time and then forgotten (`'untracked'`, the default:
+ * the event passes unless a threshold's limit is 0, whose actions then run without a ban
+ * being kept), or refused (`'refuse'`). Either way `incr` reports `UNTRACKED` and
+ * `untracked` counts it. The hand resumes there on the next new pair, so a run of bans does
+ * not hide the unbanned slots past it for long.
  *
  * Batches. Over many distinct tokens a decision waits mostly for one cache miss, in the index,
  * and `incr` cannot start the next token's before the current one is decided. `incrMany`
@@ -54,6 +68,11 @@ export const BLOCKING = 2;
 export const PASSED = 1;
 /** Some threshold is `TRIPPED` or `BLOCKING`: read `thresholdState`. */
 export const HAS_ACTIONS = 2;
+/**
+ * The table was at `maxTokens` and every slot the hand looked at held a ban in force: the
+ * pair was not stored, and its event was decided by the `whenFull` policy (see Floods).
+ */
+export const UNTRACKED = 4;
 
 const NONE = -1;
 /** Slots per chunk of the token array (see `#tokenChunks`). */
@@ -79,9 +98,10 @@ const MIN_RING = 16;
  * grow by doubling.
  */
 const RESERVED_SLOTS = 1 << 22;
-/** Slots the hand looks at for dead state per new pair: more than the one it takes. */
+/** Slots the dead-state hand looks at per new pair: more than the one it takes. */
 const SWEEP_PER_CALL = 2;
-/** Slots the hand may look at to find one to evict before it settles for any unbanned one. */
+/** Slots the eviction hand looks at for one not used since it last passed before it settles
+ *  for the first unbanned one; if all of them hold a ban, the table counts as full of bans. */
 const EVICTION_SCAN = 32;
 /**
  * Tokens `incrMany` prefetches and then decides at a time: enough independent cache misses
@@ -190,9 +210,13 @@ export class MemoryCore {
   #lastSlot = NONE;
   #lastToken = '';
   #lastMetric = -1;
+  /** The dead-state hand (`#sweep`) and the eviction hand (`#evict`), see Floods. */
   #hand = 0;
+  #evictionHand = 0;
   #evictions = 0;
   #expirations = 0;
+  #untracked = 0;
+  readonly #refuseWhenFull: boolean;
 
   /** The records, on a shared buffer (see shared-arrays.ts for why). */
   #buffer = new SharedArrayBuffer(0);
@@ -223,6 +247,7 @@ export class MemoryCore {
     const options = memoryOptions(given);
     this.#clock = new ClockGuard(clock);
     this.#maxTokens = options.maxTokens;
+    this.#refuseWhenFull = options.whenFull === 'refuse';
     let maxThresholds = 0;
     let maxClass = 0;
     this.#tables = metrics.map((metric) => {
@@ -274,6 +299,14 @@ export class MemoryCore {
   get evictions(): number {
     return this.#evictions;
   }
+  /** Whether `whenFull` is `'refuse'`. */
+  get refusesWhenFull(): boolean {
+    return this.#refuseWhenFull;
+  }
+  /** Events decided without storing their new pair: the table was full of bans (`UNTRACKED`). */
+  get untracked(): number {
+    return this.#untracked;
+  }
 
   /** Current time on the store's clock, under the rule of `ClockGuard` (docs/time.md). */
   now(): number {
@@ -308,6 +341,7 @@ export class MemoryCore {
     // A flood from one token asks about the same pair again and again: skip the hash.
     if (slot === NONE || token !== this.#lastToken || metric !== this.#lastMetric) {
       slot = this.#locate(token, metric, hashOf(token, metric, this.#seed), now);
+      if (slot === NONE) return this.#decideUntracked(this.#tables[metric]!);
     }
     return this.#decide(slot, this.#tables[metric]!, now);
   }
@@ -350,10 +384,10 @@ export class MemoryCore {
       this.#prefetch(hashes, end - start);
       for (let i = start; i < end; i++) {
         const slot = this.#locate(tokens[i]!, metric, hashes[i - start]!, now);
-        const flags = this.#decide(slot, table, now);
+        const flags = slot === NONE ? this.#decideUntracked(table) : this.#decide(slot, table, now);
         out[i] = flags;
         if (rates !== undefined) {
-          this.#readRates(slot, now);
+          if (slot !== NONE) this.#readRates(slot, now);
           rates[3 * i] = this.rates[0]!;
           rates[3 * i + 1] = this.rates[1]!;
           rates[3 * i + 2] = this.rates[2]!;
@@ -393,7 +427,8 @@ export class MemoryCore {
     PREFETCH_SINK[0] = sink;
   }
 
-  /** The slot of (token, metric), made if new; remembered for `incr`'s fast path. */
+  /** The slot of (token, metric), made if new, remembered for `incr`'s fast path; `NONE`
+   *  when the table is full of bans (see Floods). */
   #locate(token: string, metric: number, hash: number, now: number): number {
     let slot = this.#find(token, metric, hash);
     if (slot === NONE) slot = this.#create(token, metric, hash, now);
@@ -444,11 +479,38 @@ export class MemoryCore {
     return flags;
   }
 
-  /** Starts a ban of `token` at `threshold` now, without counting an event. */
+  /**
+   * An event whose new pair the table, full of bans, could not store: by `whenFull`, decided
+   * as the first event of a pair (only a limit of 0 trips) or refused. Its rates read as
+   * those of a pair seen once.
+   */
+  #decideUntracked(table: MetricTable): number {
+    this.#untracked++;
+    this.rates.fill(1);
+    const state = this.thresholdState;
+    const limits = table.limits;
+    let flags = this.#refuseWhenFull ? UNTRACKED : PASSED | UNTRACKED;
+    for (let i = 0; i < limits.length; i++) {
+      if (!this.#refuseWhenFull && limits[i] === 0) {
+        state[i] = TRIPPED;
+        flags = HAS_ACTIONS | UNTRACKED;
+      } else state[i] = NOT_HIT;
+    }
+    return flags;
+  }
+
+  /** Starts a ban of `token` at `threshold` now, without counting an event. Throws
+   *  `CapacityError` when the table is full of bans and the pair is new. */
   ban(token: string, metric: number, threshold: number): void {
     const now = this.#clock.read();
     const table = this.#tables[metric]!;
     const slot = this.#locate(token, metric, hashOf(token, metric, this.#seed), now);
+    if (slot === NONE) {
+      throw new CapacityError(
+        'MemoryStore.maxTokens',
+        `${this.#maxTokens} pairs are held, all with a ban in force: a new ban cannot be kept`,
+      );
+    }
     this.#settleIfCorrected(slot, now);
     this.#i32[(slot << REC_SHIFT_I32) + I_FLAGS] = IN_USE | REFERENCED;
     const at = (slot << REC_SHIFT_F64) + F_EXPIRES_AT;
@@ -475,9 +537,11 @@ export class MemoryCore {
     return true;
   }
 
-  /** Writes the rates of the pair that the last `incr` or `ban` touched into `rates`. */
+  /** Writes the rates of the pair that the last `incr` or `ban` touched into `rates` (after an
+   *  `UNTRACKED` event, those of a pair seen once, as `incr` left them). */
   readLastRates(): void {
-    this.#readRates(this.#lastSlot, this.#clock.read());
+    const now = this.#clock.read();
+    if (this.#lastSlot !== NONE) this.#readRates(this.#lastSlot, now);
   }
 
   /** Bans in force for `token` and `metric`, in threshold order (allocates: not a hot path). */
@@ -829,7 +893,7 @@ export class MemoryCore {
   #create(token: string, metric: number, hash: number, now: number): number {
     // Only new pairs make the table grow, so they pay for freeing the dead ones.
     this.#sweep(now, SWEEP_PER_CALL);
-    if (this.#size >= this.#maxTokens) this.#evict(now);
+    if (this.#size >= this.#maxTokens && !this.#evict(now)) return NONE;
     let slot: number;
     if (this.#freeHead !== NONE) {
       slot = this.#freeHead;
@@ -901,27 +965,32 @@ export class MemoryCore {
   }
 
   /**
-   * At the cap: frees one slot chosen by the CLOCK rule. The hand frees the first dead slot,
-   * or else the first one neither used since the hand last passed (clearing that mark as it
-   * goes) nor holding a ban in force. After `EVICTION_SCAN` slots it settles for the first
-   * unbanned one it saw, and if every one was banned, for the slot under the hand.
+   * At the cap: frees one slot chosen by the CLOCK rule with the eviction hand (see Floods),
+   * or returns false when every slot it looked at holds a ban in force. The hand frees the
+   * first dead slot, or else the first one not used since the hand last passed (clearing that
+   * mark as it goes), never one holding a ban in force. After `EVICTION_SCAN` slots it settles
+   * for the first unbanned one it saw. It stops on the slot it frees, so the slots it passed
+   * over, now unmarked, come next.
    */
-  #evict(now: number): void {
+  #evict(now: number): boolean {
     const i32 = this.#i32;
     const f64 = this.#f64;
     const highWater = this.#highWater;
-    let hand = this.#hand;
+    let hand = this.#evictionHand;
     let fallback = NONE;
     let victim = NONE;
+    let dead = false;
     for (let k = 0; k < EVICTION_SCAN && victim === NONE; k++) {
       if (++hand >= highWater) hand = 0;
       const rec = hand << REC_SHIFT_I32;
-      const flags = i32[rec + I_FLAGS]!;
-      if ((flags & IN_USE) === 0) continue;
+      if ((i32[rec + I_FLAGS]! & IN_USE) === 0) continue;
       this.#settleIfCorrected(hand, now);
+      const flags = i32[rec + I_FLAGS]!;
       const frec = hand << REC_SHIFT_F64;
-      if (f64[frec + F_EXPIRES_AT]! <= now) victim = hand;
-      else if (f64[frec + F_BLOCKED_UNTIL]! > now) continue;
+      if (f64[frec + F_EXPIRES_AT]! <= now) {
+        victim = hand;
+        dead = true;
+      } else if (f64[frec + F_BLOCKED_UNTIL]! > now) continue;
       else if ((flags & REFERENCED) !== 0) {
         i32[rec + I_FLAGS] = IN_USE;
         if (fallback === NONE) fallback = hand;
@@ -929,15 +998,15 @@ export class MemoryCore {
     }
     if (victim === NONE) victim = fallback;
     if (victim === NONE) {
-      // Every slot looked at holds a ban: take the next slot in use.
-      do {
-        if (++hand >= highWater) hand = 0;
-      } while ((i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) === 0);
-      victim = hand;
+      // Every slot looked at holds a ban: the next new pair looks at the ones after them.
+      this.#evictionHand = hand;
+      return false;
     }
-    this.#hand = hand;
+    this.#evictionHand = victim;
     this.#drop(victim);
-    this.#evictions++;
+    if (dead) this.#expirations++;
+    else this.#evictions++;
+    return true;
   }
 
   #grow(capacity: number): void {

@@ -2,18 +2,27 @@ import { StoreError } from '../../errors.js';
 import type { StatusEntry, TokenStatus } from '../stats.js';
 import type { Decision, Store, StoreSetup } from '../store.js';
 import { BLOCKING, HAS_ACTIONS, MemoryCore, PASSED, TRIPPED } from './core.js';
-import { type MemoryOptions, memoryOptions } from './memory-options.js';
+import { type MemoryOptions, memoryOptions, type WhenFull } from './memory-options.js';
 
 export interface MemoryStoreOptions {
   /**
-   * Most (token, metric) pairs tracked at once. At the cap, a new pair evicts the least
-   * recently active pair of its metric, passing over a few that hold a ban in force; an
-   * evicted pair's counts (and, if every pair probed was banned, its ban) are forgotten.
-   * Idle pairs are dropped on their own once nothing in them can matter, so the cap only
-   * bites under a flood of distinct tokens. An integer from 1 to 2^26; `Infinity` means 2^26.
+   * Most (token, metric) pairs tracked at once, over all metrics. At the cap, a new pair
+   * takes the slot of a pair not used lately, picked by one CLOCK hand over the whole table
+   * (every metric); an evicted pair's counts are forgotten. A pair holding a ban in force is
+   * never evicted (see `whenFull` for a table full of bans). Idle pairs are dropped on their
+   * own once nothing in them can matter, so the cap only bites under a flood of distinct
+   * tokens. An integer from 1 to 2^26; `Infinity` means 2^26.
    * @default 2_000_000 (about 200 MB at worst)
    */
   maxTokens?: number;
+  /**
+   * What a new pair meets when the table is at `maxTokens` and every slot the eviction hand
+   * looks at holds a ban in force (bans are never evicted): `'untracked'` decides its event as
+   * the first event of a pair and forgets it (it passes unless a threshold's limit is 0, whose
+   * actions then run without a ban being kept); `'refuse'` refuses it. Either way the
+   * BanHammer counts it in `counters.untracked` and reports `store_full`. @default 'untracked'
+   */
+  whenFull?: WhenFull;
   /**
    * Pairs the hash index has room for up front (it grows by doubling). The records need no
    * hint: they reserve address space for `min(maxTokens, 4M)` pairs at once, which the system
