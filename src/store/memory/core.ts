@@ -4,7 +4,7 @@ import { type Clock, ClockGuard } from '../../time/clock.js';
 import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
 import type { Ban } from '../stats.js';
 import type { StoreMetric } from '../store.js';
-import { memoryOptions } from './memory-options.js';
+import { memoryOptions, type WhenFull } from './memory-options.js';
 import { RateBuckets } from './rate-buckets.js';
 import { RingPool } from './ring-pool.js';
 
@@ -149,6 +149,8 @@ export interface MemoryCoreOptions {
   maxTokens?: number;
   /** Pairs the index has room for up front (it grows by doubling). */
   initialCapacity?: number;
+  /** What a new pair meets when the table is full of bans (see Floods). */
+  whenFull?: WhenFull;
 }
 
 interface MetricTable {
