@@ -116,6 +116,8 @@ const PREFETCH_SINK = new Int32Array(1);
 const REC_SHIFT_I32 = 4;
 const REC_SHIFT_F64 = 3;
 const I_HASH = 0;
+/** Next free slot while the slot is free (its hash is only needed while it is in use). */
+const I_NEXT_FREE = 0;
 const I_METRIC = 1;
 /** Ring block in the pool of its class (unused for class 0, which lives in the record). */
 const I_RING_BLOCK = 2;
@@ -128,8 +130,8 @@ const I_RING_COUNT = 5;
 /** Rate bucket block, or NONE. */
 const I_BUCKET = 6;
 const I_FLAGS = 7;
-/** Next free slot while the slot is free. */
-const I_NEXT_FREE = 8;
+/** The slot's block of ban ends in `#bans` (one per threshold of its metric), or NONE. */
+const I_BANS = 8;
 /** The clock's correction count when the slot was last settled (see `#settle`). */
 const I_SETTLED = 9;
 /** Latest end of a ban on the slot (0: never banned): a quick "may be blocked" test. */
@@ -160,6 +162,8 @@ interface MetricTable {
   readonly durationsMs: Float64Array;
   /** Size class of the largest ring: 2^ringClass ≥ max(limit) + 1. */
   readonly maxRingClass: number;
+  /** Size class of a block of ban ends: 2^banClass ≥ the number of thresholds. */
+  readonly banClass: number;
   /** How long after its last event a slot's state can still matter. */
   readonly spanMs: number;
 }
@@ -199,8 +203,12 @@ export class MemoryCore {
   readonly #maxTokens: number;
   readonly #rings: RingPool;
   readonly #buckets = new RateBuckets();
-  /** Per-threshold ban ends of the slots that have been banned since they were created. */
-  readonly #bans = new Map<number, Float64Array>();
+  /**
+   * Per-threshold ban ends of the slots banned since they were created, a block per slot in
+   * the pool's class for its metric (`banClass`): 8 bytes a threshold, rounded up to a power
+   * of two, where a typed array per ban cost ~200 bytes and a Map entry more.
+   */
+  readonly #bans: RingPool;
   /** Random per core, so which tokens collide cannot be worked out in advance. */
   readonly #seed = (Math.random() * 0x1_0000_0000) >>> 0;
 
@@ -252,6 +260,7 @@ export class MemoryCore {
     this.#refuseWhenFull = options.whenFull === 'refuse';
     let maxThresholds = 0;
     let maxClass = 0;
+    let maxBanClass = 0;
     this.#tables = metrics.map((metric) => {
       const count = metric.thresholds.length;
       maxThresholds = Math.max(maxThresholds, count);
@@ -269,8 +278,11 @@ export class MemoryCore {
       });
       const maxRingClass = ceilLog2(Math.max(MIN_RING, maxLimit + 1));
       maxClass = Math.max(maxClass, maxRingClass);
-      return { name: metric.name, limits, windowsMs, durationsMs, maxRingClass, spanMs };
+      const banClass = ceilLog2(count);
+      maxBanClass = Math.max(maxBanClass, banClass);
+      return { name: metric.name, limits, windowsMs, durationsMs, maxRingClass, banClass, spanMs };
     });
+    this.#bans = new RingPool(maxBanClass + 1);
     this.thresholdState = new Uint8Array(maxThresholds);
     this.#rings = new RingPool(maxClass + 1);
     const initial = Math.max(16, options.initialCapacity);
@@ -457,13 +469,15 @@ export class MemoryCore {
     const mask = (1 << cls) - 1;
     const count = i32[rec + I_RING_COUNT]!;
     const newest = i32[rec + I_RING_NEXT]! - 1;
-    const bans = f64[frec + F_BLOCKED_UNTIL]! > now ? this.#bans.get(slot) : undefined;
+    const banBlock = f64[frec + F_BLOCKED_UNTIL]! > now ? i32[rec + I_BANS]! : NONE;
+    const bans = banBlock === NONE ? undefined : this.#bans.data[table.banClass]!;
+    const banBase = banBlock << table.banClass;
     const state = this.thresholdState;
     const limits = table.limits;
     const windowsMs = table.windowsMs;
     let flags = PASSED;
     for (let i = 0; i < limits.length; i++) {
-      if (bans !== undefined && bans[i]! > now) {
+      if (bans !== undefined && bans[banBase + i]! > now) {
         state[i] = BLOCKING;
         flags = HAS_ACTIONS;
         continue;
@@ -553,11 +567,15 @@ export class MemoryCore {
     const out: Ban[] = [];
     if (slot === NONE) return out;
     this.#settleIfCorrected(slot, now);
-    const blocked = this.#f64[(slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL]! > now;
-    const bans = blocked ? this.#bans.get(slot) : undefined;
-    if (bans === undefined) return out;
-    for (let i = 0; i < bans.length; i++) {
-      if (bans[i]! > now) out.push({ threshold: i, until: bans[i]! });
+    const block = this.#i32[(slot << REC_SHIFT_I32) + I_BANS]!;
+    if (!(this.#f64[(slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL]! > now) || block === NONE) {
+      return out;
+    }
+    const table = this.#tables[metric]!;
+    const bans = this.#bans.data[table.banClass]!;
+    const base = block << table.banClass;
+    for (let i = 0; i < table.limits.length; i++) {
+      if (bans[base + i]! > now) out.push({ threshold: i, until: bans[base + i]! });
     }
     return out;
   }
@@ -600,6 +618,7 @@ export class MemoryCore {
       this.#index.byteLength +
       oldIndexBytes +
       this.#rings.bytes +
+      this.#bans.bytes +
       this.#buckets.bytes
     );
   }
@@ -670,14 +689,14 @@ export class MemoryCore {
     }
     const bucket = i32[rec + I_BUCKET]!;
     if (bucket !== NONE) this.#buckets.clampTo(bucket, now);
-    if (f64[frec + F_BLOCKED_UNTIL]! > now) {
-      const bans = this.#bans.get(slot);
+    const block = i32[rec + I_BANS]!;
+    if (f64[frec + F_BLOCKED_UNTIL]! > now && block !== NONE) {
+      const bans = this.#bans.data[table.banClass]!;
+      const banBase = block << table.banClass;
       let blockedUntil = 0;
-      if (bans !== undefined) {
-        for (let i = 0; i < bans.length; i++) {
-          bans[i] = Math.min(bans[i]!, now + table.durationsMs[i]!);
-          blockedUntil = Math.max(blockedUntil, bans[i]!);
-        }
+      for (let i = 0; i < table.limits.length; i++) {
+        bans[banBase + i] = Math.min(bans[banBase + i]!, now + table.durationsMs[i]!);
+        blockedUntil = Math.max(blockedUntil, bans[banBase + i]!);
       }
       f64[frec + F_BLOCKED_UNTIL] = blockedUntil;
     }
@@ -685,13 +704,16 @@ export class MemoryCore {
   }
 
   #startBan(slot: number, threshold: number, until: number): void {
-    let bans = this.#bans.get(slot);
-    if (bans === undefined) {
-      const metric = this.#i32[(slot << REC_SHIFT_I32) + I_METRIC]!;
-      bans = new Float64Array(this.#tables[metric]!.limits.length);
-      this.#bans.set(slot, bans);
+    const rec = slot << REC_SHIFT_I32;
+    const table = this.#tables[this.#i32[rec + I_METRIC]!]!;
+    const cls = table.banClass;
+    let block = this.#i32[rec + I_BANS]!;
+    if (block === NONE) {
+      block = this.#bans.alloc(cls);
+      this.#bans.data[cls]!.fill(0, block << cls, (block + 1) << cls);
+      this.#i32[rec + I_BANS] = block;
     }
-    bans[threshold] = until;
+    this.#bans.data[cls]![(block << cls) + threshold] = until;
     const at = (slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL;
     if (until > this.#f64[at]!) this.#f64[at] = until;
   }
@@ -916,6 +938,7 @@ export class MemoryCore {
     i32[rec + I_RING_NEXT] = 0;
     i32[rec + I_RING_COUNT] = 0;
     i32[rec + I_BUCKET] = NONE;
+    i32[rec + I_BANS] = NONE;
     i32[rec + I_FLAGS] = IN_USE | REFERENCED;
     i32[rec + I_SETTLED] = this.#clock.corrections;
     this.#f64[frec + F_BLOCKED_UNTIL] = 0;
@@ -935,7 +958,8 @@ export class MemoryCore {
     if (cls > 0) this.#rings.free(cls, i32[rec + I_RING_BLOCK]!);
     const bucket = i32[rec + I_BUCKET]!;
     if (bucket !== NONE) this.#buckets.free(bucket);
-    if (this.#bans.size !== 0) this.#bans.delete(slot);
+    const banBlock = i32[rec + I_BANS]!;
+    if (banBlock !== NONE) this.#bans.free(this.#tables[i32[rec + I_METRIC]!]!.banClass, banBlock);
     this.#setToken(slot, undefined);
     i32[rec + I_FLAGS] = 0;
     i32[rec + I_NEXT_FREE] = this.#freeHead;
