@@ -33,25 +33,25 @@ export function memoryOptions(given: unknown): MemoryOptions {
     'MemoryStore',
     given as Record<string, unknown> | undefined,
   );
-  const maxTokensGiven = read(options, 'maxTokens');
+  const maxTokensGiven = options.maxTokens;
   const maxTokens =
     maxTokensGiven === Number.POSITIVE_INFINITY
       ? MAX_TOKENS
       : integerOption('MemoryStore.maxTokens', maxTokensGiven, DEFAULT_MAX_TOKENS, 1, MAX_TOKENS);
   const initialCapacity = integerOption(
     'MemoryStore.initialCapacity',
-    read(options, 'initialCapacity'),
+    options.initialCapacity,
     DEFAULT_INITIAL_CAPACITY,
     0,
     MAX_TOKENS,
   );
   const scanBatch = integerOption(
     'MemoryStore.scanBatch',
-    read(options, 'scanBatch'),
+    options.scanBatch,
     DEFAULT_SCAN_BATCH,
     1,
   );
-  const whenFull = read(options, 'whenFull') ?? 'untracked';
+  const whenFull = options.whenFull ?? 'untracked';
   if (!WHEN_FULL.includes(whenFull as WhenFull)) {
     throw new ConfigError(
       'MemoryStore.whenFull',
@@ -64,13 +64,4 @@ export function memoryOptions(given: unknown): MemoryOptions {
     scanBatch,
     whenFull: whenFull as WhenFull,
   };
-}
-
-/** `options[name]`, read once; a getter or a Proxy that throws is the option's ConfigError. */
-function read(options: Record<string, unknown>, name: string): unknown {
-  try {
-    return options[name];
-  } catch (error) {
-    throw new ConfigError(`MemoryStore.${name}`, 'reading it threw', { cause: error });
-  }
 }
