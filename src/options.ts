@@ -128,6 +128,21 @@ export function optionsObject<T extends object>(component: string, value: T | un
   });
 }
 
+/** One of `choices`; `fallback` when `undefined`. */
+export function choiceOption<T extends string>(
+  path: string,
+  value: unknown,
+  fallback: T,
+  choices: readonly T[],
+): T {
+  if (value === undefined) return fallback;
+  if (!choices.includes(value as T)) {
+    const listed = choices.map((choice) => `'${choice}'`).join(' or ');
+    throw new ConfigError(path, `must be ${listed}, got ${quoteInput(value)}`);
+  }
+  return value as T;
+}
+
 /**
  * `read()`, where reading a user's object may run their code (a getter, a Proxy, a method):
  * anything it throws that is not already a hitwarden error becomes a `ConfigError` at `path`.

@@ -8,6 +8,7 @@ import {
   SnapshotError,
 } from '../errors.js';
 import {
+  choiceOption,
   functionOption,
   integerOption,
   numberOption,
@@ -16,7 +17,7 @@ import {
 } from '../options.js';
 import { type Clock, ClockGuard, systemClock } from '../time/clock.js';
 import { FixedWindow } from './fixed-window.js';
-import { choiceOption, grown, MAX_KEYS } from './options.js';
+import { grown, MAX_KEYS } from './options.js';
 import { NONE, RecencyList } from './recency.js';
 import {
   checkSnapshot,

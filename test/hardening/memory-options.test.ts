@@ -18,6 +18,7 @@ const rules: Record<string, (value: unknown) => boolean> = {
   maxTokens: (value) => value === Number.POSITIVE_INFINITY || isInteger(value, 1, MAX_TOKENS),
   initialCapacity: (value) => isInteger(value, 0, MAX_TOKENS),
   scanBatch: (value) => isInteger(value, 1),
+  whenFull: (value) => value === 'untracked' || value === 'refuse',
 };
 
 /** A store with `options` serves a BanHammer through incr, status and a scan that ends. */
@@ -60,6 +61,12 @@ describe('MemoryStore options', () => {
       expect((error as ConfigError).path).toBe('MemoryStore.maxTokens');
     },
   );
+
+  it.each(['evict', 'Refuse', '', 1, null])('refuses whenFull %s', (whenFull) => {
+    const error = thrown(() => new MemoryStore({ whenFull } as never));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).path).toBe('MemoryStore.whenFull');
+  });
 
   it('refuses an options object that is not an object, and a getter that throws', () => {
     expect(() => new MemoryStore(5 as never)).toThrow(ConfigError);

@@ -1,5 +1,4 @@
-import { ConfigError, quoteInput } from '../../errors.js';
-import { integerOption, optionsObject } from '../../options.js';
+import { choiceOption, integerOption, optionsObject } from '../../options.js';
 
 /** What a full table does with a new pair when no slot can be given up (see core.ts, Floods). */
 export type WhenFull = 'untracked' | 'refuse';
@@ -51,17 +50,11 @@ export function memoryOptions(given: unknown): MemoryOptions {
     DEFAULT_SCAN_BATCH,
     1,
   );
-  const whenFull = options.whenFull ?? 'untracked';
-  if (!WHEN_FULL.includes(whenFull as WhenFull)) {
-    throw new ConfigError(
-      'MemoryStore.whenFull',
-      `must be 'untracked' or 'refuse', got ${quoteInput(whenFull)}`,
-    );
-  }
+  const whenFull = choiceOption('MemoryStore.whenFull', options.whenFull, 'untracked', WHEN_FULL);
   return {
     maxTokens,
     initialCapacity: Math.min(initialCapacity, maxTokens),
     scanBatch,
-    whenFull: whenFull as WhenFull,
+    whenFull,
   };
 }
