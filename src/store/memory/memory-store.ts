@@ -12,7 +12,8 @@ export interface MemoryStoreOptions {
    * never evicted (see `whenFull` for a table full of bans). Idle pairs are dropped on their
    * own once nothing in them can matter, so the cap only bites under a flood of distinct
    * tokens. An integer from 1 to 2^26; `Infinity` means 2^26.
-   * @default 2_000_000 (about 200 MB at worst)
+   * @default 2_000_000 (about 140 MB for 2M pairs seen once or banned, plus their token
+   * strings; a busy pair adds up to 8 bytes per event its largest limit must remember)
    */
   maxTokens?: number;
   /**
