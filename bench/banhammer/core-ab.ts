@@ -13,7 +13,9 @@ const src = resolve(process.argv[2] ?? new URL('../../src', import.meta.url).pat
 const { BanHammer, MemoryStore } = await import(pathToFileURL(`${src}/index.ts`).href);
 const HOT = 2_000_000;
 const DISTINCT = 500_000;
-const bans = { m: { thresholds: [{ limit: 100_000, window: 60, action: [], action_duration: 60 }] } };
+const bans = {
+  m: { thresholds: [{ limit: 100_000, window: 60, action: [], action_duration: 60 }] },
+};
 
 const distinct = Array.from({ length: DISTINCT }, (_, i) =>
   Buffer.from(`10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`, 'latin1').toString('latin1'),
