@@ -32,7 +32,14 @@ import { RingPool } from './ring-pool.js';
  * Memory. A slot's state can matter for `span` = max(longest window, longest ban, 1 hour)
  * after its last event or ban; past that (`expiresAt`) it is dead. A clock hand walks the
  * slots, two for each new pair, and frees the dead ones: no call ever sweeps the table, and
- * the table can only grow while pairs stay alive.
+ * the table can only grow while pairs stay alive. A banned slot keeps its per-threshold ban
+ * ends in a block of a second ring pool (`#bans`), 8 bytes a threshold; the record holds the
+ * latest end, so a slot never banned, or no longer, is decided without reading the block.
+ *
+ * Time. The clock is read under `ClockGuard`'s rule (docs/time.md). After the clock has been
+ * corrected back, a slot's state stamped after now is settled when the slot is next touched
+ * (`#settle`): the record keeps the correction count it was settled at, so the hot path pays
+ * one integer compare.
  *
  * Floods. `maxTokens` caps the slots: at the cap, a new pair takes the slot of one that a
  * second hand, the eviction hand, picks with the CLOCK (second-chance) rule, an approximation
