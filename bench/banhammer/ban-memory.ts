@@ -52,5 +52,6 @@ console.log(
     heapMB: mb(after.heapUsed - before.heapUsed),
     typedArraysMB: mb(store.core.arrayBytes),
     bytesPerPairRss: Math.round((after.rss - before.rss) / n),
+    bytesPerPairHeap: Math.round((after.heapUsed - before.heapUsed) / n),
   }),
 );
