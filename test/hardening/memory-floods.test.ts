@@ -58,6 +58,8 @@ describe.each(CAPS)('maxTokens %i', (cap) => {
     expect(await hammer.incr('attacker', 'm')).toBe(false);
     expect(store.size).toBeLessThanOrEqual(cap);
     expect(hammer.counters.untracked).toBe(0);
+    expect(store.untracked).toBe(0);
+    expect(store.evictions).toBe(10 * cap + 1 - cap);
   });
 
   it('lets the eviction hand reach every slot: a flood evicts every earlier pair', () => {

@@ -62,6 +62,17 @@ export class MemoryStore implements Store {
     return this.#core?.size ?? 0;
   }
 
+  /** Pairs evicted to make room at `maxTokens` (never one holding a ban in force). */
+  get evictions(): number {
+    return this.#core?.evictions ?? 0;
+  }
+
+  /** Events decided without storing their new pair, the table being full of bans
+   *  (`whenFull`); the BanHammer counts the same in `counters.untracked`. */
+  get untracked(): number {
+    return this.#core?.untracked ?? 0;
+  }
+
   async open(setup: StoreSetup): Promise<void> {
     this.openSync(setup);
   }
