@@ -31,7 +31,12 @@ export {
   type MetricConfig,
   type ThresholdConfig,
 } from './banhammer/config.js';
-export type { ActionErrorEvent, BanHammerEvents, TrippedEvent } from './banhammer/events.js';
+export type {
+  ActionErrorEvent,
+  BanHammerEvents,
+  StoreFullEvent,
+  TrippedEvent,
+} from './banhammer/events.js';
 // HitCounter
 export { FixedWindow, type FixedWindowOptions } from './counter/fixed-window.js';
 export {
@@ -78,6 +83,7 @@ export {
   NOT_HIT,
   PASSED,
   TRIPPED,
+  UNTRACKED,
 } from './store/memory/core.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory/memory-store.js';
 export { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from './store/rates.js';

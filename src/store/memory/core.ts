@@ -1,8 +1,10 @@
+import { CapacityError } from '../../errors.js';
 import { type SharedInt32Array, sharedInt32 } from '../../shared-arrays.js';
-import type { Clock } from '../../time/clock.js';
+import { type Clock, ClockGuard } from '../../time/clock.js';
 import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
 import type { Ban } from '../stats.js';
 import type { StoreMetric } from '../store.js';
+import { memoryOptions, type WhenFull } from './memory-options.js';
 import { RateBuckets } from './rate-buckets.js';
 import { RingPool } from './ring-pool.js';
 
@@ -30,10 +32,30 @@ import { RingPool } from './ring-pool.js';
  * Memory. A slot's state can matter for `span` = max(longest window, longest ban, 1 hour)
  * after its last event or ban; past that (`expiresAt`) it is dead. A clock hand walks the
  * slots, two for each new pair, and frees the dead ones: no call ever sweeps the table, and
- * the table can only grow while pairs stay alive. `maxTokens`
- * caps the slots: at the cap, a new pair takes the slot of one the hand picks with the CLOCK
- * (second-chance) rule, an approximation of least-recently-used: slots used since the hand
- * last passed get another round, and slots holding a ban in force are passed over.
+ * the table can only grow while pairs stay alive. A banned slot keeps its per-threshold ban
+ * ends in a block of a second ring pool (`#bans`), 8 bytes a threshold; the record holds the
+ * latest end, so a slot never banned, or no longer, is decided without reading the block.
+ *
+ * Time. The clock is read under `ClockGuard`'s rule (docs/time.md). After the clock has been
+ * corrected back, a slot's state stamped after now is settled when the slot is next touched
+ * (`#settle`): the record keeps the correction count it was settled at, so the hot path pays
+ * one integer compare.
+ *
+ * Floods. `maxTokens` caps the slots: at the cap, a new pair takes the slot of one that a
+ * second hand, the eviction hand, picks with the CLOCK (second-chance) rule, an approximation
+ * of least-recently-used over every pair of every metric: slots used since the hand last
+ * passed get another round, and slots holding a ban in force are never taken, since the bans
+ * are what the cap protects (a flood of tokens that each earn a ban must not unban a real
+ * attacker). The eviction hand stops on the slot it frees, so in a flood it moves one slot per
+ * new pair and every slot gets its turn; the dead-state hand is a separate one, so its steps
+ * cannot make the eviction hand stride over whole residue classes of slots. When every slot
+ * the eviction hand looks at (`EVICTION_SCAN` of them) holds a ban in force, the table is
+ * taken as full of bans and the new pair is not stored: by `whenFull`, its event is decided
+ * as that of a pair seen for the first time and then forgotten (`'untracked'`, the default:
+ * the event passes unless a threshold's limit is 0, whose actions then run without a ban
+ * being kept), or refused (`'refuse'`). Either way `incr` reports `UNTRACKED` and
+ * `untracked` counts it. The hand resumes there on the next new pair, so a run of bans does
+ * not hide the unbanned slots past it for long.
  *
  * Batches. Over many distinct tokens a decision waits mostly for one cache miss, in the index,
  * and `incr` cannot start the next token's before the current one is decided. `incrMany`
@@ -53,6 +75,11 @@ export const BLOCKING = 2;
 export const PASSED = 1;
 /** Some threshold is `TRIPPED` or `BLOCKING`: read `thresholdState`. */
 export const HAS_ACTIONS = 2;
+/**
+ * The table was at `maxTokens` and every slot the hand looked at held a ban in force: the
+ * pair was not stored, and its event was decided by the `whenFull` policy (see Floods).
+ */
+export const UNTRACKED = 4;
 
 const NONE = -1;
 /** Slots per chunk of the token array (see `#tokenChunks`). */
@@ -68,8 +95,6 @@ const TOMBSTONE = -1;
 const INDEX_MIGRATION_STEP = 32;
 /** Smallest ring a busy token gets, so tiny limits still keep exact rates a while. */
 const MIN_RING = 16;
-/** Pairs the index has room for at first, unless `initialCapacity` says otherwise. */
-const INITIAL_SLOTS = 1024;
 /**
  * Slots the records reserve address space for up front: `min(maxTokens, this)`, 64 bytes
  * each (128 MB of address space at the default cap, 256 MB at most). The system commits a
@@ -80,9 +105,10 @@ const INITIAL_SLOTS = 1024;
  * grow by doubling.
  */
 const RESERVED_SLOTS = 1 << 22;
-/** Slots the hand looks at for dead state per new pair: more than the one it takes. */
+/** Slots the dead-state hand looks at per new pair: more than the one it takes. */
 const SWEEP_PER_CALL = 2;
-/** Slots the hand may look at to find one to evict before it settles for any unbanned one. */
+/** Slots the eviction hand looks at for one not used since it last passed before it settles
+ *  for the first unbanned one; if all of them hold a ban, the table counts as full of bans. */
 const EVICTION_SCAN = 32;
 /**
  * Tokens `incrMany` prefetches and then decides at a time: enough independent cache misses
@@ -97,6 +123,8 @@ const PREFETCH_SINK = new Int32Array(1);
 const REC_SHIFT_I32 = 4;
 const REC_SHIFT_F64 = 3;
 const I_HASH = 0;
+/** Next free slot while the slot is free (its hash is only needed while it is in use). */
+const I_NEXT_FREE = 0;
 const I_METRIC = 1;
 /** Ring block in the pool of its class (unused for class 0, which lives in the record). */
 const I_RING_BLOCK = 2;
@@ -109,8 +137,10 @@ const I_RING_COUNT = 5;
 /** Rate bucket block, or NONE. */
 const I_BUCKET = 6;
 const I_FLAGS = 7;
-/** Next free slot while the slot is free. */
-const I_NEXT_FREE = 8;
+/** The slot's block of ban ends in `#bans` (one per threshold of its metric), or NONE. */
+const I_BANS = 8;
+/** The clock's correction count when the slot was last settled (see `#settle`). */
+const I_SETTLED = 9;
 /** Latest end of a ban on the slot (0: never banned): a quick "may be blocked" test. */
 const F_BLOCKED_UNTIL = 5;
 /** When nothing in the slot can matter any more. */
@@ -122,11 +152,14 @@ const IN_USE = 1;
 /** Used since the hand last passed (CLOCK's reference bit). */
 const REFERENCED = 2;
 
+/** The options of `MemoryStore` that the core uses (read by `memoryOptions`). */
 export interface MemoryCoreOptions {
   /** Most (token, metric) pairs kept; see the file comment for what is evicted. */
-  maxTokens: number;
-  /** Slots to allocate up front (grows by doubling). */
+  maxTokens?: number;
+  /** Pairs the index has room for up front (it grows by doubling). */
   initialCapacity?: number;
+  /** What a new pair meets when the table is full of bans (see Floods). */
+  whenFull?: WhenFull;
 }
 
 interface MetricTable {
@@ -136,6 +169,8 @@ interface MetricTable {
   readonly durationsMs: Float64Array;
   /** Size class of the largest ring: 2^ringClass ≥ max(limit) + 1. */
   readonly maxRingClass: number;
+  /** Size class of a block of ban ends: 2^banClass ≥ the number of thresholds. */
+  readonly banClass: number;
   /** How long after its last event a slot's state can still matter. */
   readonly spanMs: number;
 }
@@ -168,16 +203,19 @@ export class MemoryCore {
   /** `token_rate_1m`, `_10m`, `_60m`, written by `readRates`/`readLastRates`. */
   readonly rates = new Float64Array(3);
 
-  readonly #source: Clock;
-  /** The latest time seen, in a typed array: a double kept in a field or a closure would be
-   *  boxed on every write, i.e. an allocation per call. */
-  readonly #latest = new Float64Array(1);
+  /** The store's clock under the one rule (docs/time.md): garbage is an InvalidTimeError
+   *  thrown before anything changes, a large step back is a correction. */
+  readonly #clock: ClockGuard;
   readonly #tables: MetricTable[];
   readonly #maxTokens: number;
   readonly #rings: RingPool;
   readonly #buckets = new RateBuckets();
-  /** Per-threshold ban ends of the slots that have been banned since they were created. */
-  readonly #bans = new Map<number, Float64Array>();
+  /**
+   * Per-threshold ban ends of the slots banned since they were created, a block per slot in
+   * the pool's class for its metric (`banClass`): 8 bytes a threshold, rounded up to a power
+   * of two, where a typed array per ban cost ~200 bytes and a Map entry more.
+   */
+  readonly #bans: RingPool;
   /** Random per core, so which tokens collide cannot be worked out in advance. */
   readonly #seed = (Math.random() * 0x1_0000_0000) >>> 0;
 
@@ -189,9 +227,13 @@ export class MemoryCore {
   #lastSlot = NONE;
   #lastToken = '';
   #lastMetric = -1;
+  /** The dead-state hand (`#sweep`) and the eviction hand (`#evict`), see Floods. */
   #hand = 0;
+  #evictionHand = 0;
   #evictions = 0;
   #expirations = 0;
+  #untracked = 0;
+  readonly #refuseWhenFull: boolean;
 
   /** The records, on a shared buffer (see shared-arrays.ts for why). */
   #buffer = new SharedArrayBuffer(0);
@@ -218,11 +260,14 @@ export class MemoryCore {
   /** Old positions below this have moved to `#index`. */
   #oldCursor = 0;
 
-  constructor(metrics: readonly StoreMetric[], clock: Clock, options: MemoryCoreOptions) {
-    this.#source = clock;
+  constructor(metrics: readonly StoreMetric[], clock: Clock, given?: MemoryCoreOptions) {
+    const options = memoryOptions(given);
+    this.#clock = new ClockGuard(clock);
     this.#maxTokens = options.maxTokens;
+    this.#refuseWhenFull = options.whenFull === 'refuse';
     let maxThresholds = 0;
     let maxClass = 0;
+    let maxBanClass = 0;
     this.#tables = metrics.map((metric) => {
       const count = metric.thresholds.length;
       maxThresholds = Math.max(maxThresholds, count);
@@ -240,14 +285,14 @@ export class MemoryCore {
       });
       const maxRingClass = ceilLog2(Math.max(MIN_RING, maxLimit + 1));
       maxClass = Math.max(maxClass, maxRingClass);
-      return { name: metric.name, limits, windowsMs, durationsMs, maxRingClass, spanMs };
+      const banClass = ceilLog2(count);
+      maxBanClass = Math.max(maxBanClass, banClass);
+      return { name: metric.name, limits, windowsMs, durationsMs, maxRingClass, banClass, spanMs };
     });
+    this.#bans = new RingPool(maxBanClass + 1);
     this.thresholdState = new Uint8Array(maxThresholds);
     this.#rings = new RingPool(maxClass + 1);
-    const initial = Math.max(
-      16,
-      Math.min(options.initialCapacity ?? INITIAL_SLOTS, this.#maxTokens),
-    );
+    const initial = Math.max(16, options.initialCapacity);
     try {
       this.#grow(Math.max(initial, Math.min(RESERVED_SLOTS, this.#maxTokens)));
     } catch (error) {
@@ -275,20 +320,23 @@ export class MemoryCore {
   get evictions(): number {
     return this.#evictions;
   }
-
-  /** Current time on the store's clock, never going backwards (see `time/clock.ts`). */
-  now(): number {
-    return this.#clock();
+  /** Whether `whenFull` is `'refuse'`. */
+  get refusesWhenFull(): boolean {
+    return this.#refuseWhenFull;
+  }
+  /** Events decided without storing their new pair: the table was full of bans (`UNTRACKED`). */
+  get untracked(): number {
+    return this.#untracked;
   }
 
-  #clock(): number {
-    const now = this.#source();
-    const latest = this.#latest;
-    if (now > latest[0]!) {
-      latest[0] = now;
-      return now;
-    }
-    return latest[0]!;
+  /** Current time on the store's clock, under the rule of `ClockGuard` (docs/time.md). */
+  now(): number {
+    return this.#clock.read();
+  }
+
+  /** Times the clock has been corrected back (see `ClockGuard#corrections`). */
+  get clockCorrections(): number {
+    return this.#clock.corrections;
   }
 
   get metricCount(): number {
@@ -309,11 +357,12 @@ export class MemoryCore {
    * is set, `thresholdState` says which thresholds tripped or held the token blocked.
    */
   incr(token: string, metric: number): number {
-    const now = this.#clock();
+    const now = this.#clock.read();
     let slot = this.#lastSlot;
     // A flood from one token asks about the same pair again and again: skip the hash.
     if (slot === NONE || token !== this.#lastToken || metric !== this.#lastMetric) {
       slot = this.#locate(token, metric, hashOf(token, metric, this.#seed), now);
+      if (slot === NONE) return this.#decideUntracked(this.#tables[metric]!);
     }
     return this.#decide(slot, this.#tables[metric]!, now);
   }
@@ -327,7 +376,8 @@ export class MemoryCore {
    * `readLastRates` reads the pair of the last token.
    *
    * On many distinct tokens this is faster than `incr` in a loop (see the file comment,
-   * Batches). The decisions of a block of `BATCH_BLOCK` tokens share one clock reading.
+   * Batches). The whole batch shares one clock reading, taken before anything is counted: a
+   * clock that returns garbage throws `InvalidTimeError` and the batch changes nothing.
    */
   incrMany(
     tokens: ArrayLike<string>,
@@ -348,17 +398,17 @@ export class MemoryCore {
     // overwrite this one's hashes.
     const hashes = new Int32Array(Math.min(n, BATCH_BLOCK));
     const seed = this.#seed;
+    const now = this.#clock.read();
     for (let start = 0; start < n; start += BATCH_BLOCK) {
       const end = Math.min(n, start + BATCH_BLOCK);
       for (let i = start; i < end; i++) hashes[i - start] = hashOf(tokens[i]!, metric, seed);
       this.#prefetch(hashes, end - start);
-      const now = this.#clock();
       for (let i = start; i < end; i++) {
         const slot = this.#locate(tokens[i]!, metric, hashes[i - start]!, now);
-        const flags = this.#decide(slot, table, now);
+        const flags = slot === NONE ? this.#decideUntracked(table) : this.#decide(slot, table, now);
         out[i] = flags;
         if (rates !== undefined) {
-          this.#readRates(slot, now);
+          if (slot !== NONE) this.#readRates(slot, now);
           rates[3 * i] = this.rates[0]!;
           rates[3 * i + 1] = this.rates[1]!;
           rates[3 * i + 2] = this.rates[2]!;
@@ -398,7 +448,8 @@ export class MemoryCore {
     PREFETCH_SINK[0] = sink;
   }
 
-  /** The slot of (token, metric), made if new; remembered for `incr`'s fast path. */
+  /** The slot of (token, metric), made if new, remembered for `incr`'s fast path; `NONE`
+   *  when the table is full of bans (see Floods). */
   #locate(token: string, metric: number, hash: number, now: number): number {
     let slot = this.#find(token, metric, hash);
     if (slot === NONE) slot = this.#create(token, metric, hash, now);
@@ -414,6 +465,7 @@ export class MemoryCore {
     const f64 = this.#f64;
     const rec = slot << REC_SHIFT_I32;
     const frec = slot << REC_SHIFT_F64;
+    if (i32[rec + I_SETTLED] !== this.#clock.corrections) this.#settle(slot, now);
     i32[rec + I_FLAGS] = IN_USE | REFERENCED;
     f64[frec + F_EXPIRES_AT] = now + table.spanMs;
     this.#push(slot, table, now);
@@ -424,13 +476,15 @@ export class MemoryCore {
     const mask = (1 << cls) - 1;
     const count = i32[rec + I_RING_COUNT]!;
     const newest = i32[rec + I_RING_NEXT]! - 1;
-    const bans = f64[frec + F_BLOCKED_UNTIL]! > now ? this.#bans.get(slot) : undefined;
+    const banBlock = f64[frec + F_BLOCKED_UNTIL]! > now ? i32[rec + I_BANS]! : NONE;
+    const bans = banBlock === NONE ? undefined : this.#bans.data[table.banClass]!;
+    const banBase = banBlock << table.banClass;
     const state = this.thresholdState;
     const limits = table.limits;
     const windowsMs = table.windowsMs;
     let flags = PASSED;
     for (let i = 0; i < limits.length; i++) {
-      if (bans !== undefined && bans[i]! > now) {
+      if (bans !== undefined && bans[banBase + i]! > now) {
         state[i] = BLOCKING;
         flags = HAS_ACTIONS;
         continue;
@@ -448,11 +502,39 @@ export class MemoryCore {
     return flags;
   }
 
-  /** Starts a ban of `token` at `threshold` now, without counting an event. */
+  /**
+   * An event whose new pair the table, full of bans, could not store: by `whenFull`, decided
+   * as the first event of a pair (only a limit of 0 trips) or refused. Its rates read as
+   * those of a pair seen once.
+   */
+  #decideUntracked(table: MetricTable): number {
+    this.#untracked++;
+    this.rates.fill(1);
+    const state = this.thresholdState;
+    const limits = table.limits;
+    let flags = this.#refuseWhenFull ? UNTRACKED : PASSED | UNTRACKED;
+    for (let i = 0; i < limits.length; i++) {
+      if (!this.#refuseWhenFull && limits[i] === 0) {
+        state[i] = TRIPPED;
+        flags = HAS_ACTIONS | UNTRACKED;
+      } else state[i] = NOT_HIT;
+    }
+    return flags;
+  }
+
+  /** Starts a ban of `token` at `threshold` now, without counting an event. Throws
+   *  `CapacityError` when the table is full of bans and the pair is new. */
   ban(token: string, metric: number, threshold: number): void {
-    const now = this.#clock();
+    const now = this.#clock.read();
     const table = this.#tables[metric]!;
     const slot = this.#locate(token, metric, hashOf(token, metric, this.#seed), now);
+    if (slot === NONE) {
+      throw new CapacityError(
+        'MemoryStore.maxTokens',
+        `${this.#maxTokens} pairs are held, all with a ban in force: a new ban cannot be kept`,
+      );
+    }
+    this.#settleIfCorrected(slot, now);
     this.#i32[(slot << REC_SHIFT_I32) + I_FLAGS] = IN_USE | REFERENCED;
     const at = (slot << REC_SHIFT_F64) + F_EXPIRES_AT;
     this.#f64[at] = Math.max(this.#f64[at]!, now + table.spanMs);
@@ -467,31 +549,40 @@ export class MemoryCore {
 
   /** Writes the rates of `token` for `metric` into `rates`; false (and zeros) if untracked. */
   readRates(token: string, metric: number): boolean {
+    // Read first, tracked or not, so a clock returning garbage fails every call alike.
+    const now = this.#clock.read();
     const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
     if (slot === NONE) {
       this.rates.fill(0);
       return false;
     }
-    this.#readRates(slot, this.#clock());
+    this.#readRates(slot, now);
     return true;
   }
 
-  /** Writes the rates of the pair that the last `incr` or `ban` touched into `rates`. */
+  /** Writes the rates of the pair that the last `incr` or `ban` touched into `rates` (after an
+   *  `UNTRACKED` event, those of a pair seen once, as `incr` left them). */
   readLastRates(): void {
-    this.#readRates(this.#lastSlot, this.#clock());
+    const now = this.#clock.read();
+    if (this.#lastSlot !== NONE) this.#readRates(this.#lastSlot, now);
   }
 
   /** Bans in force for `token` and `metric`, in threshold order (allocates: not a hot path). */
   bansOf(token: string, metric: number): Ban[] {
+    const now = this.#clock.read();
     const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
     const out: Ban[] = [];
     if (slot === NONE) return out;
-    const now = this.#clock();
-    const blocked = this.#f64[(slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL]! > now;
-    const bans = blocked ? this.#bans.get(slot) : undefined;
-    if (bans === undefined) return out;
-    for (let i = 0; i < bans.length; i++) {
-      if (bans[i]! > now) out.push({ threshold: i, until: bans[i]! });
+    this.#settleIfCorrected(slot, now);
+    const block = this.#i32[(slot << REC_SHIFT_I32) + I_BANS]!;
+    if (!(this.#f64[(slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL]! > now) || block === NONE) {
+      return out;
+    }
+    const table = this.#tables[metric]!;
+    const bans = this.#bans.data[table.banClass]!;
+    const base = block << table.banClass;
+    for (let i = 0; i < table.limits.length; i++) {
+      if (bans[base + i]! > now) out.push({ threshold: i, until: bans[base + i]! });
     }
     return out;
   }
@@ -502,11 +593,12 @@ export class MemoryCore {
    * once: slots never move while they are in use.
    */
   visit(from: number, limit: number, visitor: (token: string, metric: number) => void): number {
-    const now = this.#clock();
+    const now = this.#clock.read();
     let slot = from;
     let visited = 0;
     while (slot < this.#highWater && visited < limit) {
       const token = this.#tokenAt(slot);
+      if (token !== undefined) this.#settleIfCorrected(slot, now);
       // Dead pairs the hand has not reached yet are not reported.
       if (token !== undefined && this.#f64[(slot << REC_SHIFT_F64) + F_EXPIRES_AT]! > now) {
         visitor(token, this.#i32[(slot << REC_SHIFT_I32) + I_METRIC]!);
@@ -519,7 +611,7 @@ export class MemoryCore {
 
   /** Looks at up to `steps` slots for dead state and frees it; returns how many it freed. */
   sweep(steps: number): number {
-    return this.#sweep(this.#clock(), steps);
+    return this.#sweep(this.#clock.read(), steps);
   }
 
   /** Bytes held in typed arrays (records, index, rings, buckets), all on shared buffers that
@@ -533,6 +625,7 @@ export class MemoryCore {
       this.#index.byteLength +
       oldIndexBytes +
       this.#rings.bytes +
+      this.#bans.bytes +
       this.#buckets.bytes
     );
   }
@@ -541,6 +634,7 @@ export class MemoryCore {
     const rates = this.rates;
     const rec = slot << REC_SHIFT_I32;
     const i32 = this.#i32;
+    if (i32[rec + I_SETTLED] !== this.#clock.corrections) this.#settle(slot, now);
     const bucket = i32[rec + I_BUCKET]!;
     if (bucket !== NONE) {
       for (let w = 0; w < 3; w++) rates[w] = this.#buckets.rate(bucket, w, now);
@@ -568,14 +662,65 @@ export class MemoryCore {
     }
   }
 
-  #startBan(slot: number, threshold: number, until: number): void {
-    let bans = this.#bans.get(slot);
-    if (bans === undefined) {
-      const metric = this.#i32[(slot << REC_SHIFT_I32) + I_METRIC]!;
-      bans = new Float64Array(this.#tables[metric]!.limits.length);
-      this.#bans.set(slot, bans);
+  #settleIfCorrected(slot: number, now: number): void {
+    if (this.#i32[(slot << REC_SHIFT_I32) + I_SETTLED] !== this.#clock.corrections) {
+      this.#settle(slot, now);
     }
-    bans[threshold] = until;
+  }
+
+  /**
+   * The clock has been corrected back since the slot was last touched (docs/time.md): state
+   * stamped after `now` counts as stamped at `now`. Events move to now (the ring stays in
+   * order, its newest stamps become `now`; bucketed rates fold their future buckets into the
+   * current one), a ban lasts at most its duration from now, and the slot expires at most a
+   * span from now. Done once per slot and correction, when the slot is next touched: the hot
+   * path only compares the slot's generation with the clock's.
+   */
+  #settle(slot: number, now: number): void {
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    const rec = slot << REC_SHIFT_I32;
+    const frec = slot << REC_SHIFT_F64;
+    i32[rec + I_SETTLED] = this.#clock.corrections;
+    const table = this.#tables[i32[rec + I_METRIC]!]!;
+    const cls = i32[rec + I_RING_CLASS]!;
+    const ring = cls === 0 ? f64 : this.#rings.data[cls]!;
+    const base = cls === 0 ? frec + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
+    const mask = (1 << cls) - 1;
+    const newest = i32[rec + I_RING_NEXT]! - 1;
+    const count = i32[rec + I_RING_COUNT]!;
+    for (let k = 0; k < count; k++) {
+      const at = base + ((newest - k) & mask);
+      if (!(ring[at]! > now)) break;
+      ring[at] = now;
+    }
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) this.#buckets.clampTo(bucket, now);
+    const block = i32[rec + I_BANS]!;
+    if (f64[frec + F_BLOCKED_UNTIL]! > now && block !== NONE) {
+      const bans = this.#bans.data[table.banClass]!;
+      const banBase = block << table.banClass;
+      let blockedUntil = 0;
+      for (let i = 0; i < table.limits.length; i++) {
+        bans[banBase + i] = Math.min(bans[banBase + i]!, now + table.durationsMs[i]!);
+        blockedUntil = Math.max(blockedUntil, bans[banBase + i]!);
+      }
+      f64[frec + F_BLOCKED_UNTIL] = blockedUntil;
+    }
+    f64[frec + F_EXPIRES_AT] = Math.min(f64[frec + F_EXPIRES_AT]!, now + table.spanMs);
+  }
+
+  #startBan(slot: number, threshold: number, until: number): void {
+    const rec = slot << REC_SHIFT_I32;
+    const table = this.#tables[this.#i32[rec + I_METRIC]!]!;
+    const cls = table.banClass;
+    let block = this.#i32[rec + I_BANS]!;
+    if (block === NONE) {
+      block = this.#bans.alloc(cls);
+      this.#bans.data[cls]!.fill(0, block << cls, (block + 1) << cls);
+      this.#i32[rec + I_BANS] = block;
+    }
+    this.#bans.data[cls]![(block << cls) + threshold] = until;
     const at = (slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL;
     if (until > this.#f64[at]!) this.#f64[at] = until;
   }
@@ -779,7 +924,7 @@ export class MemoryCore {
   #create(token: string, metric: number, hash: number, now: number): number {
     // Only new pairs make the table grow, so they pay for freeing the dead ones.
     this.#sweep(now, SWEEP_PER_CALL);
-    if (this.#size >= this.#maxTokens) this.#evict(now);
+    if (this.#size >= this.#maxTokens && !this.#evict(now)) return NONE;
     let slot: number;
     if (this.#freeHead !== NONE) {
       slot = this.#freeHead;
@@ -800,7 +945,9 @@ export class MemoryCore {
     i32[rec + I_RING_NEXT] = 0;
     i32[rec + I_RING_COUNT] = 0;
     i32[rec + I_BUCKET] = NONE;
+    i32[rec + I_BANS] = NONE;
     i32[rec + I_FLAGS] = IN_USE | REFERENCED;
+    i32[rec + I_SETTLED] = this.#clock.corrections;
     this.#f64[frec + F_BLOCKED_UNTIL] = 0;
     this.#f64[frec + F_EXPIRES_AT] = now + this.#tables[metric]!.spanMs;
     this.#setToken(slot, token);
@@ -818,7 +965,8 @@ export class MemoryCore {
     if (cls > 0) this.#rings.free(cls, i32[rec + I_RING_BLOCK]!);
     const bucket = i32[rec + I_BUCKET]!;
     if (bucket !== NONE) this.#buckets.free(bucket);
-    if (this.#bans.size !== 0) this.#bans.delete(slot);
+    const banBlock = i32[rec + I_BANS]!;
+    if (banBlock !== NONE) this.#bans.free(this.#tables[i32[rec + I_METRIC]!]!.banClass, banBlock);
     this.#setToken(slot, undefined);
     i32[rec + I_FLAGS] = 0;
     i32[rec + I_NEXT_FREE] = this.#freeHead;
@@ -837,10 +985,9 @@ export class MemoryCore {
     let freed = 0;
     for (let k = 0; k < steps; k++) {
       if (++hand >= highWater) hand = 0;
-      if (
-        (i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) !== 0 &&
-        f64[(hand << REC_SHIFT_F64) + F_EXPIRES_AT]! <= now
-      ) {
+      if ((i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) === 0) continue;
+      this.#settleIfCorrected(hand, now);
+      if (f64[(hand << REC_SHIFT_F64) + F_EXPIRES_AT]! <= now) {
         this.#drop(hand);
         this.#expirations++;
         freed++;
@@ -851,26 +998,32 @@ export class MemoryCore {
   }
 
   /**
-   * At the cap: frees one slot chosen by the CLOCK rule. The hand frees the first dead slot,
-   * or else the first one neither used since the hand last passed (clearing that mark as it
-   * goes) nor holding a ban in force. After `EVICTION_SCAN` slots it settles for the first
-   * unbanned one it saw, and if every one was banned, for the slot under the hand.
+   * At the cap: frees one slot chosen by the CLOCK rule with the eviction hand (see Floods),
+   * or returns false when every slot it looked at holds a ban in force. The hand frees the
+   * first dead slot, or else the first one not used since the hand last passed (clearing that
+   * mark as it goes), never one holding a ban in force. After `EVICTION_SCAN` slots it settles
+   * for the first unbanned one it saw. It stops on the slot it frees, so the slots it passed
+   * over, now unmarked, come next.
    */
-  #evict(now: number): void {
+  #evict(now: number): boolean {
     const i32 = this.#i32;
     const f64 = this.#f64;
     const highWater = this.#highWater;
-    let hand = this.#hand;
+    let hand = this.#evictionHand;
     let fallback = NONE;
     let victim = NONE;
+    let dead = false;
     for (let k = 0; k < EVICTION_SCAN && victim === NONE; k++) {
       if (++hand >= highWater) hand = 0;
       const rec = hand << REC_SHIFT_I32;
+      if ((i32[rec + I_FLAGS]! & IN_USE) === 0) continue;
+      this.#settleIfCorrected(hand, now);
       const flags = i32[rec + I_FLAGS]!;
-      if ((flags & IN_USE) === 0) continue;
       const frec = hand << REC_SHIFT_F64;
-      if (f64[frec + F_EXPIRES_AT]! <= now) victim = hand;
-      else if (f64[frec + F_BLOCKED_UNTIL]! > now) continue;
+      if (f64[frec + F_EXPIRES_AT]! <= now) {
+        victim = hand;
+        dead = true;
+      } else if (f64[frec + F_BLOCKED_UNTIL]! > now) continue;
       else if ((flags & REFERENCED) !== 0) {
         i32[rec + I_FLAGS] = IN_USE;
         if (fallback === NONE) fallback = hand;
@@ -878,15 +1031,15 @@ export class MemoryCore {
     }
     if (victim === NONE) victim = fallback;
     if (victim === NONE) {
-      // Every slot looked at holds a ban: take the next slot in use.
-      do {
-        if (++hand >= highWater) hand = 0;
-      } while ((i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) === 0);
-      victim = hand;
+      // Every slot looked at holds a ban: the next new pair looks at the ones after them.
+      this.#evictionHand = hand;
+      return false;
     }
-    this.#hand = hand;
+    this.#evictionHand = victim;
     this.#drop(victim);
-    this.#evictions++;
+    if (dead) this.#expirations++;
+    else this.#evictions++;
+    return true;
   }
 
   #grow(capacity: number): void {
