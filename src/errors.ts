@@ -98,8 +98,8 @@ export class InvalidTimeError extends HitwardenError {
   /** The rejected value, as given. */
   readonly value: unknown;
 
-  constructor(field: string, value: unknown, rule: string) {
-    super('HITWARDEN_INVALID_TIME', `${field} = ${quoteInput(value)}: ${rule}`);
+  constructor(field: string, value: unknown, rule: string, options?: ErrorOptions) {
+    super('HITWARDEN_INVALID_TIME', `${field} = ${quoteInput(value)}: ${rule}`, options);
     this.field = field;
     this.value = value;
   }

@@ -31,7 +31,12 @@ export {
   type MetricConfig,
   type ThresholdConfig,
 } from './banhammer/config.js';
-export type { ActionErrorEvent, BanHammerEvents, TrippedEvent } from './banhammer/events.js';
+export type {
+  ActionErrorEvent,
+  BanHammerEvents,
+  StoreFullEvent,
+  TrippedEvent,
+} from './banhammer/events.js';
 // HitCounter
 export { FixedWindow, type FixedWindowOptions } from './counter/fixed-window.js';
 export {
@@ -101,6 +106,7 @@ export {
   PASSED,
   type SyncDecisions,
   TRIPPED,
+  UNTRACKED,
 } from './store/sync-decisions.js';
 export {
   CLOCK_STEP_BACK_TOLERANCE_MS,

@@ -1,4 +1,4 @@
-import { ConfigError, quoteInput } from './errors.js';
+import { ConfigError, HitwardenError, quoteInput } from './errors.js';
 
 /*
  * One way to read an option a user sets, for every public constructor and factory: a value of
@@ -97,13 +97,63 @@ export function functionOption<F extends (...args: never[]) => unknown>(
   return value as F;
 }
 
-/** The options object of `component`: `{}` when `undefined`, refused when not an object. */
+/**
+ * The options object of `component`: `{}` when `undefined`, refused when not an object. Read
+ * the options through what it returns: a getter or a Proxy that throws while an option is
+ * read becomes a `ConfigError` naming that option (`Component.option`), the way every other
+ * wrong option does, instead of the getter's own error escaping the constructor.
+ */
 export function optionsObject<T extends object>(component: string, value: T | undefined): T {
   if (value === undefined) return {} as T;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  let isArray: boolean;
+  try {
+    isArray = Array.isArray(value);
+  } catch (error) {
+    // A revoked Proxy.
+    throw new ConfigError(component, 'options could not be read', { cause: error });
+  }
+  if (value === null || typeof value !== 'object' || isArray) {
     throw new ConfigError(component, `options must be an object, got ${quoteInput(value)}`);
   }
-  return value;
+  return new Proxy(value, {
+    get(target, key, receiver) {
+      try {
+        return Reflect.get(target, key, receiver);
+      } catch (error) {
+        throw new ConfigError(`${component}.${String(key)}`, 'reading it threw', {
+          cause: error,
+        });
+      }
+    },
+  });
+}
+
+/** One of `choices`; `fallback` when `undefined`. */
+export function choiceOption<T extends string>(
+  path: string,
+  value: unknown,
+  fallback: T,
+  choices: readonly T[],
+): T {
+  if (value === undefined) return fallback;
+  if (!choices.includes(value as T)) {
+    const listed = choices.map((choice) => `'${choice}'`).join(' or ');
+    throw new ConfigError(path, `must be ${listed}, got ${quoteInput(value)}`);
+  }
+  return value as T;
+}
+
+/**
+ * `read()`, where reading a user's object may run their code (a getter, a Proxy, a method):
+ * anything it throws that is not already a hitwarden error becomes a `ConfigError` at `path`.
+ */
+export function readOption<T>(path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof HitwardenError) throw error;
+    throw new ConfigError(path, 'could not be read: reading it threw', { cause: error });
+  }
 }
 
 function integerRange(min: number, max: number): string {

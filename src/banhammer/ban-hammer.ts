@@ -11,7 +11,13 @@ import {
 import { MemoryStore } from '../store/memory/memory-store.js';
 import { type Stats, type StatusEntry, statsOf, type TokenStatus } from '../store/stats.js';
 import type { Decision, Store } from '../store/store.js';
-import { HAS_ACTIONS, PASSED, type SyncDecisions, TRIPPED } from '../store/sync-decisions.js';
+import {
+  HAS_ACTIONS,
+  PASSED,
+  type SyncDecisions,
+  TRIPPED,
+  UNTRACKED,
+} from '../store/sync-decisions.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { ActionRunner } from './action-runner.js';
 import {
@@ -21,7 +27,7 @@ import {
   compileBans,
   metricPath,
 } from './config.js';
-import { type BanHammerEvents, Emitter, type Listener } from './events.js';
+import { type BanHammerEvents, Emitter, type Listener, type StoreFullEvent } from './events.js';
 
 export interface BanHammerOptions<ReturnRates extends boolean = false> {
   /** When true, `incr` resolves `[passed, stats]` instead of `passed`. @default false */
@@ -61,6 +67,9 @@ export interface BanHammerCounters {
   actions_dropped: number;
   allow_listed: number;
   deny_listed: number;
+  /** Events the memory store decided without storing their new pair, being at `maxTokens`
+   *  and full of bans (its `whenFull` policy; see the `store_full` event). */
+  untracked: number;
 }
 
 const RESOLVED_TRUE = Promise.resolve(true);
@@ -108,6 +117,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
     actions_dropped: 0,
     allow_listed: 0,
     deny_listed: 0,
+    untracked: 0,
   };
 
   readonly #config: CompiledBans;
@@ -123,6 +133,8 @@ export class BanHammer<ReturnRates extends boolean = false> {
   readonly #words = new Uint32Array(4);
   readonly #runner: ActionRunner;
   readonly #events = new Emitter<BanHammerEvents>();
+  /** The `store_full` report of this turn, while one is pending. */
+  #fullReport: StoreFullEvent | undefined;
   #closed = false;
 
   constructor(bans: BansConfig, options?: BanHammerOptions<ReturnRates>) {
@@ -212,8 +224,16 @@ export class BanHammer<ReturnRates extends boolean = false> {
     const core = this.#core;
     if (core === undefined) return this.#incrThroughStore(token, m);
 
-    const flags = core.incr(token, m);
+    let flags: number;
+    try {
+      flags = core.incr(token, m);
+    } catch (error) {
+      // A clock that returns garbage (InvalidTimeError, nothing counted): `incr` only rejects.
+      this.counters.decisions--;
+      return Promise.reject(error);
+    }
     if ((flags & HAS_ACTIONS) !== 0) this.#scheduleFromCore(core, token, m);
+    if ((flags & UNTRACKED) !== 0) this.#storeFull(token, m);
     const passed = (flags & PASSED) !== 0;
     if (passed) this.counters.passed++;
     else this.counters.refused++;
@@ -264,8 +284,15 @@ export class BanHammer<ReturnRates extends boolean = false> {
     }
     const out = new Uint8Array(decided.length);
     const rates = this.#returnRates ? new Float64Array(3 * decided.length) : undefined;
-    core.incrMany(decided, m, out, (k) => this.#scheduleFromCore(core, decided[k]!, m), rates);
+    try {
+      core.incrMany(decided, m, out, (k) => this.#scheduleFromCore(core, decided[k]!, m), rates);
+    } catch (error) {
+      // A clock that returns garbage (InvalidTimeError, read before anything was counted).
+      this.counters.decisions -= decided.length;
+      return Promise.reject(error);
+    }
     for (let k = 0; k < decided.length; k++) {
+      if ((out[k]! & UNTRACKED) !== 0) this.#storeFull(decided[k]!, m);
       const ok = (out[k]! & PASSED) !== 0;
       if (ok) this.counters.passed++;
       else this.counters.refused++;
@@ -356,10 +383,10 @@ export class BanHammer<ReturnRates extends boolean = false> {
   /** Subscribes to `tripped` and `action_error` events. */
   on<K extends keyof BanHammerEvents>(event: K, listener: Listener<BanHammerEvents[K]>): this {
     // Checked here, where a mistake can be thrown: a listener is called off the caller's path.
-    if (event !== 'tripped' && event !== 'action_error') {
+    if (event !== 'tripped' && event !== 'action_error' && event !== 'store_full') {
       throw new ConfigError(
         'BanHammer.on',
-        `no event ${quoteInput(event)}: the events are "tripped" and "action_error"`,
+        `no event ${quoteInput(event)}: the events are "tripped", "action_error" and "store_full"`,
       );
     }
     if (typeof listener !== 'function') {
@@ -424,6 +451,28 @@ export class BanHammer<ReturnRates extends boolean = false> {
       if (s === TRIPPED) this.#schedule(config, token, i, false);
       else if (s !== 0) this.#scheduleRerun(config, token, i);
     }
+  }
+
+  /** The store, full (the memory store: of bans), decided an event without storing it: counted, and
+   *  reported once per turn (see `StoreFullEvent`). */
+  #storeFull(token: string, m: number): void {
+    this.counters.untracked++;
+    if (!this.#events.has('store_full')) return;
+    if (this.#fullReport !== undefined) {
+      this.#fullReport.count++;
+      return;
+    }
+    const report: StoreFullEvent = {
+      token,
+      metric: this.#config.metrics[m]!.name,
+      policy: this.#core?.whenFull ?? 'untracked',
+      count: 1,
+    };
+    this.#fullReport = report;
+    this.#runner.defer(() => {
+      this.#fullReport = undefined;
+      this.#events.emit('store_full', report);
+    });
   }
 
   /** A new ban: event, counter and actions. */

@@ -37,9 +37,24 @@ export interface ActionErrorEvent {
   error: unknown;
 }
 
+/**
+ * The memory store was at `maxTokens` with every slot it looked at holding a ban in force, so
+ * new pairs were not stored and their events were decided by its `whenFull` policy (decided
+ * as a first event and forgotten, or refused). Reported in aggregate, like action drops: one
+ * event per turn of the event loop for the `count` such events since the last report, with
+ * `token` and `metric` those of the first. The `untracked` counter counts every one.
+ */
+export interface StoreFullEvent {
+  token: string;
+  metric: string;
+  policy: 'untracked' | 'refuse';
+  count: number;
+}
+
 export interface BanHammerEvents {
   tripped: TrippedEvent;
   action_error: ActionErrorEvent;
+  store_full: StoreFullEvent;
 }
 
 export type Listener<T> = (payload: T) => void;

@@ -7,10 +7,17 @@ import {
   quoteInput,
   SnapshotError,
 } from '../errors.js';
-import { functionOption, integerOption, numberOption, optionsObject } from '../options.js';
+import {
+  choiceOption,
+  functionOption,
+  integerOption,
+  numberOption,
+  optionsObject,
+  readOption,
+} from '../options.js';
 import { type Clock, ClockGuard, systemClock } from '../time/clock.js';
 import { FixedWindow } from './fixed-window.js';
-import { choiceOption, grown, MAX_KEYS } from './options.js';
+import { grown, MAX_KEYS } from './options.js';
 import { NONE, RecencyList } from './recency.js';
 import {
   checkSnapshot,
@@ -176,9 +183,14 @@ export class HitCounter {
     const options = optionsObject('HitCounter', given);
     const strategy =
       options.strategy === undefined ? new FixedWindow({ windowSeconds: 10 }) : options.strategy;
-    const spans = checkStrategy('HitCounter.strategy', strategy);
+    // A strategy is the user's object: its getters and methods run here, guarded.
+    const spans = readOption('HitCounter.strategy', () =>
+      checkStrategy('HitCounter.strategy', strategy),
+    );
     this.#strategy = strategy;
-    this.#state = createState('HitCounter.strategy', strategy);
+    this.#state = readOption('HitCounter.strategy', () =>
+      createState('HitCounter.strategy', strategy),
+    );
     this.#maxWindowSeconds = spans.maxWindowSeconds;
     this.#retentionMs = spans.retentionSeconds * 1000;
     this.#clock = new ClockGuard(

@@ -1,4 +1,4 @@
-import { ConfigError, quoteInput } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { numberOption, optionsObject } from '../options.js';
 
 /** Most buckets a bucketed strategy keeps per key: beyond this the memory per key (and the cost
@@ -30,21 +30,6 @@ export function requiredSpan(path: string, value: unknown): number {
     );
   }
   return numberOption(path, value, 0, SPAN_SECONDS);
-}
-
-/** One of `choices`; `fallback` when `undefined`. */
-export function choiceOption<T extends string>(
-  path: string,
-  value: unknown,
-  fallback: T,
-  choices: readonly T[],
-): T {
-  if (value === undefined) return fallback;
-  if (!choices.includes(value as T)) {
-    const listed = choices.map((choice) => `'${choice}'`).join(' or ');
-    throw new ConfigError(path, `must be ${listed}, got ${quoteInput(value)}`);
-  }
-  return value as T;
 }
 
 /** How many buckets of `bucketSeconds` a query of up to `maxWindowSeconds` can touch: the

@@ -19,6 +19,12 @@ export const BLOCKING = 2;
 export const PASSED = 1;
 /** Some threshold is `TRIPPED` or `BLOCKING`: read `thresholdState`. */
 export const HAS_ACTIONS = 2;
+/**
+ * The store was full and could not keep the event's new pair: the event was decided without
+ * it (the memory store's `whenFull`), and nothing of it is remembered. The BanHammer counts it
+ * in `counters.untracked` and reports it with a `store_full` event.
+ */
+export const UNTRACKED = 4;
 
 export interface SyncDecisions {
   /**
@@ -28,8 +34,11 @@ export interface SyncDecisions {
   readonly thresholdState: Uint8Array;
   /** `token_rate_1m`, `_10m`, `_60m`, written by `readRates` and `readLastRates`. */
   readonly rates: Float64Array;
-  /** Counts one event of metric index `metric` and decides it: `PASSED | HAS_ACTIONS` bits.
-   *  Throws only what the store's clock throws (nothing is counted then). */
+  /** For a store that may answer `UNTRACKED`: what it then does with the event (reported in
+   *  the BanHammer's `store_full` event). */
+  readonly whenFull?: 'untracked' | 'refuse';
+  /** Counts one event of metric index `metric` and decides it: `PASSED | HAS_ACTIONS |
+   *  UNTRACKED` bits. Throws only what the store's clock throws (nothing is counted then). */
   incr(token: string, metric: number): number;
   /**
    * Counts and decides `tokens.length` events of `metric`, in order, as one `incr` per token

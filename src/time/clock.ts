@@ -19,8 +19,9 @@ export const CLOCK_STEP_BACK_TOLERANCE_MS = 1000;
 /**
  * The one rule by which every component of hitwarden reads its clock:
  *
- * - a reading that is not a finite number throws `InvalidTimeError` (field `clock()`), and the
- *   operation that read it changes nothing;
+ * - a reading that is not a finite number, or a clock that throws, throws `InvalidTimeError`
+ *   (field `clock()`, the clock's own error as `cause`), and the operation that read it
+ *   changes nothing;
  * - a reading at or after the latest one is the time;
  * - a reading behind the latest by at most `CLOCK_STEP_BACK_TOLERANCE_MS` is clamped to the
  *   latest, so windows never grow back and bans never revive over NTP's small steps;
@@ -45,7 +46,13 @@ export class ClockGuard {
 
   /** The clock's time under the rule above. */
   read(): number {
-    const now = this.#source();
+    let now: unknown;
+    try {
+      now = this.#source();
+    } catch (error) {
+      // A clock that throws is garbage like NaN: the caller sees the one typed error.
+      throw new InvalidTimeError('clock()', undefined, 'the clock threw', { cause: error });
+    }
     const latest = this.#latest[0]!;
     // `now - now === 0` holds exactly for finite numbers.
     if (typeof now !== 'number' || now - now !== 0) {

@@ -6,6 +6,7 @@ import {
   MAX_TIMEOUT_MS,
   numberOption,
   optionsObject,
+  readOption,
   timeoutMsOption,
 } from '../options.js';
 import { Deadlines } from '../store/redis/deadline.js';
@@ -148,10 +149,14 @@ export class FleetSync implements CountObserver {
   };
 
   constructor(tracker: IpTracker, options: FleetSyncOptions) {
-    optionsObject('FleetSync', options);
+    options = optionsObject('FleetSync', options);
     const store: unknown = options.store;
     for (const method of ['add', 'top', 'close'] as const) {
-      if (typeof (store as Partial<FleetTopStore> | null | undefined)?.[method] !== 'function') {
+      const member = readOption(
+        'FleetSync.store',
+        () => (store as Partial<FleetTopStore> | null | undefined)?.[method],
+      );
+      if (typeof member !== 'function') {
         throw new ConfigError(
           'FleetSync.store',
           `must implement FleetTopStore (add, top, close), got ${quoteInput(store)}`,

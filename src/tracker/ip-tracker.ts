@@ -135,7 +135,7 @@ export class IpTracker {
           `must be true, false or { periodSeconds, offsetSeconds }, got ${quoteInput(rollover)}`,
         );
       }
-      this.#installRollover(rollover, clock);
+      this.#installRollover(optionsObject('IpTracker.rollover', rollover), clock);
     }
   }
 

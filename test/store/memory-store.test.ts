@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BanHammer } from '../../src/banhammer/ban-hammer.js';
-import { StoreError } from '../../src/errors.js';
+import { ConfigError, StoreError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import type { Store } from '../../src/store/store.js';
 import { ManualClock } from '../../src/time/manual-clock.js';
@@ -86,7 +86,7 @@ describe('MemoryStore', () => {
 
   it('rejects a maxTokens that is not a positive integer', () => {
     for (const maxTokens of [0, -1, 1.5, Number.NaN]) {
-      expect(() => new MemoryStore({ maxTokens })).toThrow(StoreError);
+      expect(() => new MemoryStore({ maxTokens })).toThrow(ConfigError);
     }
     expect(() => new MemoryStore({ maxTokens: Number.POSITIVE_INFINITY })).not.toThrow();
   });

@@ -105,6 +105,30 @@ export class EventRings {
     if (bucket !== NONE) this.#buckets.add(bucket, now);
   }
 
+  /**
+   * After a clock correction to `now`: events stamped after `now` count as at `now` (the ring
+   * stays in order, its newest stamps become `now`; bucketed rates fold their future buckets
+   * into the current one).
+   */
+  settle(slot: number, now: number): void {
+    const i32 = this.#records.i32;
+    const rec = slot << REC_SHIFT_I32;
+    const cls = i32[rec + I_RING_CLASS]!;
+    const ring = cls === 0 ? this.#records.f64 : this.#pool.data[cls]!;
+    const base =
+      cls === 0 ? (slot << REC_SHIFT_F64) + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
+    const mask = (1 << cls) - 1;
+    const newest = i32[rec + I_RING_NEXT]! - 1;
+    const count = i32[rec + I_RING_COUNT]!;
+    for (let k = 0; k < count; k++) {
+      const at = base + ((newest - k) & mask);
+      if (!(ring[at]! > now)) break;
+      ring[at] = now;
+    }
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) this.#buckets.clampTo(bucket, now);
+  }
+
   /** Writes the slot's `token_rate_1m`, `_10m`, `_60m` at `now` into `rates[0..2]`. */
   readRates(slot: number, now: number, rates: Float64Array): void {
     const rec = slot << REC_SHIFT_I32;

@@ -4,28 +4,37 @@ import type { StatusEntry, TokenStatus } from '../stats.js';
 import type { Decision, Store, StoreSetup } from '../store.js';
 import { BLOCKING, HAS_ACTIONS, PASSED, type SyncDecisions, TRIPPED } from '../sync-decisions.js';
 import { MemoryCore } from './core.js';
+import { type MemoryOptions, memoryOptions, type WhenFull } from './memory-options.js';
 
 export interface MemoryStoreOptions {
   /**
-   * Most (token, metric) pairs tracked at once. At the cap, a new pair evicts the least
-   * recently active pair of its metric, passing over a few that hold a ban in force; an
-   * evicted pair's counts (and, if every pair probed was banned, its ban) are forgotten.
-   * Idle pairs are dropped on their own once nothing in them can matter, so the cap only
-   * bites under a flood of distinct tokens.
-   * @default 2_000_000 (about 200 MB at worst)
+   * Most (token, metric) pairs tracked at once, over all metrics. At the cap, a new pair
+   * takes the slot of a pair not used lately, picked by one CLOCK hand over the whole table
+   * (every metric); an evicted pair's counts are forgotten. A pair holding a ban in force is
+   * never evicted (see `whenFull` for a table full of bans). Idle pairs are dropped on their
+   * own once nothing in them can matter, so the cap only bites under a flood of distinct
+   * tokens. An integer from 1 to 2^26; `Infinity` means 2^26.
+   * @default 2_000_000 (about 140 MB for 2M pairs seen once or banned, plus their token
+   * strings; a busy pair adds up to 8 bytes per event its largest limit must remember)
    */
   maxTokens?: number;
+  /**
+   * What a new pair meets when the table is at `maxTokens` and every slot the eviction hand
+   * looks at holds a ban in force (bans are never evicted): `'untracked'` decides its event as
+   * the first event of a pair and forgets it (it passes unless a threshold's limit is 0, whose
+   * actions then run without a ban being kept); `'refuse'` refuses it. Either way the
+   * BanHammer counts it in `counters.untracked` and reports `store_full`. @default 'untracked'
+   */
+  whenFull?: WhenFull;
   /**
    * Pairs the hash index has room for up front (it grows by doubling). The records need no
    * hint: they reserve address space for `min(maxTokens, 4M)` pairs at once, which the system
    * commits page by page as pairs arrive. @default 1024
    */
   initialCapacity?: number;
-  /** Pairs reported per batch by `scan()`. @default 1000 */
+  /** Pairs reported per batch by `scan()`, an integer ≥ 1. @default 1000 */
   scanBatch?: number;
 }
-
-const DEFAULT_MAX_TOKENS = 2_000_000;
 
 /**
  * The embedded store: all state in this process, decisions synchronous underneath
@@ -33,16 +42,13 @@ const DEFAULT_MAX_TOKENS = 2_000_000;
  * `BanHammer`; one store serves one BanHammer.
  */
 export class MemoryStore implements Store {
-  readonly #options: MemoryStoreOptions;
+  readonly #options: MemoryOptions;
   #core: MemoryCore | undefined;
   #closed = false;
 
-  constructor(options: MemoryStoreOptions = {}) {
-    const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
-    if (!(maxTokens >= 1) || (!Number.isInteger(maxTokens) && maxTokens !== Infinity)) {
-      throw new StoreError(`MemoryStore maxTokens must be a positive integer, got ${maxTokens}`);
-    }
-    this.#options = { ...options, maxTokens };
+  /** Throws `ConfigError` (path `MemoryStore.<option>`) for an option it cannot use. */
+  constructor(options?: MemoryStoreOptions) {
+    this.#options = memoryOptions(options);
   }
 
   /**
@@ -70,6 +76,17 @@ export class MemoryStore implements Store {
     return this.core.sweep(integerOption('MemoryStore.sweep.steps', steps, 0, 0));
   }
 
+  /** Pairs evicted to make room at `maxTokens` (never one holding a ban in force). */
+  get evictions(): number {
+    return this.#core?.evictions ?? 0;
+  }
+
+  /** Events decided without storing their new pair, the table being full of bans
+   *  (`whenFull`); the BanHammer counts the same in `counters.untracked`. */
+  get untracked(): number {
+    return this.#core?.untracked ?? 0;
+  }
+
   async open(setup: StoreSetup): Promise<void> {
     this.openSync(setup);
   }
@@ -79,13 +96,7 @@ export class MemoryStore implements Store {
     if (this.#core !== undefined || this.#closed) {
       throw new StoreError('MemoryStore is already bound to a BanHammer; give each its own store');
     }
-    const coreOptions: { maxTokens: number; initialCapacity?: number } = {
-      maxTokens: this.#options.maxTokens!,
-    };
-    if (this.#options.initialCapacity !== undefined) {
-      coreOptions.initialCapacity = this.#options.initialCapacity;
-    }
-    this.#core = new MemoryCore(setup.metrics, setup.clock, coreOptions);
+    this.#core = new MemoryCore(setup.metrics, setup.clock, this.#options);
     return this.#core;
   }
 
@@ -146,7 +157,7 @@ export class MemoryStore implements Store {
   }
 
   async *scan(): AsyncGenerator<StatusEntry> {
-    const batchSize = this.#options.scanBatch ?? 1000;
+    const batchSize = this.#options.scanBatch;
     let from = 0;
     while (from !== -1) {
       const core = this.core;

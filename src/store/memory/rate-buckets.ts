@@ -82,6 +82,33 @@ export class RateBuckets {
     return this.#sums[block * WINDOWS + w]!;
   }
 
+  /**
+   * The clock was corrected back to `now`: the buckets after the one holding `now` fold into
+   * it, which becomes the newest, so the events counted there stay counted (as at `now`) and
+   * the windows move on from `now` again instead of waiting for the wild time.
+   */
+  clampTo(block: number, now: number): void {
+    for (let w = 0; w < WINDOWS; w++) {
+      const epochAt = block * WINDOWS + w;
+      const epoch = this.#epoch[epochAt]!;
+      const target = Math.floor(now / BUCKET_MS[w]!);
+      if (!(epoch > target)) continue;
+      const base = block * PER_BLOCK + w * RATE_BUCKETS;
+      const ahead = Math.min(epoch - target, RATE_BUCKETS);
+      let moved = 0;
+      for (let k = 0; k < ahead; k++) {
+        const at = base + ((epoch - k) % RATE_BUCKETS);
+        moved += this.#counts[at]!;
+        this.#counts[at] = 0;
+      }
+      // The target's cell: its own when it was among the 60, else a cell just zeroed.
+      this.#counts[base + (target % RATE_BUCKETS)]! += moved;
+      this.#epoch[epochAt] = target;
+      this.#place[epochAt] = target % RATE_BUCKETS;
+    }
+    this.#until[block] = (this.#epoch[block * WINDOWS]! + 1) * BUCKET_MS[0]!;
+  }
+
   get bytes(): number {
     return (
       this.#counts.byteLength +

@@ -13,6 +13,8 @@ export const NONE = -1;
 export const REC_SHIFT_I32 = 4;
 export const REC_SHIFT_F64 = 3;
 export const I_HASH = 0;
+/** Next free slot while the slot is free (its hash is only needed while it is in use). */
+export const I_NEXT_FREE = 0;
 export const I_METRIC = 1;
 /** Ring block in the pool of its class (unused for class 0, which lives in the record). */
 export const I_RING_BLOCK = 2;
@@ -25,8 +27,10 @@ export const I_RING_COUNT = 5;
 /** Rate bucket block, or NONE. */
 export const I_BUCKET = 6;
 export const I_FLAGS = 7;
-/** Next free slot while the slot is free. */
-export const I_NEXT_FREE = 8;
+/** The slot's block of ban ends (ban-ends.ts), or NONE. */
+export const I_BANS = 8;
+/** The clock's correction count when the slot was last settled (see `MemoryCore#settle`). */
+export const I_SETTLED = 9;
 /** Latest end of a ban on the slot (0: never banned): a quick "may be blocked" test. */
 export const F_BLOCKED_UNTIL = 5;
 /** When nothing in the slot can matter any more. */

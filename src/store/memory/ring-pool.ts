@@ -8,7 +8,8 @@ import {
 /*
  * Timestamp rings for the memory store, carved out of a few big Float64Arrays instead of one
  * typed array per token: a small typed array costs ~100 bytes of object header, more than the
- * handful of timestamps most tokens ever hold.
+ * handful of timestamps most tokens ever hold. The core keeps the per-threshold ban ends of
+ * banned pairs in a second pool of the same kind, for the same reason.
  *
  * Blocks come in power-of-two size classes (class c holds 2^c timestamps). Each class is one
  * Float64Array that doubles when it runs out of blocks, plus a stack of freed block indices.

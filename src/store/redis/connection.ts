@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Cluster } from 'ioredis';
 import { ConfigError, quoteInput } from '../../errors.js';
+import { readOption } from '../../options.js';
 import type { RedisClient } from './script.js';
 
 /*
@@ -53,7 +54,7 @@ export function connect(
   component: string,
   options: RedisConnectionOptions,
   clientOptions: OwnClientSettings = {},
-): { client: RedisClient; owned: boolean } {
+): { client: RedisClient; owned: boolean; cluster: boolean } {
   const { url, client: given } = options as { url?: unknown; client?: unknown };
   if (given !== undefined) {
     if (url !== undefined) {
@@ -65,7 +66,10 @@ export function connect(
         `must be an ioredis Redis or Cluster client, got ${quoteInput(given)}`,
       );
     }
-    return { client: given as RedisClient, owned: false };
+    const client = given as RedisClient;
+    // The user's object: a getter or a Proxy that throws is a ConfigError here, not later.
+    const cluster = readOption(`${component}.client`, () => isClusterClient(client));
+    return { client, owned: false, cluster };
   }
   if (typeof url !== 'string') {
     throw new ConfigError(
@@ -79,5 +83,5 @@ export function connect(
   });
   // Errors surface on the commands; without a listener ioredis would print each retry.
   client.on('error', () => {});
-  return { client, owned: true };
+  return { client, owned: true, cluster: false };
 }

@@ -54,7 +54,7 @@ export class RedisFleetTopStore implements FleetTopStore {
   readonly #deadlines: Deadlines;
 
   constructor(options: RedisFleetTopStoreOptions) {
-    optionsObject('RedisFleetTopStore', options);
+    options = optionsObject('RedisFleetTopStore', options);
     const prefix: unknown = options.prefix === undefined ? 'hitwarden:' : options.prefix;
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
       throw new ConfigError(

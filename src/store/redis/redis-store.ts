@@ -159,7 +159,7 @@ export class RedisStore implements Store {
   };
 
   constructor(options: RedisStoreOptions) {
-    optionsObject('RedisStore', options);
+    options = optionsObject('RedisStore', options);
     const prefix: unknown = options.prefix === undefined ? DEFAULT_PREFIX : options.prefix;
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
       throw new ConfigError(
@@ -191,7 +191,7 @@ export class RedisStore implements Store {
           );
     this.#clock = clock;
     this.#guard = clock === undefined ? undefined : new ClockGuard(clock);
-    const { client, owned } = connect('RedisStore', options, {
+    const { client, owned, cluster } = connect('RedisStore', options, {
       // Our own client never queues commands while disconnected: a decision must not wait for
       // a reconnect; it fails at once and the policy answers. Reconnects come quickly.
       enableOfflineQueue: false,
@@ -202,7 +202,7 @@ export class RedisStore implements Store {
     });
     this.#client = client;
     this.#owned = owned;
-    this.#cluster = isClusterClient(client);
+    this.#cluster = cluster;
   }
 
   /** Subscribes to `store_error`: every failed Redis call, with what the policy did. */
