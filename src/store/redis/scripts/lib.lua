@@ -15,7 +15,7 @@
 --                                        last max(limit) + 1 events. Expires the longest
 --                                        window after the last event.
 -- A threshold trips when its (limit + 1)-th newest event is inside its window: exact either
--- way. Rates are bucketed: 60 buckets of 1 s, 10 s and 60 s (src/banhammer/rates.ts has the
+-- way. Rates are bucketed: 60 buckets of 1 s, 10 s and 60 s (src/store/rates.ts has the
 -- bound); only the buckets that hold events are stored.
 --
 -- The state is packed with MessagePack (cmsgpack): one flat array of integers, each as short
