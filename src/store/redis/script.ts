@@ -17,21 +17,36 @@ type Scripting = Record<
 /**
  * A Lua script from `./scripts/<name>.lua` (after the files in `prelude`, e.g. shared
  * helpers), run with `EVALSHA` and, when the server answers `NOSCRIPT` (a restart, a failover,
- * `SCRIPT FLUSH`), once more with `EVAL`, which also puts it back in the server's script cache. The caller's client is used as given, never
- * extended with custom commands.
+ * `SCRIPT FLUSH`), once more with `EVAL`, which also puts it back in the server's script
+ * cache. The caller's client is used as given, never extended with custom commands.
+ *
+ * The files are read on first use, not when the script is made: the scripts are module
+ * constants, and importing the package (for the tracker alone, say) must read no file
+ * (`"sideEffects": false` in package.json; test/side-effects.test.ts).
  */
 export class RedisScript {
   readonly name: string;
-  readonly source: string;
-  readonly sha: string;
+  readonly #files: readonly string[];
+  #source: string | undefined;
+  #sha: string | undefined;
 
   constructor(name: string, prelude: readonly string[] = []) {
     this.name = name;
+    this.#files = [...prelude, name];
+  }
+
+  /** The script's text: its prelude's files, then its own. */
+  get source(): string {
     // Shipped beside the compiled module: `npm run build` copies the .lua files into dist/.
-    this.source = [...prelude, name]
+    this.#source ??= this.#files
       .map((file) => readFileSync(new URL(`./scripts/${file}.lua`, import.meta.url), 'utf8'))
       .join('\n');
-    this.sha = createHash('sha1').update(this.source).digest('hex');
+    return this.#source;
+  }
+
+  get sha(): string {
+    this.#sha ??= createHash('sha1').update(this.source).digest('hex');
+    return this.#sha;
   }
 
   /**
