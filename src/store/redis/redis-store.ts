@@ -1,6 +1,6 @@
-import { EventEmitter } from 'node:events';
 import type { Cluster } from 'ioredis';
 import { ConfigError, quoteInput, StoreError } from '../../errors.js';
+import { Emitter } from '../../events.js';
 import { functionOption, integerOption, optionsObject, timeoutMsOption } from '../../options.js';
 import { type Clock, ClockGuard } from '../../time/clock.js';
 import type { StatusEntry, TokenStatus } from '../stats.js';
@@ -113,7 +113,7 @@ export class RedisStore implements Store {
   readonly #clock: Clock | undefined;
   readonly #guard: ClockGuard | undefined;
   readonly #scanCount: number;
-  readonly #events = new EventEmitter();
+  readonly #events = new Emitter<{ store_error: StoreErrorEvent }>('RedisStore');
   readonly #coalescer: Coalescer;
   #plans: MetricPlan[] | undefined;
   #closed = false;
@@ -185,6 +185,12 @@ export class RedisStore implements Store {
   off(event: 'store_error', listener: (event: StoreErrorEvent) => void): this {
     this.#events.off(event, listener);
     return this;
+  }
+
+  /** `store_error` listener calls that threw (caught, never reaching the caller; see
+   *  src/events.ts). */
+  get listenerErrors(): number {
+    return this.#events.listenerErrors;
   }
 
   /** Counters since the store was made. */
@@ -441,7 +447,7 @@ export class RedisStore implements Store {
   #failed(operation: string, decisions: number, cause: unknown): StoreError {
     const error = storeErrorOf(operation, cause);
     this.#metrics.store_errors++;
-    if (this.#events.listenerCount('store_error') > 0) {
+    if (this.#events.has('store_error')) {
       this.#events.emit('store_error', { operation, decisions, error } satisfies StoreErrorEvent);
     }
     return error;
