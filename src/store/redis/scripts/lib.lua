@@ -1,7 +1,8 @@
 -- Shared by decide.lua, status.lua, ban.lua and reset.lua (prepended to each when it is loaded).
 --
 -- The state of one (token, metric) pair is one string key, plus a list only for a pair whose
--- recent events do not fit in it; both share the hash tag {t:<token>}:
+-- recent events do not fit in it; both share the hash tag {t:<token>} (the names are defined
+-- once, in src/store/redis/keys.ts; scripts get them in KEYS or from its events_key):
 --   <prefix>{t:<token>}:<metric>:state   STRING: packed numbers (below): the rates, the bans
 --                                        in force and, while they are few, the event times.
 --                                        Rewritten whole by every decision. Lives at least
