@@ -13,13 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import {
-  FixedWindow,
-  HitCounter,
-  Morris,
-  SlidingLog,
-  SlidingWindowCounter,
-} from '../../src/index.js';
+import { FixedWindow, HitCounter, Morris, SlidingLog, SlidingWindowCounter } from 'hitwarden';
 import { SeedLog } from './seed-log.js';
 
 interface Subject {
