@@ -4,7 +4,7 @@
  *
  *   npm run bench:counter                  (about five minutes; writes bench/results/counter.{md,json})
  *   npm run bench:counter -- --rounds 3
- *   npm run bench:counter -- --quick       smoke run: 1 round, shorter timings (counter-quick.*)
+ *   npm run bench:counter -- --quick       smoke run: 1 round (counter-quick.*)
  *
  * Every measurement runs in a child process of its own, so no strategy's JIT profile leaks into
  * another's; rounds are interleaved across contenders so a noisy neighbour on a shared machine
@@ -87,7 +87,7 @@ interface Sample {
 }
 
 const QUICK = flag('quick');
-const MEASURE_MS = QUICK ? 50 : 250;
+const MEASURE_MS = 250;
 const PREFILL_SECONDS = 60;
 const ROUNDS = countOption('rounds', QUICK ? 1 : 5);
 
@@ -162,16 +162,7 @@ function main(): void {
       for (const contender of Object.keys(contenders)) {
         const output = execFileSync(
           process.execPath,
-          [
-            '--expose-gc',
-            '--import',
-            'tsx',
-            self,
-            ...(QUICK ? ['--quick'] : []),
-            '--child',
-            contender,
-            scenario,
-          ],
+          ['--expose-gc', '--import', 'tsx', self, '--child', contender, scenario],
           { encoding: 'utf8', maxBuffer: 1 << 20 },
         );
         const sample = JSON.parse(output) as Sample;
