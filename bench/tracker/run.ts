@@ -77,6 +77,24 @@ interface Options {
   contenders: ContenderName[] | null;
 }
 
+const VALUED = ['--rounds', '--seed', '--cases', '--contenders'];
+
+/** `--rounds 3` as `--rounds=3`: both forms, as every bench runner reads them (bench/args.ts). */
+function joinValues(argv: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = argv[i + 1];
+    if (VALUED.includes(arg) && value !== undefined && !value.startsWith('--')) {
+      joined.push(`${arg}=${value}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
 function parseOptions(argv: string[]): Options {
   const options: Options = {
     quick: false,
@@ -86,7 +104,7 @@ function parseOptions(argv: string[]): Options {
     contenders: null,
   };
   let roundsGiven = false;
-  for (const arg of argv) {
+  for (const arg of joinValues(argv)) {
     const [key, value = ''] = arg.split('=', 2) as [string, string?];
     switch (key) {
       case '--quick':
