@@ -2,24 +2,21 @@
  * HitCounter benchmark: each strategy's record and query rates and memory per key, on one busy
  * key and on 100,000 keys, against the seed design's array-of-timestamps log, in the same run.
  *
- *   npm run bench:counter     (about five minutes; writes bench/results/counter.{md,json})
- *   ROUNDS=3 npm run bench:counter
+ *   npm run bench:counter                  (about five minutes; writes bench/results/counter.{md,json})
+ *   npm run bench:counter -- --rounds 3
+ *   npm run bench:counter -- --quick       smoke run: 1 round (counter-quick.*)
  *
  * Every measurement runs in a child process of its own, so no strategy's JIT profile leaks into
  * another's; rounds are interleaved across contenders so a noisy neighbour on a shared machine
  * hits them all alike; each figure is the median of the rounds.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import {
-  FixedWindow,
-  HitCounter,
-  Morris,
-  SlidingLog,
-  SlidingWindowCounter,
-} from '../../src/index.js';
+import { FixedWindow, HitCounter, Morris, SlidingLog, SlidingWindowCounter } from 'hitwarden';
+import { countOption, flag } from '../args.js';
+import { machine, writeResults } from '../results.js';
+import { median, ratiosByRound } from '../stats.js';
 import { SeedLog } from './seed-log.js';
 
 interface Subject {
@@ -89,9 +86,10 @@ interface Sample {
   bytesPerKey: number | null;
 }
 
+const QUICK = flag('quick');
 const MEASURE_MS = 250;
 const PREFILL_SECONDS = 60;
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const ROUNDS = countOption('rounds', QUICK ? 1 : 5);
 
 function measure(contender: string, scenarioName: ScenarioName): Sample {
   const { keys: keyCount, hitsPerSecond } = scenarios[scenarioName];
@@ -156,12 +154,6 @@ function measure(contender: string, scenarioName: ScenarioName): Sample {
   return sample;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 function main(): void {
   const self = fileURLToPath(import.meta.url);
   const samples: Record<string, Record<string, Sample[]>> = {};
@@ -203,6 +195,7 @@ function fmtBytes(bytes: number | null): string {
 }
 
 function report(samples: Record<string, Record<string, Sample[]>>): void {
+  const name = QUICK ? 'counter-quick' : 'counter';
   type Summary = Sample & {
     bestRecord: number;
     ratio: { record: number; query: number; mixed: number };
@@ -216,7 +209,12 @@ function report(samples: Record<string, Record<string, Sample[]>>): void {
       // Ratios are taken round by round (both figures measured minutes apart at most) and
       // then their median: steadier than a ratio of medians on a machine others share.
       const ratio = (metric: 'record' | 'query' | 'mixed') =>
-        median(list.map((sample, round) => sample[metric] / seed[round]![metric]));
+        median(
+          ratiosByRound(
+            list.map((sample) => sample[metric]),
+            seed.map((sample) => sample[metric]),
+          ),
+        );
       medians[scenario][contender] = {
         record: median(list.map((sample) => sample.record)),
         bestRecord: Math.max(...list.map((sample) => sample.record)),
@@ -227,11 +225,11 @@ function report(samples: Record<string, Record<string, Sample[]>>): void {
       };
     }
   }
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const host = machine();
   const lines = [
     '# HitCounter benchmark',
     '',
-    `${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpu} × ${cpus().length} (shared; load average ${loadavg()[0]!.toFixed(1)} at the end) · median of ${ROUNDS} rounds, each contender in its own process`,
+    `${new Date().toISOString().slice(0, 10)} · Node ${host.node} · ${host.cpu} × ${host.cores} (shared; load average ${loadavg()[0]!.toFixed(1)} at the end) · median of ${ROUNDS} rounds, each contender in its own process`,
     '',
     'Traffic: `1 key` is one key at 1,000 hits/s; `100k keys` is 100,000 keys at 1 hit/s each.',
     `Each run first records ${PREFILL_SECONDS} s of that traffic (a full window), then measures`,
@@ -241,7 +239,7 @@ function report(samples: Record<string, Record<string, Sample[]>>): void {
     'ratio to the seed approach measured in the same round, median over rounds (higher is better);',
     '*best* is the fastest round, what the code does when the shared machine is quiet.',
     '',
-    'Reproduce: `npm run bench:counter` (raw figures: `bench/results/counter.json`).',
+    `Reproduce: \`npm run bench:counter${QUICK ? ' -- --quick' : ''}\` (raw figures: \`bench/results/${name}.json\`).`,
     '',
   ];
   for (const [scenario, byContender] of Object.entries(medians)) {
@@ -261,13 +259,7 @@ function report(samples: Record<string, Record<string, Sample[]>>): void {
   for (const [name, { note }] of Object.entries(contenders)) lines.push(`- ${name}: ${note}`);
   lines.push('');
 
-  const directory = fileURLToPath(new URL('../results/', import.meta.url));
-  mkdirSync(directory, { recursive: true });
-  writeFileSync(`${directory}counter.md`, lines.join('\n'));
-  writeFileSync(
-    `${directory}counter.json`,
-    `${JSON.stringify({ node: process.version, cpu, cores: cpus().length, rounds: ROUNDS, medians, samples }, null, 2)}\n`,
-  );
+  writeResults(name, { ...host, quick: QUICK, rounds: ROUNDS, medians, samples }, lines.join('\n'));
   console.log(lines.join('\n'));
 }
 

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
+import { BanHammer, RedisStore } from 'hitwarden';
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { BanHammer } from '../../src/banhammer/ban-hammer.js';
-import { RedisStore } from '../../src/store/redis/redis-store.js';
 
 /*
  * The contenders of the Redis benchmark. Each makes one decision per `decide(token)` call and

@@ -1,14 +1,16 @@
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { command, RedisCluster, RedisServer } from '../../test/support/redis-server.js';
+import { countOption, flag, option } from '../args.js';
+import { machine as host, writeResults } from '../results.js';
+import { median, ratiosByRound, spread } from '../stats.js';
 import { contenders } from './contenders.js';
 
 /*
  * npm run bench:redis [-- --rounds 3 --seconds 3 --only name,name --cluster]
+ * npm run bench:redis -- --quick     smoke run: 1 round of 1 s, in flight 1 and 100 (redis-quick.*)
  *
  * Starts one redis-server (persistence off, a free port), then measures every contender at
  * every concurrency on 1 token and on 100k tokens, each run in a fresh process of its own,
@@ -23,15 +25,13 @@ const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 
-function option(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
-}
-
-const rounds = Number(option('rounds', '3'));
-const seconds = Number(option('seconds', '3'));
+const quick = flag('quick');
+const rounds = countOption('rounds', quick ? 1 : 3);
+const seconds = countOption('seconds', quick ? 1 : 3);
 const names = option('only', Object.keys(contenders).join(',')).split(',');
-const concurrencies = option('concurrency', '1,100,1000').split(',').map(Number);
+const concurrencies = option('concurrency', quick ? '1,100' : '1,100,1000')
+  .split(',')
+  .map(Number);
 const tokenCounts = option('tokens', '1,100000').split(',').map(Number);
 
 interface Row extends Sample {
@@ -48,11 +48,6 @@ interface Sample {
   p50Ms: number;
   p99Ms: number;
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
 
 const onCluster = process.argv.includes('--cluster');
 const servers = onCluster ? (await RedisCluster.start()).nodes : [await RedisServer.start()];
@@ -121,11 +116,9 @@ for (const tokens of tokenCounts) {
   }
 }
 
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${redisVersion}`;
-writeFileSync(
-  join(root, 'bench', 'results', `${onCluster ? 'redis-cluster' : 'redis'}.json`),
-  `${JSON.stringify({ date: new Date().toISOString(), machine, seconds, rounds, rows }, null, 2)}\n`,
-);
+const { cores, cpu, node } = host();
+const machine = `${cores} × ${cpu}, Node ${node}, ${redisVersion}`;
+const name = `${onCluster ? 'redis-cluster' : 'redis'}${quick ? '-quick' : ''}`;
 
 const base = (row: Row) =>
   rows.find(
@@ -137,7 +130,7 @@ const base = (row: Row) =>
 const where = onCluster
   ? 'A 3-master Redis Cluster (3 redis-server processes, no replicas) on 127.0.0.1'
   : 'One redis-server on 127.0.0.1';
-let md = `# Redis benchmark${onCluster ? ' (cluster)' : ''}\n\n${machine}. ${where} (persistence off) sharing the machine with Node; every run a fresh process, ioredis with auto-pipelining for every contender; medians of ${rounds} rounds of ${seconds} s. Reproduce: \`npm run bench:redis${onCluster ? ' -- --cluster' : ''}\`.\n\n`;
+let md = `# Redis benchmark${onCluster ? ' (cluster)' : ''}\n\n${machine}. ${where} (persistence off) sharing the machine with Node; every run a fresh process, ioredis with auto-pipelining for every contender; medians of ${rounds} rounds of ${seconds} s. Reproduce: \`npm run bench:redis${onCluster || quick ? ' --' : ''}${onCluster ? ' --cluster' : ''}${quick ? ' --quick' : ''}\`.\n\n`;
 md +=
   'The ratio is of the medians; the range beside it is of the ratios within each round (the\n' +
   'contenders of a round run one after the other), how much the comparison moves.\n\n';
@@ -147,10 +140,9 @@ md += '|---|---:|---:|---:|---:|---:|---:|---:|\n';
 for (const row of rows) {
   const peer = base(row);
   const ratio = peer ? (row.opsPerSecond / peer.opsPerSecond).toFixed(2) : '–';
-  const ratios = peer ? row.perRound.map((ops, i) => ops / peer.perRound[i]!) : [];
-  const range =
-    ratios.length > 0 ? `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}` : '–';
+  const ratios = peer ? spread(ratiosByRound(row.perRound, peer.perRound)) : null;
+  const range = ratios ? `${ratios.min.toFixed(2)}–${ratios.max.toFixed(2)}` : '–';
   md += `| ${row.contender} | ${row.tokens.toLocaleString('en-US')} | ${row.concurrency.toLocaleString('en-US')} | ${row.opsPerSecond.toLocaleString('en-US')} | ${ratio} | ${range} | ${row.p50Ms.toFixed(3)} | ${row.p99Ms.toFixed(3)} |\n`;
 }
-writeFileSync(join(root, 'bench', 'results', `${onCluster ? 'redis-cluster' : 'redis'}.md`), md);
+writeResults(name, { date: new Date().toISOString(), machine, quick, seconds, rounds, rows }, md);
 console.log(`\n${md}`);

@@ -1,6 +1,7 @@
-import { Ipv4Space, Ipv6Space } from '../../src/synth/addresses.js';
-import { Sfc32 } from '../../src/synth/prng.js';
-import { ZipfSampler } from '../../src/synth/zipf.js';
+// Not public API: reached in the build, like everything of hitwarden's that a benchmark runs.
+import { Ipv4Space, Ipv6Space } from '../../dist/synth/addresses.js';
+import { Sfc32 } from '../../dist/synth/prng.js';
+import { ZipfSampler } from '../../dist/synth/zipf.js';
 
 /*
  * The input every contender gets, rebuilt from the seed inside each child before any timing:

@@ -2,6 +2,7 @@
  * Turns the raw rounds of the tracker benchmark into bench/results/tracker.md: medians per
  * contender, the ratios issue 3 sets goals on, and whether each goal was met.
  */
+import { median } from '../stats.js';
 import type { ChildResult, PassResult } from './child.js';
 import type { ContenderName } from './contenders.js';
 import type { Family } from './input.js';
@@ -64,13 +65,6 @@ export interface Summary {
   size: number;
   stealPercent: number;
   otherLoad: number;
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const slowerPass = (run: BenchRun): PassResult =>

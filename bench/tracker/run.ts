@@ -12,9 +12,10 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { machine, type ResultFiles, writeResults } from '../results.js';
 import type { ChildResult, ChildTask } from './child.js';
 import { CONTENDER_NAMES, type ContenderName } from './contenders.js';
 import type { Family } from './input.js';
@@ -76,6 +77,24 @@ interface Options {
   contenders: ContenderName[] | null;
 }
 
+const VALUED = ['--rounds', '--seed', '--cases', '--contenders'];
+
+/** `--rounds 3` as `--rounds=3`: both forms, as every bench runner reads them (bench/args.ts). */
+function joinValues(argv: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = argv[i + 1];
+    if (VALUED.includes(arg) && value !== undefined && !value.startsWith('--')) {
+      joined.push(`${arg}=${value}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
 function parseOptions(argv: string[]): Options {
   const options: Options = {
     quick: false,
@@ -85,7 +104,7 @@ function parseOptions(argv: string[]): Options {
     contenders: null,
   };
   let roundsGiven = false;
-  for (const arg of argv) {
+  for (const arg of joinValues(argv)) {
     const [key, value = ''] = arg.split('=', 2) as [string, string?];
     switch (key) {
       case '--quick':
@@ -184,18 +203,6 @@ function cpuCounters(): { total: number; busy: number; steal: number } {
   }
 }
 
-function machine() {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    v8: process.versions.v8,
-  };
-}
-
 /** Keeps the raw file small: the top-100 text becomes a hash (equal answers, equal hashes). */
 function slim(result: ChildResult): Omit<BenchRun, 'stealPercent' | 'otherLoad'> {
   const { top100, ...rest } = result;
@@ -223,8 +230,6 @@ async function main(): Promise<void> {
     }));
   }
   const base = options.quick ? 'tracker-quick' : 'tracker';
-  const jsonPath = `${root}bench/results/${base}.json`;
-  const mdPath = `${root}bench/results/${base}.md`;
   const command = `npm run bench:tracker${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const meta = {
     started: new Date().toISOString(),
@@ -247,10 +252,8 @@ async function main(): Promise<void> {
   const planned =
     options.rounds * cases.reduce((sum, c) => sum + c.contenders.length, 0) +
     latencyContenders.length;
-  const save = () => {
-    writeFileSync(jsonPath, `${JSON.stringify({ meta, runs }, null, 1)}\n`);
-    writeFileSync(mdPath, renderMarkdown(meta, runs));
-  };
+  // Saved after every measurement, so a run cut short keeps what it measured.
+  const save = (): ResultFiles => writeResults(base, { meta, runs }, renderMarkdown(meta, runs), 1);
 
   const plan: ChildTask[] = [];
   for (let round = 1; round <= options.rounds; round++) {
@@ -312,8 +315,8 @@ async function main(): Promise<void> {
   }
   meta.finished = new Date().toISOString();
   meta.loadAverageAtEnd = os.loadavg();
-  save();
-  console.log(`wrote ${jsonPath} and ${mdPath}`);
+  const files = save();
+  console.log(`wrote ${files.json} and ${files.markdown}`);
 }
 
 await main();

@@ -1,4 +1,5 @@
 import { ConfigError, HitwardenError, quoteInput, StoreError } from '../errors.js';
+import { Emitter, type Listener } from '../events.js';
 import { CidrSet } from '../ip/cidr-set.js';
 import { parseAddress } from '../ip/parse.js';
 import {
@@ -27,7 +28,7 @@ import {
   compileBans,
   metricPath,
 } from './config.js';
-import { type BanHammerEvents, Emitter, type Listener, type StoreFullEvent } from './events.js';
+import type { BanHammerEvents, StoreFullEvent } from './events.js';
 
 export interface BanHammerOptions<ReturnRates extends boolean = false> {
   /** When true, `incr` resolves `[passed, stats]` instead of `passed`. @default false */
@@ -132,7 +133,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
   readonly #deny: CidrSet | undefined;
   readonly #words = new Uint32Array(4);
   readonly #runner: ActionRunner;
-  readonly #events = new Emitter<BanHammerEvents>();
+  readonly #events = new Emitter<BanHammerEvents>('BanHammer');
   /** The `store_full` report of this turn, while one is pending. */
   #fullReport: StoreFullEvent | undefined;
   #closed = false;
@@ -402,6 +403,11 @@ export class BanHammer<ReturnRates extends boolean = false> {
   off<K extends keyof BanHammerEvents>(event: K, listener: Listener<BanHammerEvents[K]>): this {
     this.#events.off(event, listener);
     return this;
+  }
+
+  /** Listener calls that threw (caught, never reaching the engine; see src/events.ts). */
+  get listenerErrors(): number {
+    return this.#events.listenerErrors;
   }
 
   /** Resolves once every action started so far has settled (or timed out). */

@@ -57,46 +57,4 @@ export interface BanHammerEvents {
   store_full: StoreFullEvent;
 }
 
-export type Listener<T> = (payload: T) => void;
-
-/**
- * A minimal typed emitter. Unlike Node's EventEmitter, an `action_error` with no listener is
- * not thrown, and a listener that throws is counted (`listenerErrors`) instead of breaking the
- * code that emitted: events are emitted off the caller's path, where a throw would crash the
- * process.
- */
-export class Emitter<Events extends object> {
-  readonly #listeners = new Map<keyof Events, Listener<never>[]>();
-  listenerErrors = 0;
-
-  on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
-    const list = this.#listeners.get(event);
-    if (list === undefined) this.#listeners.set(event, [listener as Listener<never>]);
-    else list.push(listener as Listener<never>);
-    return this;
-  }
-
-  off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
-    const list = this.#listeners.get(event);
-    const at = list?.indexOf(listener as Listener<never>) ?? -1;
-    if (list !== undefined && at >= 0) list.splice(at, 1);
-    return this;
-  }
-
-  /** Whether anyone listens: lets callers skip building a payload nobody reads. */
-  has(event: keyof Events): boolean {
-    return (this.#listeners.get(event)?.length ?? 0) > 0;
-  }
-
-  emit<K extends keyof Events>(event: K, payload: Events[K]): void {
-    const list = this.#listeners.get(event);
-    if (list === undefined) return;
-    for (const listener of [...list]) {
-      try {
-        (listener as Listener<Events[K]>)(payload);
-      } catch {
-        this.listenerErrors++;
-      }
-    }
-  }
-}
+export type { Listener } from '../events.js';

@@ -7,6 +7,7 @@ import {
   quoteInput,
   SnapshotError,
 } from '../errors.js';
+import { Emitter } from '../events.js';
 import {
   choiceOption,
   functionOption,
@@ -86,7 +87,6 @@ export interface HitCounterEvents {
 
 export type HitCounterEvent = keyof HitCounterEvents;
 type Listener<E extends HitCounterEvent> = (payload: HitCounterEvents[E]) => void;
-type Listeners = { [E in HitCounterEvent]: readonly Listener<E>[] };
 
 export interface HitCounterMetrics {
   /** Hits recorded since the counter was made (or restored). */
@@ -168,14 +168,9 @@ export class HitCounter {
   #totalHits = 0;
   #pruned = 0;
   #evicted = 0;
-  #listeners: Listeners = {
-    hit_recorded: [],
-    pruned: [],
-    strategy_swapped: [],
-    strategy_reset: [],
-    snapshot_taken: [],
-    snapshot_restored: [],
-  };
+  readonly #events = new Emitter<HitCounterEvents>('HitCounter', (event) => {
+    if (event === 'hit_recorded') this.#installHitHook();
+  });
   /** Installed only while `hit_recorded` has listeners, so the hot path pays one empty call. */
   #emitHit = noHitListener;
 
@@ -477,35 +472,32 @@ export class HitCounter {
     };
   }
 
-  /** Subscribes to an event; listeners run synchronously after the state changed, and what
-   *  they throw reaches the caller of the method that emitted. */
+  /** Subscribes to an event; listeners run synchronously after the state changed. What one
+   *  throws is caught (never reaching the caller of `record` …), counted in `listenerErrors`
+   *  and reported once per listener as a process warning (src/events.ts). */
   on<E extends HitCounterEvent>(event: E, listener: Listener<E>): this {
     this.#checkEvent(event, listener);
-    this.#setListeners(event, [...this.#listeners[event], listener]);
+    this.#events.on(event, listener);
     return this;
   }
 
   /** Removes a listener added with {@link on}. */
   off<E extends HitCounterEvent>(event: E, listener: Listener<E>): this {
     this.#checkEvent(event, listener);
-    this.#setListeners(
-      event,
-      this.#listeners[event].filter((added) => added !== listener),
-    );
+    this.#events.off(event, listener);
     return this;
   }
 
-  #setListeners<E extends HitCounterEvent>(event: E, listeners: readonly Listener<E>[]): void {
-    // Copy-on-write: an emit in progress keeps iterating the array it started with.
-    (this.#listeners as Record<HitCounterEvent, readonly unknown[]>)[event] = listeners;
-    const hits = this.#listeners.hit_recorded;
-    this.#emitHit =
-      hits.length === 0
-        ? noHitListener
-        : (key, at) => {
-            const payload = { key, at };
-            for (const listener of hits) listener(payload);
-          };
+  /** Listener calls that threw (caught, never reaching the caller; see src/events.ts). */
+  get listenerErrors(): number {
+    return this.#events.listenerErrors;
+  }
+
+  #installHitHook(): void {
+    const events = this.#events;
+    this.#emitHit = events.has('hit_recorded')
+      ? (key, at) => events.emit('hit_recorded', { key, at })
+      : noHitListener;
   }
 
   #checkEvent(event: unknown, listener: unknown): void {
@@ -516,7 +508,7 @@ export class HitCounter {
   }
 
   #emit<E extends HitCounterEvent>(event: E, payload: HitCounterEvents[E]): void {
-    for (const listener of this.#listeners[event]) (listener as Listener<E>)(payload);
+    this.#events.emit(event, payload);
   }
 
   /** The clock under {@link ClockGuard}'s rule. */
@@ -552,7 +544,7 @@ export class HitCounter {
 
   #prunedFrom(key: string, removed: number, reason: PruneReason): void {
     this.#pruned += removed;
-    if (this.#listeners.pruned.length !== 0) this.#emit('pruned', { key, removed, reason });
+    if (this.#events.has('pruned')) this.#emit('pruned', { key, removed, reason });
   }
 
   /** A slot for a new key, made the most recent; at `maxKeys` the least recent key gives up

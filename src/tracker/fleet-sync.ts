@@ -27,11 +27,13 @@ import type { TopEntry } from './top-k.js';
  * count tables (the same ones the tracker uses) holding only the addresses touched since the
  * last flush. A flush swaps in fresh tables and turns the old ones into a batch.
  *
- * This module imports no Redis client: the store is an interface, so the dependency runs
- * tracker → store and the tracker can be synced to anything that can add and rank. Every call
- * into the store is bounded by `timeoutMs` here, whatever the store does (a Redis store also
- * bounds its own calls, by its own `timeoutMs`), so no flush, `fleetTop` or `close` waits for
- * good on a store that hangs.
+ * This module imports no Redis client: the store is an interface (`FleetTopStore`, below) that
+ * the Redis store implements, so the dependency runs store → tracker (`store/redis` imports
+ * this file, not the other way round) and the tracker can be synced to anything that can add
+ * and rank. The one thing taken from `store/redis` is `deadline.ts`, which imports no client.
+ * Every call into the store is bounded by `timeoutMs` here, whatever the store does (a Redis
+ * store also bounds its own calls, by its own `timeoutMs`), so no flush, `fleetTop` or
+ * `close` waits for good on a store that hangs.
  */
 
 /** One address and the requests it made since the previous flush. */

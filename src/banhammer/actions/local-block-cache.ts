@@ -29,7 +29,8 @@ interface Block {
  * when the token is looked at, never by a sweep.
  */
 export class LocalBlockCache {
-  readonly #blocks = new Map<string, Block>();
+  /** Made on the first block, so the process-wide `localBlocks` holds nothing until used. */
+  #blocksMap: Map<string, Block> | undefined;
   readonly #clock: ClockGuard;
   readonly #maxEntries: number;
 
@@ -64,6 +65,7 @@ export class LocalBlockCache {
     }
     const now = this.#clock.read();
     const lengthMs = seconds * 1000;
+    this.#blocksMap ??= new Map();
     const current = this.#blocks.get(token);
     if (current !== undefined && this.#endOf(current, now) >= now + lengthMs) return;
     // Re-inserted at the end, so the Map's order stays roughly the order of expiry.
@@ -79,7 +81,7 @@ export class LocalBlockCache {
 
   /** Whole seconds until `token` may pass again (for `Retry-After`); 0 when it may now. */
   retryAfter(token: string): number {
-    const block = this.#blocks.get(token);
+    const block = this.#blocksMap?.get(token);
     if (block === undefined) return 0;
     const now = this.#clock.read();
     const left = this.#endOf(block, now) - now;
@@ -91,16 +93,21 @@ export class LocalBlockCache {
   }
 
   unblock(token: string): void {
-    this.#blocks.delete(token);
+    this.#blocksMap?.delete(token);
   }
 
   clear(): void {
-    this.#blocks.clear();
+    this.#blocksMap?.clear();
   }
 
   /** Entries held (expired ones may linger until looked up or pushed out). */
   get size(): number {
-    return this.#blocks.size;
+    return this.#blocksMap?.size ?? 0;
+  }
+
+  /** The blocks, once one was made (every caller runs after `block` made the map). */
+  get #blocks(): Map<string, Block> {
+    return this.#blocksMap!;
   }
 
   /** When `block` ends, seen at `now`: one that started after `now` (stamped by a reading
@@ -124,5 +131,11 @@ export class LocalBlockCache {
   }
 }
 
-/** The cache that the built-in `blockLocal` fills. */
-export const localBlocks = new LocalBlockCache();
+/**
+ * The cache that the built-in `blockLocal` fills: process-wide on purpose, since the
+ * middleware pattern (README) checks `localBlocks.isBlocked(ip)` wherever the hammer runs.
+ * Making it reads nothing and starts nothing (its map is made on the first block, its clock
+ * is read on use), and it is marked pure so a bundler drops it from a program that never
+ * uses it (`"sideEffects": false`).
+ */
+export const localBlocks = /* @__PURE__ */ new LocalBlockCache();

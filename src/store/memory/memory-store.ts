@@ -76,6 +76,15 @@ export class MemoryStore implements Store {
     return this.core.sweep(integerOption('MemoryStore.sweep.steps', steps, 0, 0));
   }
 
+  /**
+   * Bytes the store holds in typed arrays (records, index, rings, rate buckets, ban ends),
+   * outside the JS heap, so `process.memoryUsage()` does not show them; token strings are
+   * not included. 0 until the store is opened.
+   */
+  get arrayBytes(): number {
+    return this.#core?.arrayBytes ?? 0;
+  }
+
   /** Pairs evicted to make room at `maxTokens` (never one holding a ban in force). */
   get evictions(): number {
     return this.#core?.evictions ?? 0;

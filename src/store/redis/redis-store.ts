@@ -1,20 +1,28 @@
-import { EventEmitter } from 'node:events';
-import calculateSlot from 'cluster-key-slot';
 import type { Cluster } from 'ioredis';
 import { ConfigError, quoteInput, StoreError } from '../../errors.js';
+import { Emitter } from '../../events.js';
 import { functionOption, integerOption, optionsObject, timeoutMsOption } from '../../options.js';
 import { type Clock, ClockGuard } from '../../time/clock.js';
-import { MemoryStore } from '../memory/memory-store.js';
-import type { Ban, StatusEntry, TokenStatus } from '../stats.js';
-import type { Decision, Store, StoreMetric, StoreSetup } from '../store.js';
-import { connect, isClusterClient, type RedisConnectionOptions } from './connection.js';
+import type { StatusEntry, TokenStatus } from '../stats.js';
+import type { Decision, Store, StoreSetup } from '../store.js';
+import { bySlot, groupOf, isMisrouted, routeAcrossSlots, slotOf } from './cluster.js';
+import { type Batch, Coalescer } from './coalescer.js';
+import { connect, type RedisConnectionOptions } from './connection.js';
 import { Deadlines } from './deadline.js';
-import { unpackNumbers } from './msgpack.js';
+import {
+  FailurePolicy,
+  failurePolicyOption,
+  type RedisFailurePolicy,
+  storeErrorOf,
+} from './failure-policy.js';
+import { eventsKeyOf, KEY_LAYOUT_LUA, stateKeyOf } from './keys.js';
+import { decideArguments, type MetricPlan, planOf } from './metric-plan.js';
+import { decodeDecisions, expiredAt, isEmpty, numbersOf, statusOf } from './replies.js';
+import { parseStateKey, statePages } from './scan.js';
 import { type RedisClient, RedisScript } from './script.js';
 import { ServerClock } from './server-clock.js';
 
-/** What a `RedisStore` does with a decision when Redis does not answer in time. */
-export type RedisFailurePolicy = 'failOpen' | 'failClosed' | 'fallback';
+export type { RedisFailurePolicy } from './failure-policy.js';
 
 export type RedisStoreOptions = RedisConnectionOptions & {
   /** Prefix of every key (no `{` or `}`: the hash tag is the token's). @default 'hitwarden:' */
@@ -78,37 +86,11 @@ export interface RedisStoreMetrics {
 }
 
 const DEFAULT_PREFIX = 'hitwarden:';
-const decideScript = new RedisScript('decide', ['lib']);
+// Made at import, read on first use (script.ts).
+const decideScript = new RedisScript('decide', ['lib'], KEY_LAYOUT_LUA);
 const statusScript = new RedisScript('status', ['lib', 'state']);
 const banScript = new RedisScript('ban', ['lib', 'state']);
 const resetScript = new RedisScript('reset', ['lib']);
-/** The error a writing script replies when it starts after its deadline (lib.lua). */
-const EXPIRED = 'HITWARDEN_EXPIRED ';
-
-/** Per metric, the script arguments describing it, built once at `open`. */
-interface MetricPlan {
-  readonly name: string;
-  readonly thresholds: number;
-  readonly durationsMs: readonly number[];
-  /** n, ring, log ttl, refresh window, then (limit, window ms, duration ms) per threshold,
-   *  as one JSON argument: the script decodes it in one call, and a call whose arguments are
-   *  all text is written by ioredis as one string, not assembled into a Buffer piece by piece. */
-  readonly config: string;
-}
-
-/** Decisions waiting for the same script call: one node's (on a cluster, one master's, or one
- *  slot's while the client does not know the slot's master yet). */
-interface Batch {
-  /** Each decision's `:state` key. */
-  keys: string[];
-  metrics: number[];
-  tokens: string[];
-  settle: ((decision: Decision) => void)[];
-  /** The slot of the first key (-1 on a single node). */
-  slot: number;
-  /** Whether the keys span several slots (of one cluster node). */
-  crossSlot: boolean;
-}
 
 /**
  * The BanHammer store for a fleet: counters and bans in Redis (a single node or a Cluster),
@@ -126,19 +108,14 @@ export class RedisStore implements Store {
   readonly #owned: boolean;
   readonly #cluster: boolean;
   readonly #prefix: string;
-  readonly #policy: RedisFailurePolicy;
+  readonly #policy: FailurePolicy;
   /** The caller's clock as given (for the local store) and read under the clock rule. */
   readonly #clock: Clock | undefined;
   readonly #guard: ClockGuard | undefined;
-  readonly #maxBatch: number;
   readonly #scanCount: number;
-  readonly #events = new EventEmitter();
+  readonly #events = new Emitter<{ store_error: StoreErrorEvent }>('RedisStore');
+  readonly #coalescer: Coalescer;
   #plans: MetricPlan[] | undefined;
-  #local: MemoryStore | undefined;
-  /** Batches being filled in this event-loop turn, by group: 0 on a single node; on a cluster
-   *  the master's address, or the slot while the client does not know its master. */
-  #batches = new Map<number | string, Batch>();
-  #flushScheduled = false;
   #closed = false;
   /** Script calls awaiting their answer, so `close()` can let them finish. */
   #inflight = 0;
@@ -168,17 +145,11 @@ export class RedisStore implements Store {
       );
     }
     this.#prefix = prefix;
-    const policy: unknown = options.onFailure === undefined ? 'fallback' : options.onFailure;
-    if (policy !== 'failOpen' && policy !== 'failClosed' && policy !== 'fallback') {
-      throw new ConfigError(
-        'RedisStore.onFailure',
-        `must be 'failOpen', 'failClosed' or 'fallback', got ${quoteInput(policy)}`,
-      );
-    }
-    this.#policy = policy;
+    this.#policy = new FailurePolicy(failurePolicyOption(options.onFailure));
     const timeoutMs = timeoutMsOption('RedisStore.timeoutMs', options.timeoutMs, 500);
     this.#deadlines = new Deadlines(timeoutMs, 'RedisStore.timeoutMs');
-    this.#maxBatch = integerOption('RedisStore.maxBatch', options.maxBatch, 512, 1);
+    const maxBatch = integerOption('RedisStore.maxBatch', options.maxBatch, 512, 1);
+    this.#coalescer = new Coalescer(maxBatch, (batch) => this.#send(batch));
     this.#scanCount = integerOption('RedisStore.scanCount', options.scanCount, 1000, 1);
     const clock =
       options.clock === undefined
@@ -216,6 +187,12 @@ export class RedisStore implements Store {
     return this;
   }
 
+  /** `store_error` listener calls that threw (caught, never reaching the caller; see
+   *  src/events.ts). */
+  get listenerErrors(): number {
+    return this.#events.listenerErrors;
+  }
+
   /** Counters since the store was made. */
   metrics(): Readonly<RedisStoreMetrics> {
     return { ...this.#metrics };
@@ -226,10 +203,7 @@ export class RedisStore implements Store {
       throw new StoreError('RedisStore is already bound to a BanHammer; give each its own store');
     }
     this.#plans = setup.metrics.map(planOf);
-    if (this.#policy !== 'failClosed') {
-      this.#local = new MemoryStore();
-      this.#local.openSync({ metrics: setup.metrics, clock: this.#clock ?? setup.clock });
-    }
+    this.#policy.open(setup.metrics, this.#clock ?? setup.clock);
     if (this.#owned && this.#client.status !== 'ready') {
       // Wait (bounded) for the first connection so the first decisions do not fail for
       // nothing; if Redis is down, the policy answers until it is back.
@@ -262,33 +236,9 @@ export class RedisStore implements Store {
       return Promise.reject(error);
     }
     const state = stateKeyOf(this.#prefix, token, plans[metric]!.name);
-    let group: number | string = 0;
-    let slot = -1;
-    if (this.#cluster) {
-      slot = calculateSlot(state);
-      group = (this.#client as Cluster).slots[slot]?.[0] ?? slot;
-    }
-    let batch = this.#batches.get(group);
-    if (batch === undefined) {
-      batch = { keys: [], metrics: [], tokens: [], settle: [], slot, crossSlot: false };
-      this.#batches.set(group, batch);
-    } else if (slot !== batch.slot) {
-      batch.crossSlot = true;
-    }
-    batch.keys.push(state);
-    batch.metrics.push(metric);
-    batch.tokens.push(token);
-    const decided = new Promise<Decision>((resolve) => batch.settle.push(resolve));
-    if (batch.metrics.length >= this.#maxBatch) {
-      this.#batches.delete(group);
-      this.#send(batch);
-    } else if (!this.#flushScheduled) {
-      // Runs once every promise continuation of this turn has run, i.e. after every caller
-      // that was waiting for the last batch's answers has asked its next question.
-      this.#flushScheduled = true;
-      process.nextTick(this.#flush);
-    }
-    return decided;
+    if (!this.#cluster) return this.#coalescer.add(0, -1, state, metric, token);
+    const slot = slotOf(state);
+    return this.#coalescer.add(groupOf(this.#client as Cluster, slot), slot, state, metric, token);
   }
 
   async ban(token: string, metric: number, threshold: number): Promise<TokenStatus> {
@@ -346,98 +296,52 @@ export class RedisStore implements Store {
   async *scan(): AsyncGenerator<StatusEntry> {
     const plans = this.#plansOrThrow();
     const byName = new Map(plans.map((plan) => [plan.name, plan]));
-    const head = `${this.#prefix}{t:`;
-    const pattern = `${escapeGlob(head)}*${STATE_SUFFIX}`;
-    const client = this.#client;
-    const nodes = isClusterClient(client) ? client.nodes('master') : [client];
-    for (const node of nodes) {
-      let cursor = '0';
-      do {
-        let page: [string, string[]];
-        try {
-          page = await this.#deadlines.bound(
-            'Redis scan',
-            node.scan(cursor, 'MATCH', pattern, 'COUNT', this.#scanCount, 'TYPE', 'string'),
-          );
-        } catch (error) {
-          throw this.#failed('scan', 0, error);
-        }
-        cursor = page[0];
-        const rows = page[1].flatMap((key) => {
-          const pair = parseKey(key, head, byName);
-          return pair === undefined ? [] : [{ key, ...pair }];
-        });
-        const now = this.#now();
-        const statuses = await Promise.all(
-          rows.map((row) =>
-            this.#status(row.key, row.plan, now, 'scan').catch((error) => {
-              throw this.#failed('scan', 0, error);
-            }),
-          ),
-        );
-        for (let i = 0; i < rows.length; i++) {
-          const status = statuses[i]!;
-          const row = rows[i]!;
-          // Expired between SCAN and the read: not tracked any more.
-          if (isEmpty(status)) continue;
-          yield { token: row.token, metric: row.plan.name, status };
-        }
-      } while (cursor !== '0');
+    const step = (page: Promise<[string, string[]]>) =>
+      this.#deadlines.bound('Redis scan', page).catch((error: unknown) => {
+        throw this.#failed('scan', 0, error);
+      });
+    for await (const keys of statePages(this.#client, this.#prefix, this.#scanCount, step)) {
+      const rows = keys.flatMap((key) => {
+        const pair = parseStateKey(key, this.#prefix, byName);
+        return pair === undefined ? [] : [{ key, ...pair }];
+      });
+      const now = this.#now();
+      const statuses = await Promise.all(
+        rows.map((row) =>
+          this.#status(row.key, row.plan, now, 'scan').catch((error) => {
+            throw this.#failed('scan', 0, error);
+          }),
+        ),
+      );
+      for (let i = 0; i < rows.length; i++) {
+        const status = statuses[i]!;
+        const row = rows[i]!;
+        // Expired between SCAN and the read: not tracked any more.
+        if (isEmpty(status)) continue;
+        yield { token: row.token, metric: row.plan.name, status };
+      }
     }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#flush();
+    this.#coalescer.flush();
     if (this.#inflight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
     this.#closed = true;
-    await this.#local?.close();
+    await this.#policy.close();
     if (this.#owned) this.#client.disconnect();
   }
 
-  readonly #flush = (): void => {
-    this.#flushScheduled = false;
-    const batches = this.#batches;
-    if (batches.size === 0) return;
-    this.#batches = new Map();
-    for (const batch of batches.values()) this.#send(batch);
-  };
-
+  /** One batch, one decide.lua call; the policy answers what Redis does not. */
   #send(batch: Batch): void {
-    const plans = this.#plans!;
-    // Each metric's configuration once per call, then — when there are several — each
-    // decision's position in that list.
-    const metrics = batch.metrics;
-    const first = metrics[0]!;
-    let single = true;
-    for (let i = 1; i < metrics.length && single; i++) single = metrics[i] === first;
-    let now: string;
+    let args: string[];
     try {
-      now = this.#now();
+      args = decideArguments(batch.metrics, this.#plans!, this.#now());
     } catch (error) {
       this.#policyDecides(batch, error);
       return;
     }
-    const args: string[] = [now, '', '0', '1', plans[first]!.config];
-    if (!single) {
-      const position = new Map<number, number>([[first, 1]]);
-      for (const metric of metrics) {
-        if (position.has(metric)) continue;
-        position.set(metric, position.size + 1);
-        args.push(plans[metric]!.config);
-      }
-      args[3] = String(position.size);
-      for (const metric of metrics) args.push(String(position.get(metric)!));
-    }
-    // Keys of several slots of one node: the first routes the call, all of them follow in
-    // ARGV (a cluster refuses an EVALSHA whose KEYS span slots, not a script that reaches
-    // undeclared keys of its own node).
-    let keys = batch.keys;
-    if (batch.crossSlot) {
-      args[2] = String(keys.length);
-      for (const key of keys) args.push(key);
-      keys = [keys[0]!];
-    }
+    const keys = batch.crossSlot ? routeAcrossSlots(batch.keys, args) : batch.keys;
     this.#metrics.script_calls++;
     this.#inflight++;
     const late = () => {
@@ -447,7 +351,7 @@ export class RedisStore implements Store {
     this.#write('Redis incr', decideScript, keys, args, 1, late).then(
       (reply) => {
         try {
-          decode(reply, batch.settle);
+          decodeDecisions(reply, batch.settle);
           this.#metrics.decisions += batch.settle.length;
         } catch (error) {
           this.#policyDecides(batch, error);
@@ -456,9 +360,6 @@ export class RedisStore implements Store {
       },
       (error: unknown) => {
         if (batch.crossSlot && isMisrouted(error)) {
-          // A slot of the batch is not (or not only) on the node the client thought: the
-          // script stopped at its reads, before any write. Each slot's decisions go again
-          // on their own, which the client routes (and redirects) by their keys.
           this.#metrics.regrouped_calls++;
           for (const part of bySlot(batch)) this.#send(part);
         } else {
@@ -473,35 +374,14 @@ export class RedisStore implements Store {
    *  already answered decision again does nothing). */
   #policyDecides(batch: Batch, error: unknown): void {
     this.#failed('incr', batch.settle.length, error);
-    this.#decideLocally(batch);
+    this.#metrics.policy_decisions += batch.settle.length;
+    this.#policy.decide(batch.tokens, batch.metrics, batch.settle, this.#closed);
   }
 
   #landed(): void {
     if (--this.#inflight === 0 && this.#drained.length > 0) {
       for (const resolve of this.#drained.splice(0)) resolve();
     }
-  }
-
-  /** The failure policy's answers, in order. */
-  #decideLocally(batch: Batch): void {
-    this.#metrics.policy_decisions += batch.settle.length;
-    batch.settle.forEach((settle, i) => {
-      const local = this.#local;
-      if (local === undefined || this.#closed) {
-        settle(REFUSED);
-        return;
-      }
-      const metric = batch.metrics[i]!;
-      local.incr(batch.tokens[i]!, metric).then(
-        (decision) =>
-          settle(
-            this.#policy === 'fallback'
-              ? decision
-              : { passed: true, stats: decision.stats, tripped: [], blocking: [] },
-          ),
-        () => settle(this.#policy === 'failClosed' ? REFUSED : PASSED_UNCOUNTED),
-      );
-    });
   }
 
   async #status(
@@ -541,20 +421,17 @@ export class RedisStore implements Store {
 
   /** A writing script's reply as numbers; its first is the server's time. */
   readonly #learn = (reply: unknown): number[] => {
-    const numbers = Buffer.isBuffer(reply)
-      ? unpackNumbers(reply)
-      : Array.isArray(reply)
-        ? (reply as number[])
-        : [reply as number];
+    const numbers = numbersOf(reply);
     this.#serverClock.observe(numbers[0]!);
     return numbers;
   };
 
   /** A writing script's failure; one that started after its deadline also tells the time. */
   readonly #expired = (error: unknown): never => {
-    if (error instanceof Error && error.message.startsWith(EXPIRED)) {
+    const serverTime = expiredAt(error);
+    if (serverTime !== undefined) {
       this.#metrics.expired_calls++;
-      this.#serverClock.observe(Number(error.message.slice(EXPIRED.length)));
+      this.#serverClock.observe(serverTime);
       throw new Error('the call reached Redis after its deadline, so Redis wrote nothing', {
         cause: error,
       });
@@ -566,15 +443,11 @@ export class RedisStore implements Store {
     this.#metrics.late_calls++;
   };
 
-  /** `cause` as the `StoreError` of a failed `operation` (a timeout is one already). */
+  /** `cause` as the `StoreError` of a failed `operation`, counted and reported. */
   #failed(operation: string, decisions: number, cause: unknown): StoreError {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    const error =
-      cause instanceof StoreError
-        ? cause
-        : new StoreError(`Redis ${operation} failed: ${message}`, { cause });
+    const error = storeErrorOf(operation, cause);
     this.#metrics.store_errors++;
-    if (this.#events.listenerCount('store_error') > 0) {
+    if (this.#events.has('store_error')) {
       this.#events.emit('store_error', { operation, decisions, error } satisfies StoreErrorEvent);
     }
     return error;
@@ -592,145 +465,4 @@ export class RedisStore implements Store {
     }
     return this.#plans;
   }
-}
-
-const ZERO_STATS = { token_rate_1m: 0, token_rate_10m: 0, token_rate_60m: 0 };
-const REFUSED: Decision = { passed: false, stats: ZERO_STATS, tripped: [], blocking: [] };
-const PASSED_UNCOUNTED: Decision = { passed: true, stats: ZERO_STATS, tripped: [], blocking: [] };
-
-function planOf(metric: StoreMetric): MetricPlan {
-  let maxLimit = 0;
-  let maxWindowMs = 1;
-  const config: number[] = [metric.thresholds.length, 0, 0, 0];
-  for (const t of metric.thresholds) {
-    maxLimit = Math.max(maxLimit, t.limit);
-    maxWindowMs = Math.max(maxWindowMs, t.windowSeconds * 1000);
-    config.push(t.limit, t.windowSeconds * 1000, t.durationSeconds * 1000);
-  }
-  config[1] = maxLimit + 1;
-  config[2] = Math.ceil(maxWindowMs);
-  // TTLs are refreshed once per bucket of this rate window (1 s, 10 s, 60 s), the widest that
-  // stays within a 60th of the longest window, so the slack it adds stays proportionate.
-  config[3] = maxWindowMs >= 3_600_000 ? 3 : maxWindowMs >= 600_000 ? 2 : 1;
-  return {
-    name: metric.name,
-    thresholds: metric.thresholds.length,
-    durationsMs: metric.thresholds.map((t) => t.durationSeconds * 1000),
-    config: JSON.stringify(config),
-  };
-}
-
-const STATE_SUFFIX = ':state';
-
-/** The `:state` key of one (token, metric) pair (scripts/lib.lua says what it holds), with the
- *  hash tag `{t:<token>}`. */
-function stateKeyOf(prefix: string, token: string, metric: string): string {
-  return `${prefix}{t:${token}}:${metric}${STATE_SUFFIX}`;
-}
-
-/** The pair's `:events` key, beside its `:state` key (decide.lua derives it the same way). */
-function eventsKeyOf(state: string): string {
-  return `${state.slice(0, -STATE_SUFFIX.length)}:events`;
-}
-
-/** Token and metric of a `:state` key; `undefined` for a metric not configured here. The
- *  metric is the configured name the key ends with (`}:<metric>:state`), longest first. */
-function parseKey(
-  key: string,
-  head: string,
-  byName: Map<string, MetricPlan>,
-): { token: string; plan: MetricPlan } | undefined {
-  if (!key.startsWith(head) || !key.endsWith(STATE_SUFFIX)) return undefined;
-  const middle = key.slice(head.length, -STATE_SUFFIX.length);
-  let found: { token: string; plan: MetricPlan } | undefined;
-  for (const [name, plan] of byName) {
-    const tail = `}:${name}`;
-    if (middle.endsWith(tail) && (found === undefined || name.length > found.plan.name.length)) {
-      found = { token: middle.slice(0, -tail.length), plan };
-    }
-  }
-  return found;
-}
-
-/** The usual `tripped` and `blocking` (both are read only). */
-const NONE: readonly number[] = Object.freeze([]);
-
-/** Splits the decide script's flat reply (after the server's time) into the batch's
- *  decisions. */
-function decode(reply: number[], settle: ((decision: Decision) => void)[]): void {
-  let at = 1;
-  for (const resolve of settle) {
-    if (reply.length < at + 6) throw new Error('decide.lua: the reply is too short');
-    const passed = reply[at] === 1;
-    const stats = {
-      token_rate_1m: reply[at + 1]!,
-      token_rate_10m: reply[at + 2]!,
-      token_rate_60m: reply[at + 3]!,
-    };
-    const trippedCount = reply[at + 4]!;
-    const blockingCount = reply[at + 5]!;
-    at += 6;
-    const tripped = trippedCount === 0 ? NONE : reply.slice(at, at + trippedCount);
-    at += trippedCount;
-    const blocking = blockingCount === 0 ? NONE : reply.slice(at, at + blockingCount);
-    at += blockingCount;
-    resolve({ passed, stats, tripped, blocking });
-  }
-}
-
-/** Whether a failed call was refused because a key it reached is not served by the node it
- *  ran on (a slot moved, or is moving): what decide.lua may answer for a batch of several
- *  slots, always from its reads, before it writes anything. */
-function isMisrouted(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    /non local key|do not hash to the same slot|^(MOVED|ASK|TRYAGAIN|CROSSSLOT)\b/.test(
-      error.message,
-    )
-  );
-}
-
-/** A batch of several slots split into one batch per slot, each in arrival order. */
-function bySlot(batch: Batch): Batch[] {
-  const parts = new Map<number, Batch>();
-  batch.keys.forEach((key, i) => {
-    const slot = calculateSlot(key);
-    let part = parts.get(slot);
-    if (part === undefined) {
-      part = { keys: [], metrics: [], tokens: [], settle: [], slot, crossSlot: false };
-      parts.set(slot, part);
-    }
-    part.keys.push(key);
-    part.metrics.push(batch.metrics[i]!);
-    part.tokens.push(batch.tokens[i]!);
-    part.settle.push(batch.settle[i]!);
-  });
-  return [...parts.values()];
-}
-
-/** [now, r1, r2, r3, until per threshold...] from `reply[at]` on → TokenStatus. */
-function statusOf(reply: number[], at: number): TokenStatus {
-  const bans: Ban[] = [];
-  let blockedUntil: number | null = null;
-  for (let i = at + 4; i < reply.length; i++) {
-    const until = reply[i]!;
-    if (until === 0) continue;
-    bans.push({ threshold: i - at - 4, until });
-    if (blockedUntil === null || until > blockedUntil) blockedUntil = until;
-  }
-  return {
-    token_rate_1m: reply[at + 1]!,
-    token_rate_10m: reply[at + 2]!,
-    token_rate_60m: reply[at + 3]!,
-    blocked_until: blockedUntil,
-    bans,
-  };
-}
-
-function isEmpty(status: TokenStatus): boolean {
-  return status.token_rate_60m === 0 && status.bans.length === 0;
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
 }

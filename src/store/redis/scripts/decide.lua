@@ -38,8 +38,8 @@
 -- once per bucket, not per event.
 local TRIM_STEP = 64
 
--- The :events key of a pair: its :state key with the other suffix.
-local function events_key(state) return string.sub(state, 1, -7) .. ':events' end
+-- events_key(state), the :events key of a pair, comes from src/store/redis/keys.ts (the one
+-- definition of the key layout), prepended to this script when it is loaded.
 -- One TIME per call: the deadline's clock, and the decisions' too unless the caller gives one.
 local real = server_time()
 local late = expired(real, ARGV[2])

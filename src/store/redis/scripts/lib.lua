@@ -1,7 +1,8 @@
 -- Shared by decide.lua, status.lua, ban.lua and reset.lua (prepended to each when it is loaded).
 --
 -- The state of one (token, metric) pair is one string key, plus a list only for a pair whose
--- recent events do not fit in it; both share the hash tag {t:<token>}:
+-- recent events do not fit in it; both share the hash tag {t:<token>} (the names are defined
+-- once, in src/store/redis/keys.ts; scripts get them in KEYS or from its events_key):
 --   <prefix>{t:<token>}:<metric>:state   STRING: packed numbers (below): the rates, the bans
 --                                        in force and, while they are few, the event times.
 --                                        Rewritten whole by every decision. Lives at least
@@ -15,7 +16,7 @@
 --                                        last max(limit) + 1 events. Expires the longest
 --                                        window after the last event.
 -- A threshold trips when its (limit + 1)-th newest event is inside its window: exact either
--- way. Rates are bucketed: 60 buckets of 1 s, 10 s and 60 s (src/banhammer/rates.ts has the
+-- way. Rates are bucketed: 60 buckets of 1 s, 10 s and 60 s (src/store/rates.ts has the
 -- bound); only the buckets that hold events are stored.
 --
 -- The state is packed with MessagePack (cmsgpack): one flat array of integers, each as short

@@ -1,35 +1,38 @@
 // BanHammer benchmark: hitwarden's BanHammer (memory store) against rate-limiter-flexible's
 // RateLimiterMemory, same run, same input, each measurement in its own process.
 //
-//   npm run bench:banhammer            (builds first)
-//   ROUNDS=5 DISTINCT=1000000 HOT=2000000 node bench/banhammer/run.mjs
+//   npm run bench:banhammer                               (builds first)
+//   npm run bench:banhammer -- --rounds 5 --distinct 1000000 --hot 2000000
+//   npm run bench:banhammer -- --quick                    smoke run: 1 round, small sizes
 //
-// Writes bench/results/banhammer.json and bench/results/banhammer.md.
+// Writes bench/results/banhammer.json and banhammer.md (a quick run: banhammer-quick.*).
 
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { countOption, flag } from '../args.js';
+import { machine, writeResults } from '../results.js';
+import { median } from '../stats.js';
+import type { Case, Contender, KeySet, Mode, Sample } from './child.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const resultsDir = join(here, '..', 'results');
-const rounds = Number(process.env.ROUNDS ?? 3);
-const distinct = Number(process.env.DISTINCT ?? 1_000_000);
-const hot = Number(process.env.HOT ?? 2_000_000);
+const childScript = fileURLToPath(new URL('./child.ts', import.meta.url));
+const quick = flag('quick');
+const rounds = countOption('rounds', quick ? 1 : 3);
+const distinct = countOption('distinct', quick ? 100_000 : 1_000_000);
+const hot = countOption('hot', quick ? 200_000 : 2_000_000);
 const batch = 1000;
 
-const cases = [];
-for (const keys of ['hot', 'distinct']) {
+const cases: Case[] = [];
+for (const keys of ['hot', 'distinct'] as const) {
   const decisions = keys === 'hot' ? hot : distinct;
-  for (const mode of ['sequential', 'batch']) {
-    for (const contender of ['hitwarden', 'rlf'])
+  for (const mode of ['sequential', 'batch'] as const) {
+    for (const contender of ['hitwarden', 'rlf'] as const)
       cases.push({ contender, keys, mode, decisions, batch });
   }
   // BanHammer#incrMany: one call per `batch` tokens (rate-limiter-flexible has no batch call).
   cases.push({ contender: 'hitwarden', keys, mode: 'many', decisions, batch });
   // The presized core and the floors are about fresh keys: run them on the distinct set only.
-  const sync =
+  const sync: Contender[] =
     keys === 'hot'
       ? ['hitwarden-core']
       : [
@@ -42,7 +45,7 @@ for (const keys of ['hot', 'distinct']) {
   for (const contender of sync) cases.push({ contender, keys, mode: 'sync', decisions, batch });
   // The core's batch entry point (incrMany over arrays of `batch` tokens), and on fresh keys
   // the same presized and the table floor done the same way.
-  const batched =
+  const batched: Contender[] =
     keys === 'hot'
       ? ['hitwarden-core']
       : ['hitwarden-core', 'hitwarden-core-presized', 'table-floor'];
@@ -59,8 +62,8 @@ cases.push({
   batch,
 });
 
-const samples = [];
-const loadAtStart = loadavg()[0];
+const samples: (Sample & { round: number })[] = [];
+const loadAtStart = loadavg()[0]!;
 for (let round = 1; round <= rounds; round++) {
   // Contenders interleaved within each round, so load from other work on the machine spreads
   // over all of them instead of landing on one.
@@ -70,12 +73,14 @@ for (let round = 1; round <= rounds; round++) {
       [
         '--expose-gc',
         '--max-old-space-size=4096',
-        join(here, 'child.mjs'),
+        '--import',
+        'tsx',
+        childScript,
         JSON.stringify(options),
       ],
       { encoding: 'utf8' },
     );
-    const sample = JSON.parse(output.trim().split('\n').pop());
+    const sample = JSON.parse(output.trim().split('\n').pop()!) as Sample;
     samples.push({ round, ...sample });
     process.stderr.write(
       `round ${round} ${options.contender.padEnd(15)} ${options.keys.padEnd(8)} ${options.mode.padEnd(10)} ` +
@@ -86,17 +91,14 @@ for (let round = 1; round <= rounds; round++) {
   }
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+/** The figures a mode measures (the others are null). */
+const present = (values: (number | null)[]) => values.filter((v): v is number => v !== null);
 
 const summary = cases.map(({ contender, keys, mode, decisions }) => {
   const mine = samples.filter(
     (s) => s.contender === contender && s.keys === keys && s.mode === mode,
   );
-  const bytes = mine.map((s) => s.bytesPerToken).filter((b) => b !== null);
+  const bytes = present(mine.map((s) => s.bytesPerToken));
   return {
     contender,
     keys,
@@ -109,45 +111,45 @@ const summary = cases.map(({ contender, keys, mode, decisions }) => {
     medianPageFaults: median(mine.map((s) => s.pageFaults)),
     medianBytesPerToken: bytes.length ? median(bytes) : null,
     refused: mine.reduce((sum, s) => sum + s.refused, 0),
-    slowestCallMs: mode === 'sync-timed' ? Math.max(...mine.map((s) => s.slowestCallMs)) : null,
-    callsOver1Ms: mode === 'sync-timed' ? median(mine.map((s) => s.callsOver1Ms)) : null,
+    slowestCallMs:
+      mode === 'sync-timed' ? Math.max(...present(mine.map((s) => s.slowestCallMs))) : null,
+    callsOver1Ms: mode === 'sync-timed' ? median(present(mine.map((s) => s.callsOver1Ms))) : null,
   };
 });
 
-const find = (contender, keys, mode) =>
-  summary.find((s) => s.contender === contender && s.keys === keys && s.mode === mode);
+type Row = (typeof summary)[number];
+const find = (contender: Contender, keys: KeySet, mode: Mode): Row => {
+  const row = summary.find((s) => s.contender === contender && s.keys === keys && s.mode === mode);
+  if (row === undefined) throw new Error(`no ${contender} ${keys} ${mode} in this run`);
+  return row;
+};
 
 const meta = {
   date: new Date().toISOString(),
-  node: process.version,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: cpus().length,
+  ...machine(),
+  quick,
   rounds,
   distinctTokens: distinct,
   hotDecisions: hot,
   batch,
-  loadAverage: { start: loadAtStart, end: loadavg()[0] },
+  loadAverage: { start: loadAtStart, end: loadavg()[0]! },
 };
-writeFileSync(
-  join(resultsDir, 'banhammer.json'),
-  `${JSON.stringify({ meta, summary, samples }, null, 2)}\n`,
-);
 
-const fmt = (n) => `${(n / 1e6).toFixed(2)} M/s`;
+const fmt = (n: number) => `${(n / 1e6).toFixed(2)} M/s`;
 const lines = [
   '# BanHammer benchmark',
   '',
   `Same run, same input, each measurement in its own process; medians of ${rounds} rounds.`,
   `${meta.date}, Node ${meta.node}, ${meta.cores} × ${meta.cpu} (shared with other work: 1-minute load average ${meta.loadAverage.start.toFixed(1)} at the start, ${meta.loadAverage.end.toFixed(1)} at the end).`,
-  'Reproduce: `npm run bench:banhammer` (ROUNDS, DISTINCT, HOT override the sizes).',
+  `Reproduce: \`npm run bench:banhammer${quick ? ' -- --quick' : ''}\` (\`--rounds\`, \`--distinct\`, \`--hot\` override the sizes).`,
   '',
   '- **hitwarden**: `BanHammer#incr` on the default `MemoryStore` (exact thresholds, rates over',
   '  1/10/60 min, bans, `blockLocal` action), configured so that nothing is refused',
   `  (100,000 events per millisecond); on the \`incrMany\` rows, \`BanHammer#incrMany\` over arrays of ${batch}`,
   '  tokens, one call awaited after another (rate-limiter-flexible has no batch call: its row',
   `  there is its batches of ${batch}).`,
-  '- **hitwarden core**: the same store through its synchronous core: `store.core.incr` per',
-  `  decision (sequential rows), or \`store.core.incrMany\` over arrays of ${batch} tokens (the other rows).`,
+  '- **hitwarden core**: the same store through its synchronous decisions (`store.openSync`): `incr` per',
+  `  decision (sequential rows), or \`incrMany\` over arrays of ${batch} tokens (the other rows).`,
   '- **core, presized**: the same with `initialCapacity` set to the number of distinct tokens, so',
   '  the tables never grow during the run (the others start at 1,024 pairs and double).',
   '- **rlf**: rate-limiter-flexible `RateLimiterMemory#consume` (1e9 points per hour).',
@@ -163,12 +165,12 @@ const lines = [
   '| keys | mode | hitwarden | rlf | ratio | hitwarden core |',
   '|---|---|---|---|---|---|',
 ];
-for (const keys of ['hot', 'distinct']) {
-  for (const mode of ['sequential', 'batch', 'many']) {
+for (const keys of ['hot', 'distinct'] as const) {
+  for (const mode of ['sequential', 'batch', 'many'] as const) {
     const mine = find('hitwarden', keys, mode);
     const theirs = find('rlf', keys, mode === 'many' ? 'batch' : mode);
     // The core's own calls: incr beside the sequential row, incrMany beside the incrMany row.
-    const core = { sequential: 'sync', batch: undefined, many: 'sync-batch' }[mode];
+    const core = ({ sequential: 'sync', batch: undefined, many: 'sync-batch' } as const)[mode];
     const label =
       keys === 'hot'
         ? `1 token (${hot.toLocaleString('en')} decisions)`
@@ -186,12 +188,12 @@ lines.push(
   '|---|---|---|---|---|---|---|---|---|',
 );
 /** One row per rate (wall, CPU) of the fresh-token runs in `mode`; `cells` makes its cells. */
-function rateRows(mode, cells) {
+function rateRows(mode: Mode, cells: (rate: (contender: Contender) => number) => string[]): void {
   for (const [label, field] of [
     ['wall', 'medianPerSecond'],
     ['CPU', 'medianPerCpuSecond'],
-  ]) {
-    const rate = (contender) => find(contender, 'distinct', mode)[field];
+  ] as const) {
+    const rate = (contender: Contender) => find(contender, 'distinct', mode)[field];
     lines.push(`| ${label} | ${cells(rate).join(' | ')} |`);
   }
 }
@@ -243,13 +245,13 @@ for (const contender of [
   'map-floor',
   'map-state-floor',
   'table-floor',
-]) {
+] as const) {
   const row = find(
     contender,
     'distinct',
     contender === 'hitwarden' || contender === 'rlf' ? 'sequential' : 'sync',
   );
-  lines.push(`| ${contender} | ${row.medianBytesPerToken.toFixed(0)} |`);
+  lines.push(`| ${contender} | ${row.medianBytesPerToken?.toFixed(0) ?? 'n/a'} |`);
 }
 lines.push(
   '',
@@ -269,7 +271,7 @@ for (const row of summary) {
 const timed = find('hitwarden-core', 'distinct', 'sync-timed');
 lines.push(
   '',
-  `Slowest single decision of the sync core while ${distinct.toLocaleString('en')} fresh tokens fill the store (every call timed on its own, wall clock; worst over the rounds): ${timed.slowestCallMs.toFixed(2)} ms, with a median of ${timed.callsOver1Ms} calls over 1 ms per run. On a shared machine the wall clock also counts time the process waited for a core.`,
+  `Slowest single decision of the sync core while ${distinct.toLocaleString('en')} fresh tokens fill the store (every call timed on its own, wall clock; worst over the rounds): ${timed.slowestCallMs?.toFixed(2)} ms, with a median of ${timed.callsOver1Ms} calls over 1 ms per run. On a shared machine the wall clock also counts time the process waited for a core.`,
 );
 const refusedTotal = summary.reduce((sum, s) => sum + s.refused, 0);
 lines.push(
@@ -279,5 +281,5 @@ lines.push(
     : `Refused decisions: ${refusedTotal} (see the JSON).`,
   '',
 );
-writeFileSync(join(resultsDir, 'banhammer.md'), `${lines.join('\n')}\n`);
+writeResults(quick ? 'banhammer-quick' : 'banhammer', { meta, summary, samples }, lines.join('\n'));
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,11 +1,11 @@
 // One benchmark measurement in a fresh process: one contender, one key set, one mode.
-// Started by run.mjs with `node --expose-gc child.mjs '<json>'`; prints one JSON line.
+// Started by run.ts with `node --expose-gc --import tsx child.ts '<json>'`; prints one JSON line.
 //
 // Contenders:
 //   hitwarden       BanHammer#incr on the default MemoryStore (the async API); in mode many,
 //                   BanHammer#incrMany over arrays of `batch` tokens, awaited one after another
-//   hitwarden-core  the memory store's synchronous core (store.core.incr), no promises; in
-//                   mode sync-batch, store.core.incrMany over arrays of `batch` tokens
+//   hitwarden-core  the memory store's synchronous decisions (store.openSync().incr), no promises; in
+//                   mode sync-batch, their incrMany over arrays of `batch` tokens
 //   hitwarden-core-presized  the same, with initialCapacity = the number of distinct tokens
 //                   (what a caller who knows its traffic can ask for): shows what growth costs
 //   rlf             rate-limiter-flexible RateLimiterMemory#consume
@@ -26,15 +26,64 @@
 // with a 60 s ban and blockLocal as its action; rate-limiter-flexible allows 1e9 points per
 // hour.
 
-import { createRequire } from 'node:module';
+import * as hitwarden from 'hitwarden';
 
-const options = JSON.parse(process.argv[2]);
+export const CONTENDERS = [
+  'hitwarden',
+  'hitwarden-core',
+  'hitwarden-core-presized',
+  'rlf',
+  'map-floor',
+  'map-state-floor',
+  'table-floor',
+] as const;
+export type Contender = (typeof CONTENDERS)[number];
+
+/** `hot`: one token for every decision; `distinct`: a fresh token for each. */
+export type KeySet = 'hot' | 'distinct';
+
+/**
+ * sequential: one awaited decision after another; batch: `batch` decisions started, then all
+ * awaited; many: BanHammer#incrMany per `batch` tokens; sync: the synchronous call per
+ * decision; sync-batch: the synchronous incrMany per `batch` tokens; sync-timed: sync with
+ * every call timed on its own.
+ */
+export type Mode = 'sequential' | 'batch' | 'many' | 'sync' | 'sync-batch' | 'sync-timed';
+
+export interface Case {
+  contender: Contender;
+  keys: KeySet;
+  mode: Mode;
+  decisions: number;
+  batch: number;
+}
+
+export interface Sample extends Case {
+  seconds: number;
+  perSecond: number;
+  cpuSeconds: number;
+  perCpuSecond: number;
+  systemSeconds: number;
+  pageFaults: number;
+  refused: number;
+  /** sync-timed only: the slowest single call, and how many took over 1 ms. */
+  slowestCallMs: number | null;
+  callsOver1Ms: number | null;
+  /** distinct keys only: what the contender holds per token after the run. */
+  bytesPerToken: number | null;
+}
+
+/** A synchronous decision: bit 0 set when the event passed. */
+type DecideSync = (token: string) => number;
+/** An asynchronous one: false (or a rejection) when refused. */
+type DecideAsync = (token: string) => Promise<unknown>;
+
+const options = JSON.parse(process.argv[2]!) as Case;
 const { contender, keys, mode, decisions, batch } = options;
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error('child.ts needs node --expose-gc');
 
-const hitwarden = await import('../../dist/index.js');
-const require = createRequire(import.meta.url);
-
-function makeTokens() {
+function makeTokens(): string[] {
   if (keys === 'hot') return ['203.0.113.77'];
   // Distinct IPv4 text tokens, made before measuring so that neither contender pays for them
   // and the heap figure counts only what the limiter keeps. Each is a flat string copied out
@@ -42,7 +91,7 @@ function makeTokens() {
   // benchmark): a template literal of 13+ characters would be a V8 cons string, which the
   // first hash of it, by either contender, would have to flatten, a cost no request path pays.
   const scratch = Buffer.allocUnsafe(16);
-  const tokens = new Array(decisions);
+  const tokens = new Array<string>(decisions);
   for (let i = 0; i < decisions; i++) {
     const length = scratch.write(`10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`, 'latin1');
     tokens[i] = scratch.toString('latin1', 0, length);
@@ -51,9 +100,10 @@ function makeTokens() {
 }
 
 const tokens = makeTokens();
-const tokenAt = keys === 'hot' ? () => tokens[0] : (i) => tokens[i];
+const tokenAt: (i: number) => string =
+  keys === 'hot' ? () => tokens[0]! : (i: number) => tokens[i]!;
 // sync-batch hands the core arrays of `batch` tokens: cut before measuring, like the tokens.
-const chunks = [];
+const chunks: string[][] = [];
 if (mode === 'sync-batch' || mode === 'many') {
   for (let i = 0; i < decisions; i += batch) {
     const n = Math.min(batch, decisions - i);
@@ -65,28 +115,35 @@ if (mode === 'sync-batch' || mode === 'many') {
  *  process.memoryUsage() does not count. */
 let sharedBytes = () => 0;
 
-function memory() {
-  globalThis.gc();
-  globalThis.gc();
+function memory(): number {
+  gc!();
+  gc!();
   const usage = process.memoryUsage();
   // Typed arrays live outside the JS heap (external): count both, and the shared buffers.
   return usage.heapUsed + usage.external + sharedBytes();
 }
 
 const before = memory();
-let decide;
+const notBuilt = (what: string) => () => {
+  throw new Error(`${contender} has no ${what} decision (mode ${mode})`);
+};
+let decide: DecideSync = notBuilt('synchronous');
+let decideAsync: DecideAsync = notBuilt('asynchronous');
 /** sync-batch: decides a chunk of tokens in one call, returns how many passed. */
-let decideMany;
-let keep;
+let decideMany: (chunk: string[]) => number = notBuilt('synchronous batch');
+/** many: the same through the async API. */
+let decideManyAsync: (chunk: string[]) => Promise<number> = notBuilt('asynchronous batch');
+let keep: unknown;
 /** Where a floor leaves loads it makes only to bring lines into cache. */
 const prefetchSink = new Int32Array(1);
 if (contender === 'rlf') {
-  const { RateLimiterMemory } = require('rate-limiter-flexible');
+  // Loaded here only, so that no other contender's process holds it.
+  const { RateLimiterMemory } = await import('rate-limiter-flexible');
   const limiter = new RateLimiterMemory({ points: 1e9, duration: 3600 });
   keep = limiter;
-  decide = (token) => limiter.consume(token);
+  decideAsync = (token) => limiter.consume(token);
 } else if (contender === 'map-floor') {
-  const map = new Map();
+  const map = new Map<string, number>();
   keep = map;
   let n = 0;
   decide = (token) => {
@@ -94,7 +151,7 @@ if (contender === 'rlf') {
     return 1;
   };
 } else if (contender === 'map-state-floor') {
-  const map = new Map();
+  const map = new Map<string, number>();
   // Two doubles per slot, grown by doubling like a real table would.
   let state = new Float64Array(2048);
   keep = { map, state: () => state };
@@ -111,7 +168,7 @@ if (contender === 'rlf') {
       }
     }
     state[slot * 2] = now;
-    state[slot * 2 + 1]++;
+    state[slot * 2 + 1]!++;
     return 1;
   };
 } else if (contender === 'table-floor') {
@@ -120,10 +177,10 @@ if (contender === 'rlf') {
   const mask = positions - 1;
   const index = new Int32Array(new SharedArrayBuffer(positions * 8));
   const records = new Float64Array(new SharedArrayBuffer(tokens.length * 64));
-  const owners = [];
+  const owners: string[] = [];
   keep = { index, records, owners };
   sharedBytes = () => index.byteLength + owners.length * 64;
-  const hashOf = (token) => {
+  const hashOf = (token: string) => {
     let h = 0x2545f491;
     for (let k = 0; k < token.length; k++) h = Math.imul(h ^ token.charCodeAt(k), 0x01000193);
     h ^= h >>> 16;
@@ -131,11 +188,11 @@ if (contender === 'rlf') {
     return h ^ (h >>> 13);
   };
   // Finds the token's slot (or adds it) and writes the event's time into its record.
-  const record = (token, h, now) => {
+  const record = (token: string, h: number, now: number) => {
     let at = h & mask;
     let slot = -1;
     for (;;) {
-      const entry = index[at << 1];
+      const entry = index[at << 1]!;
       if (entry === 0) break;
       if (index[(at << 1) + 1] === h && owners[entry - 1] === token) {
         slot = entry - 1;
@@ -162,12 +219,12 @@ if (contender === 'rlf') {
   decideMany = (chunk) => {
     for (let start = 0; start < chunk.length; start += 64) {
       const end = Math.min(chunk.length, start + 64);
-      for (let i = start; i < end; i++) hashes[i - start] = hashOf(chunk[i]);
+      for (let i = start; i < end; i++) hashes[i - start] = hashOf(chunk[i]!);
       let sink = 0;
-      for (let k = 0; k < end - start; k++) sink |= index[(hashes[k] & mask) << 1];
+      for (let k = 0; k < end - start; k++) sink |= index[(hashes[k]! & mask) << 1]!;
       prefetchSink[0] = sink;
       const now = Date.now();
-      for (let i = start; i < end; i++) record(chunk[i], hashes[i - start], now);
+      for (let i = start; i < end; i++) record(chunk[i]!, hashes[i - start]!, now);
     }
     return chunk.length;
   };
@@ -182,22 +239,39 @@ if (contender === 'rlf') {
   const store = new hitwarden.MemoryStore({
     initialCapacity: contender === 'hitwarden-core-presized' ? tokens.length : 1024,
   });
-  const hammer = new hitwarden.BanHammer(bans, { store });
-  keep = hammer;
-  sharedBytes = () => store.core.arrayBytes;
+  sharedBytes = () => store.arrayBytes;
   if (contender === 'hitwarden-core' || contender === 'hitwarden-core-presized') {
-    const core = store.core;
+    // The store's synchronous decisions, opened the way a BanHammer opens them.
+    const threshold = bans.login_failed.thresholds[0]!;
+    const core = store.openSync({
+      clock: Date.now,
+      metrics: [
+        {
+          name: 'login_failed',
+          thresholds: [
+            {
+              limit: threshold.limit,
+              windowSeconds: threshold.window,
+              durationSeconds: threshold.action_duration,
+            },
+          ],
+        },
+      ],
+    });
+    keep = core;
     decide = (token) => core.incr(token, 0);
     const out = new Uint8Array(batch);
     decideMany = (chunk) => {
       core.incrMany(chunk, 0, out);
       let passed = 0;
-      for (let k = 0; k < chunk.length; k++) passed += out[k] & 1;
+      for (let k = 0; k < chunk.length; k++) passed += out[k]! & 1;
       return passed;
     };
   } else {
-    decide = (token) => hammer.incr(token, 'login_failed');
-    decideMany = async (chunk) => {
+    const hammer = new hitwarden.BanHammer(bans, { store });
+    keep = hammer;
+    decideAsync = (token) => hammer.incr(token, 'login_failed');
+    decideManyAsync = async (chunk) => {
       let passed = 0;
       for (const ok of await hammer.incrMany(chunk, 'login_failed')) if (ok) passed++;
       return passed;
@@ -206,30 +280,32 @@ if (contender === 'rlf') {
 }
 
 // Held from the global object so the optimiser cannot free the limiter before we measure.
-globalThis.__keep = keep;
+(globalThis as { __keep?: unknown }).__keep = keep;
 
 let refused = 0;
 // sync-timed: every call timed on its own, for the slowest single decision (the timing slows
 // the loop, so its rates are not comparable with the other modes').
-let slowestCallMs = null;
-let callsOver1Ms = null;
+let slowestCallMs: number | null = null;
+let callsOver1Ms: number | null = null;
 const faultsStart = process.resourceUsage().minorPageFault;
 const cpuStart = process.cpuUsage();
 const start = performance.now();
 if (mode === 'sync-timed') {
-  slowestCallMs = 0;
-  callsOver1Ms = 0;
+  let slowest = 0;
+  let over1Ms = 0;
   for (let i = 0; i < decisions; i++) {
     const before = performance.now();
     if ((decide(tokenAt(i)) & 1) === 0) refused++;
     const took = performance.now() - before;
-    if (took > slowestCallMs) slowestCallMs = took;
-    if (took > 1) callsOver1Ms++;
+    if (took > slowest) slowest = took;
+    if (took > 1) over1Ms++;
   }
+  slowestCallMs = slowest;
+  callsOver1Ms = over1Ms;
 } else if (mode === 'sync-batch') {
   for (const chunk of chunks) refused += chunk.length - decideMany(chunk);
 } else if (mode === 'many') {
-  for (const chunk of chunks) refused += chunk.length - (await decideMany(chunk));
+  for (const chunk of chunks) refused += chunk.length - (await decideManyAsync(chunk));
 } else if (mode === 'sync') {
   for (let i = 0; i < decisions; i++) {
     if ((decide(tokenAt(i)) & 1) === 0) refused++;
@@ -237,17 +313,17 @@ if (mode === 'sync-timed') {
 } else if (mode === 'sequential') {
   for (let i = 0; i < decisions; i++) {
     try {
-      const passed = await decide(tokenAt(i));
+      const passed = await decideAsync(tokenAt(i));
       if (passed === false) refused++;
     } catch {
       refused++;
     }
   }
 } else {
-  const pending = new Array(batch);
+  const pending = new Array<Promise<unknown>>(batch);
   for (let i = 0; i < decisions; i += batch) {
     const n = Math.min(batch, decisions - i);
-    for (let k = 0; k < n; k++) pending[k] = decide(tokenAt(i + k));
+    for (let k = 0; k < n; k++) pending[k] = decideAsync(tokenAt(i + k));
     try {
       const results = await Promise.all(n === batch ? pending : pending.slice(0, n));
       for (const passed of results) if (passed === false) refused++;
@@ -267,7 +343,7 @@ const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 // serves in system time: a large part of filling a store with a million tokens.
 const pageFaults = process.resourceUsage().minorPageFault - faultsStart;
 const after = memory();
-const result = {
+const result: Sample = {
   ...options,
   seconds,
   perSecond: decisions / seconds,
