@@ -128,6 +128,8 @@ export class MemoryCore implements SyncDecisions {
   readonly thresholdState: Uint8Array;
   /** `token_rate_1m`, `_10m`, `_60m`, written by `readRates`/`readLastRates`. */
   readonly rates = new Float64Array(3);
+  /** Per threshold of the decision being made: whether the events exceed its limit. */
+  readonly #exceeded: Uint8Array;
 
   /** The store's clock under the one rule (docs/time.md): garbage is an InvalidTimeError
    *  thrown before anything changes, a large step back is a correction. */
@@ -183,6 +185,7 @@ export class MemoryCore implements SyncDecisions {
       return { name: metric.name, limits, windowsMs, durationsMs, maxRingClass, banClass, spanMs };
     });
     this.thresholdState = new Uint8Array(maxThresholds);
+    this.#exceeded = new Uint8Array(maxThresholds);
     const initial = Math.max(16, options.initialCapacity);
     this.#records = new SlotRecords(initial, this.#maxTokens);
     this.#rings = new EventRings(this.#records, maxClass + 1);
@@ -326,23 +329,18 @@ export class MemoryCore implements SyncDecisions {
     if (i32[rec + I_SETTLED] !== this.#clock.corrections) this.#settle(slot, now);
     i32[rec + I_FLAGS] = IN_USE | REFERENCED;
     f64[frec + F_EXPIRES_AT] = now + table.spanMs;
-    const rings = this.#rings;
-    rings.push(slot, table.maxRingClass, now);
-    const count = rings.count(slot);
+    this.#rings.push(slot, table.maxRingClass, now);
+    const exceeded = this.#exceeded;
+    this.#rings.exceeded(slot, table.limits, table.windowsMs, now, exceeded);
     const blocked = f64[frec + F_BLOCKED_UNTIL]! > now;
     const state = this.thresholdState;
-    const limits = table.limits;
-    const windowsMs = table.windowsMs;
+    const count = table.limits.length;
     let flags = PASSED;
-    for (let i = 0; i < limits.length; i++) {
+    for (let i = 0; i < count; i++) {
       if (blocked && this.#bans.endOf(slot, table.banClass, i) > now) {
         state[i] = BLOCKING;
         flags = HAS_ACTIONS;
-        continue;
-      }
-      const limit = limits[i]!;
-      // Trips when the (limit+1)-th newest event is inside (now − window, now].
-      if (count > limit && rings.eventBack(slot, limit) > now - windowsMs[i]!) {
+      } else if (exceeded[i] === 1) {
         this.#bans.start(slot, table.banClass, i, now + table.durationsMs[i]!);
         state[i] = TRIPPED;
         flags = HAS_ACTIONS;

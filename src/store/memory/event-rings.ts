@@ -65,14 +65,32 @@ export class EventRings {
     if (bucket !== NONE) this.#buckets.free(bucket);
   }
 
-  /** Events the ring holds. */
-  count(slot: number): number {
-    return this.#records.i32[(slot << REC_SHIFT_I32) + I_RING_COUNT]!;
-  }
-
-  /** The timestamp `back` events before the newest (0: the newest); `back` < `count`. */
-  eventBack(slot: number, back: number): number {
-    return this.#at(slot, this.#records.i32[(slot << REC_SHIFT_I32) + I_RING_NEXT]! - 1 - back);
+  /**
+   * For each threshold `i`, whether the slot's events exceed `limits[i]` within the last
+   * `windowsMs[i]` before `now`: whether the `(limit + 1)`-th newest event lies inside
+   * (now − window, now]. Writes 1 or 0 into `out[i]`; one pass, the ring located once.
+   */
+  exceeded(
+    slot: number,
+    limits: Uint32Array,
+    windowsMs: Float64Array,
+    now: number,
+    out: Uint8Array,
+  ): void {
+    const i32 = this.#records.i32;
+    const rec = slot << REC_SHIFT_I32;
+    const cls = i32[rec + I_RING_CLASS]!;
+    const ring = cls === 0 ? this.#records.f64 : this.#pool.data[cls]!;
+    const base =
+      cls === 0 ? (slot << REC_SHIFT_F64) + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
+    const mask = (1 << cls) - 1;
+    const count = i32[rec + I_RING_COUNT]!;
+    const newest = i32[rec + I_RING_NEXT]! - 1;
+    for (let i = 0; i < limits.length; i++) {
+      const limit = limits[i]!;
+      out[i] =
+        count > limit && ring[base + ((newest - limit) & mask)]! > now - windowsMs[i]! ? 1 : 0;
+    }
   }
 
   /** Appends `now` to the slot's ring, growing it up to class `maxClass` or moving the slot
@@ -80,29 +98,36 @@ export class EventRings {
   push(slot: number, maxClass: number, now: number): void {
     const i32 = this.#records.i32;
     const rec = slot << REC_SHIFT_I32;
-    let cls = i32[rec + I_RING_CLASS]!;
-    let count = i32[rec + I_RING_COUNT]!;
-    if (count === 1 << cls) {
-      if (cls < maxClass) {
-        this.#grow(slot, cls);
-        cls++;
-      } else {
-        const oldest = this.#at(slot, i32[rec + I_RING_NEXT]!);
-        // The ring is about to lose an event the hourly rate still counts: bucket from now on.
-        if (i32[rec + I_BUCKET] === NONE && oldest > now - LONGEST_RATE_WINDOW_MS) {
-          this.#startBuckets(slot);
-        }
-        count--;
-      }
-    }
+    // Kept small so that it is inlined into the decision: a full ring is the rare case.
+    if (i32[rec + I_RING_COUNT] === 1 << i32[rec + I_RING_CLASS]!)
+      this.#makeRoom(slot, maxClass, now);
+    const cls = i32[rec + I_RING_CLASS]!;
     const next = i32[rec + I_RING_NEXT]!;
     if (cls === 0) this.#records.f64[(slot << REC_SHIFT_F64) + F_INLINE_RING] = now;
     else this.#pool.data[cls]![(i32[rec + I_RING_BLOCK]! << cls) + (next & ((1 << cls) - 1))] = now;
     // Kept modulo 2^31 so it stays a small integer; only its low bits index the ring.
     i32[rec + I_RING_NEXT] = (next + 1) & 0x7fff_ffff;
-    i32[rec + I_RING_COUNT] = count + 1;
+    i32[rec + I_RING_COUNT]!++;
     const bucket = i32[rec + I_BUCKET]!;
     if (bucket !== NONE) this.#buckets.add(bucket, now);
+  }
+
+  /** A full ring is about to take an event: it doubles, up to class `maxClass`; past that its
+   *  oldest event is dropped (and the slot bucketed if that event still counts for a rate). */
+  #makeRoom(slot: number, maxClass: number, now: number): void {
+    const i32 = this.#records.i32;
+    const rec = slot << REC_SHIFT_I32;
+    const cls = i32[rec + I_RING_CLASS]!;
+    if (cls < maxClass) {
+      this.#grow(slot, cls);
+      return;
+    }
+    const oldest = this.#at(slot, i32[rec + I_RING_NEXT]!);
+    // The ring is about to lose an event the hourly rate still counts: bucket from now on.
+    if (i32[rec + I_BUCKET] === NONE && oldest > now - LONGEST_RATE_WINDOW_MS) {
+      this.#startBuckets(slot);
+    }
+    i32[rec + I_RING_COUNT]!--;
   }
 
   /**
