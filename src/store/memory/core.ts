@@ -1,7 +1,10 @@
 import { CapacityError } from '../../errors.js';
-import { randomSeed } from '../../tables/mix.js';
+import { type SharedInt32Array, sharedInt32 } from '../../shared-arrays.js';
+import { MIGRATION_STEP } from '../../tables/incremental-doubling.js';
+import { mix32, randomSeed } from '../../tables/mix.js';
+import { placePair, removePair } from '../../tables/pair-index.js';
 import { type Clock, ClockGuard } from '../../time/clock.js';
-import { LONGEST_RATE_WINDOW_MS } from '../rates.js';
+import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
 import type { Ban } from '../stats.js';
 import type { StoreMetric } from '../store.js';
 import {
@@ -13,55 +16,58 @@ import {
   TRIPPED,
   UNTRACKED,
 } from '../sync-decisions.js';
-import { BanEnds } from './ban-ends.js';
-import { ClockHand } from './clock-hand.js';
-import { EventRings } from './event-rings.js';
 import { memoryOptions, type WhenFull } from './memory-options.js';
-import {
-  F_BLOCKED_UNTIL,
-  F_EXPIRES_AT,
-  I_FLAGS,
-  I_HASH,
-  I_METRIC,
-  I_NEXT_FREE,
-  I_SETTLED,
-  IN_USE,
-  NONE,
-  REC_SHIFT_F64,
-  REC_SHIFT_I32,
-  REFERENCED,
-  SlotRecords,
-} from './records.js';
-import { TokenChunks } from './token-chunks.js';
-import { hashOf, TokenIndex } from './token-index.js';
+import { RateBuckets } from './rate-buckets.js';
+import { RingPool } from './ring-pool.js';
 
 /*
  * The memory store's synchronous core: every decision, in typed arrays, without allocating.
  *
- * A tracked (token, metric) pair is a *slot*: a 64-byte record (records.ts) plus its token
- * string (token-chunks.ts). A seeded hash index (token-index.ts) maps (token, metric) to its
- * slot. The slot's events sit in a ring, and its rates are read from the ring or from
- * bucketed counters (event-rings.ts); a banned slot's ban ends sit in a block of their own
- * (ban-ends.ts). This file decides, bans, settles slots after clock corrections and keeps
- * the free list.
+ * A tracked (token, metric) pair is a *slot*: a 64-byte record (one cache line) in one
+ * ArrayBuffer, seen through an Int32 and a Float64 view, plus the token string in a plain
+ * array. An open-addressing hash index (linear probing, seeded hash) maps (token, metric) to
+ * its slot. At a million tokens a decision is bound by cache misses, so everything a decision
+ * reads sits in the one record: the hash check, the ring's place, the ban summary, the expiry
+ * and, for a token seen once, its only timestamp.
+ *
+ * Decisions. A slot's events are timestamps in a ring holding at least the last `limit + 1`
+ * of them for the metric's largest limit (in the record while it is one, then in ring-pool.ts
+ * blocks that double as needed). A threshold trips when the `(limit + 1)`-th newest event, the
+ * current one included, lies inside the window: one read, exact for every window length,
+ * however busy the token.
+ *
+ * Rates are counted from the ring too, exactly, while it still holds every event of the last
+ * hour. The first time a full ring would drop an event younger than an hour, the slot gets
+ * bucketed counters (rate-buckets.ts), filled from the ring, and its rates are bucketed from
+ * then on (within 1/60 of each window, see store/rates.ts).
  *
  * Memory. A slot's state can matter for `span` = max(longest window, longest ban, 1 hour)
- * after its last event or ban; past that (`expiresAt`) it is dead. A hand (clock-hand.ts)
- * frees the dead slots, two looked at per new pair, so the table can only grow while pairs
- * stay alive.
+ * after its last event or ban; past that (`expiresAt`) it is dead. A clock hand walks the
+ * slots, two for each new pair, and frees the dead ones: no call ever sweeps the table, and
+ * the table can only grow while pairs stay alive. A banned slot keeps its per-threshold ban
+ * ends in a block of a second ring pool (`#bans`), 8 bytes a threshold; the record holds the
+ * latest end, so a slot never banned, or no longer, is decided without reading the block.
  *
  * Time. The clock is read under `ClockGuard`'s rule (docs/time.md). After the clock has been
  * corrected back, a slot's state stamped after now is settled when the slot is next touched
  * (`#settle`): the record keeps the correction count it was settled at, so the hot path pays
  * one integer compare.
  *
- * Floods. `maxTokens` caps the slots: at the cap, a new pair takes the slot of one that the
- * eviction hand picks (clock-hand.ts), never one holding a ban in force. When every slot the
- * hand looks at holds a ban in force, the table is taken as full of bans and the new pair is
- * not stored: by `whenFull`, its event is decided as that of a pair seen for the first time
- * and then forgotten (`'untracked'`, the default: the event passes unless a threshold's limit
- * is 0, whose actions then run without a ban being kept), or refused (`'refuse'`). Either way
- * `incr` reports `UNTRACKED` and `untracked` counts it.
+ * Floods. `maxTokens` caps the slots: at the cap, a new pair takes the slot of one that a
+ * second hand, the eviction hand, picks with the CLOCK (second-chance) rule, an approximation
+ * of least-recently-used over every pair of every metric: slots used since the hand last
+ * passed get another round, and slots holding a ban in force are never taken, since the bans
+ * are what the cap protects (a flood of tokens that each earn a ban must not unban a real
+ * attacker). The eviction hand stops on the slot it frees, so in a flood it moves one slot per
+ * new pair and every slot gets its turn; the dead-state hand is a separate one, so its steps
+ * cannot make the eviction hand stride over whole residue classes of slots. When every slot
+ * the eviction hand looks at (`EVICTION_SCAN` of them) holds a ban in force, the table is
+ * taken as full of bans and the new pair is not stored: by `whenFull`, its event is decided
+ * as that of a pair seen for the first time and then forgotten (`'untracked'`, the default:
+ * the event passes unless a threshold's limit is 0, whose actions then run without a ban
+ * being kept), or refused (`'refuse'`). Either way `incr` reports `UNTRACKED` and
+ * `untracked` counts it. The hand resumes there on the next new pair, so a run of bans does
+ * not hide the unbanned slots past it for long.
  *
  * Batches. Over many distinct tokens a decision waits mostly for one cache miss, in the index,
  * and `incr` cannot start the next token's before the current one is decided. `incrMany`
@@ -70,16 +76,70 @@ import { hashOf, TokenIndex } from './token-index.js';
  * token by token with the same code as `incr`, on lines already in cache.
  */
 
+const NONE = -1;
+/** Slots per chunk of the token array (see `#tokenChunks`). */
+const TOKEN_CHUNK_BITS = 12;
+const TOKEN_CHUNK = 1 << TOKEN_CHUNK_BITS;
+/** An old-index entry removed during a migration (see `#oldIndex`). */
+const TOMBSTONE = -1;
 /** Smallest ring a busy token gets, so tiny limits still keep exact rates a while. */
 const MIN_RING = 16;
+/**
+ * Slots the records reserve address space for up front: `min(maxTokens, this)`, 64 bytes
+ * each (128 MB of address space at the default cap, 256 MB at most). The system commits a
+ * shared buffer's pages lazily, zero-filled, when they are first written, so a slot costs
+ * memory only once it has been used; and the records never move, so the table neither copies
+ * them as it grows nor leaves retired copies behind for the next major GC to free. Past this
+ * many slots (a larger `maxTokens`), or if the system refuses the reservation, the records
+ * grow by doubling.
+ */
+const RESERVED_SLOTS = 1 << 22;
 /** Slots the dead-state hand looks at per new pair: more than the one it takes. */
 const SWEEP_PER_CALL = 2;
+/** Slots the eviction hand looks at for one not used since it last passed before it settles
+ *  for the first unbanned one; if all of them hold a ban, the table counts as full of bans. */
+const EVICTION_SCAN = 32;
 /**
  * Tokens `incrMany` prefetches and then decides at a time: enough independent cache misses
  * to keep the memory system busy, few enough that the first lines are still cached when
  * their turn comes.
  */
 const BATCH_BLOCK = 64;
+/** Where `#prefetch` leaves what it read (see there). */
+const PREFETCH_SINK = new Int32Array(1);
+
+// The record of a slot: 16 Int32 words = 8 Float64 words = 64 bytes.
+const REC_SHIFT_I32 = 4;
+const REC_SHIFT_F64 = 3;
+const I_HASH = 0;
+/** Next free slot while the slot is free (its hash is only needed while it is in use). */
+const I_NEXT_FREE = 0;
+const I_METRIC = 1;
+/** Ring block in the pool of its class (unused for class 0, which lives in the record). */
+const I_RING_BLOCK = 2;
+/** log2 of the ring's size. */
+const I_RING_CLASS = 3;
+/** Where the next timestamp goes in the ring (kept modulo 2^31). */
+const I_RING_NEXT = 4;
+/** Timestamps held (≤ ring size). */
+const I_RING_COUNT = 5;
+/** Rate bucket block, or NONE. */
+const I_BUCKET = 6;
+const I_FLAGS = 7;
+/** The slot's block of ban ends in `#bans` (one per threshold of its metric), or NONE. */
+const I_BANS = 8;
+/** The clock's correction count when the slot was last settled (see `#settle`). */
+const I_SETTLED = 9;
+/** Latest end of a ban on the slot (0: never banned): a quick "may be blocked" test. */
+const F_BLOCKED_UNTIL = 5;
+/** When nothing in the slot can matter any more. */
+const F_EXPIRES_AT = 6;
+/** The ring while it has a single slot (class 0). */
+const F_INLINE_RING = 7;
+
+const IN_USE = 1;
+/** Used since the hand last passed (CLOCK's reference bit). */
+const REFERENCED = 2;
 
 /** The options of `MemoryStore` that the core uses (read by `memoryOptions`). */
 export interface MemoryCoreOptions {
@@ -104,23 +164,20 @@ interface MetricTable {
   readonly spanMs: number;
 }
 
+/**
+ * Seeded FNV-1a over the UTF-16 code units, mixed with the metric, finished with the shared
+ * murmur mix so that the low bits (which pick the index position) depend on every input bit.
+ */
+function hashOf(token: string, metric: number, seed: number): number {
+  let h = seed ^ Math.imul(metric + 1, 0x9e3779b1);
+  for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), 0x01000193);
+  return mix32(h ^ token.length);
+}
+
 function ceilLog2(n: number): number {
   let c = 0;
   while (1 << c < n) c++;
   return c;
-}
-
-/** Hashes `tokens[start .. end)` into `hashes[0 ..]`. A function of its own so that the
- *  hashing loop is compiled tight without spending `incrMany`'s inlining budget. */
-function hashBlock(
-  tokens: ArrayLike<string>,
-  start: number,
-  end: number,
-  metric: number,
-  seed: number,
-  hashes: Int32Array,
-): void {
-  for (let i = start; i < end; i++) hashes[i - start] = hashOf(tokens[i]!, metric, seed);
 }
 
 export class MemoryCore implements SyncDecisions {
@@ -128,32 +185,63 @@ export class MemoryCore implements SyncDecisions {
   readonly thresholdState: Uint8Array;
   /** `token_rate_1m`, `_10m`, `_60m`, written by `readRates`/`readLastRates`. */
   readonly rates = new Float64Array(3);
-  /** Per threshold of the decision being made: whether the events exceed its limit. */
-  readonly #exceeded: Uint8Array;
 
   /** The store's clock under the one rule (docs/time.md): garbage is an InvalidTimeError
    *  thrown before anything changes, a large step back is a correction. */
   readonly #clock: ClockGuard;
   readonly #tables: MetricTable[];
   readonly #maxTokens: number;
-  readonly #refuseWhenFull: boolean;
-  readonly #records: SlotRecords;
-  readonly #tokens = new TokenChunks();
-  readonly #index: TokenIndex;
-  readonly #rings: EventRings;
-  readonly #bans: BanEnds;
-  readonly #hand: ClockHand;
+  readonly #rings: RingPool;
+  readonly #buckets = new RateBuckets();
+  /**
+   * Per-threshold ban ends of the slots banned since they were created, a block per slot in
+   * the pool's class for its metric (`banClass`): 8 bytes a threshold, rounded up to a power
+   * of two, where a typed array per ban cost ~200 bytes and a Map entry more.
+   */
+  readonly #bans: RingPool;
   /** Random per core, so which tokens collide cannot be worked out in advance. */
   readonly #seed = randomSeed();
 
+  #capacity = 0;
   #size = 0;
   #highWater = 0;
   #freeHead = NONE;
-  #untracked = 0;
   /** The pair the last `incr` or `ban` touched (`NONE` once it is freed). */
   #lastSlot = NONE;
   #lastToken = '';
   #lastMetric = -1;
+  /** The dead-state hand (`#sweep`) and the eviction hand (`#evict`), see Floods. */
+  #hand = 0;
+  #evictionHand = 0;
+  #evictions = 0;
+  #expirations = 0;
+  #untracked = 0;
+  readonly #refuseWhenFull: boolean;
+
+  /** The records, on a shared buffer (see shared-arrays.ts for why). */
+  #buffer = new SharedArrayBuffer(0);
+  #i32 = new Int32Array(this.#buffer);
+  #f64 = new Float64Array(this.#buffer);
+  /**
+   * The token of each slot, in chunks of `TOKEN_CHUNK` slots rather than one array: a JS
+   * array grows by copying itself, which at a million slots is an 8 MB copy inside one call
+   * (measured: the slowest `incr` over 1M fresh tokens, ~6 ms, was that copy).
+   */
+  #tokenChunks: (string | undefined)[][] = [];
+  /** Open-addressing hash index of (slot + 1, hash) pairs, slot 0 meaning empty; at most
+   *  half the positions are used. */
+  #index: SharedInt32Array = sharedInt32(0);
+  /**
+   * The index being migrated away from after a doubling, or null. Each new pair moves the
+   * next `MIGRATION_STEP` old positions into `#index`, so no call pays for a whole
+   * rehash (tens of milliseconds at a million pairs). A pair is in exactly one of the two:
+   * `#index`, or the old index at a position not yet passed by `#oldCursor`. The old index
+   * is never shifted — a pair removed from it leaves a `TOMBSTONE` — so positions below the
+   * cursor keep meaning "moved".
+   */
+  #oldIndex: SharedInt32Array | null = null;
+  /** Old positions below this have moved to `#index`. */
+  #oldCursor = 0;
 
   constructor(metrics: readonly StoreMetric[], clock: Clock, given?: MemoryCoreOptions) {
     const options = memoryOptions(given);
@@ -184,19 +272,23 @@ export class MemoryCore implements SyncDecisions {
       maxBanClass = Math.max(maxBanClass, banClass);
       return { name: metric.name, limits, windowsMs, durationsMs, maxRingClass, banClass, spanMs };
     });
+    this.#bans = new RingPool(maxBanClass + 1);
     this.thresholdState = new Uint8Array(maxThresholds);
-    this.#exceeded = new Uint8Array(maxThresholds);
+    this.#rings = new RingPool(maxClass + 1);
     const initial = Math.max(16, options.initialCapacity);
-    this.#records = new SlotRecords(initial, this.#maxTokens);
-    this.#rings = new EventRings(this.#records, maxClass + 1);
-    this.#bans = new BanEnds(this.#records, maxBanClass + 1);
+    try {
+      this.#grow(Math.max(initial, Math.min(RESERVED_SLOTS, this.#maxTokens)));
+    } catch (error) {
+      // Where address space is committed up front (vm.overcommit_memory=2, ulimit -v), the
+      // reservation may be refused: start small and double instead.
+      if (!(error instanceof RangeError)) throw error;
+      this.#grow(initial);
+    }
     // The index is hashed, so every page of it is written soon: it is sized for the pairs
-    // expected, not for the records' reservation, and doubles as they come.
-    this.#index = new TokenIndex(initial, this.#records, this.#tokens);
-    this.#hand = new ClockHand(this.#records, {
-      settleIfCorrected: (slot, now) => this.#settleIfCorrected(slot, now),
-      release: (slot) => this.#drop(slot),
-    });
+    // expected, not for the reservation, and doubles as they come.
+    let positions = 16;
+    while (positions < initial * 2) positions *= 2;
+    this.#index = sharedInt32(positions * 2);
   }
 
   /** Tracked (token, metric) pairs. */
@@ -206,10 +298,10 @@ export class MemoryCore implements SyncDecisions {
 
   /** Slots freed because their state was dead / evicted because of `maxTokens`. */
   get expirations(): number {
-    return this.#hand.expirations;
+    return this.#expirations;
   }
   get evictions(): number {
-    return this.#hand.evictions;
+    return this.#evictions;
   }
   /** What a new pair meets when the table is full of bans (see Floods). */
   get whenFull(): WhenFull {
@@ -244,9 +336,8 @@ export class MemoryCore implements SyncDecisions {
   }
 
   /**
-   * Counts one event and decides it. Returns `PASSED | HAS_ACTIONS | UNTRACKED` bits; when
-   * `HAS_ACTIONS` is set, `thresholdState` says which thresholds tripped or held the token
-   * blocked.
+   * Counts one event and decides it. Returns `PASSED | HAS_ACTIONS` bits; when `HAS_ACTIONS`
+   * is set, `thresholdState` says which thresholds tripped or held the token blocked.
    */
   incr(token: string, metric: number): number {
     const now = this.#clock.read();
@@ -293,8 +384,8 @@ export class MemoryCore implements SyncDecisions {
     const now = this.#clock.read();
     for (let start = 0; start < n; start += BATCH_BLOCK) {
       const end = Math.min(n, start + BATCH_BLOCK);
-      hashBlock(tokens, start, end, metric, seed, hashes);
-      this.#index.prefetch(hashes, end - start);
+      for (let i = start; i < end; i++) hashes[i - start] = hashOf(tokens[i]!, metric, seed);
+      this.#prefetch(hashes, end - start);
       for (let i = start; i < end; i++) {
         const slot = this.#locate(tokens[i]!, metric, hashes[i - start]!, now);
         const flags = slot === NONE ? this.#decideUntracked(table) : this.#decide(slot, table, now);
@@ -310,10 +401,40 @@ export class MemoryCore implements SyncDecisions {
     }
   }
 
+  /**
+   * Loads the index positions of a block of hashes, then the records they point at when the
+   * stored hash matches, before any of them is needed. Each load's result is discarded: the
+   * point is that their cache misses are all in flight at once (a short loop with independent
+   * loads lets the CPU issue them together), where a decision at a time waits for one miss,
+   * then the next. Reads only: what the block then decides is exactly what `incr` would.
+   */
+  #prefetch(hashes: Int32Array, count: number): void {
+    const index = this.#index;
+    const mask = (index.length >> 1) - 1;
+    let sink = 0;
+    for (let k = 0; k < count; k++) sink |= index[(hashes[k]! & mask) << 1]!;
+    // While the index migrates, a pair not found in the new one is looked for in the old.
+    const old = this.#oldIndex;
+    if (old !== null) {
+      const oldMask = (old.length >> 1) - 1;
+      for (let k = 0; k < count; k++) sink |= old[(hashes[k]! & oldMask) << 1]!;
+    }
+    const f64 = this.#f64;
+    for (let k = 0; k < count; k++) {
+      const at = (hashes[k]! & mask) << 1;
+      const entry = index[at]!;
+      if (entry !== 0 && index[at + 1] === hashes[k]) {
+        sink |= f64[((entry - 1) << REC_SHIFT_F64) + F_EXPIRES_AT]! > 0 ? 1 : 0;
+      }
+    }
+    // Stored so that the loads are not optimised away as unused.
+    PREFETCH_SINK[0] = sink;
+  }
+
   /** The slot of (token, metric), made if new, remembered for `incr`'s fast path; `NONE`
    *  when the table is full of bans (see Floods). */
   #locate(token: string, metric: number, hash: number, now: number): number {
-    let slot = this.#index.find(token, metric, hash);
+    let slot = this.#find(token, metric, hash);
     if (slot === NONE) slot = this.#create(token, metric, hash, now);
     this.#lastSlot = slot;
     this.#lastToken = token;
@@ -323,25 +444,38 @@ export class MemoryCore implements SyncDecisions {
 
   /** Counts an event at `now` on `slot` and decides it (see `incr`). */
   #decide(slot: number, table: MetricTable, now: number): number {
-    const { i32, f64 } = this.#records;
+    const i32 = this.#i32;
+    const f64 = this.#f64;
     const rec = slot << REC_SHIFT_I32;
     const frec = slot << REC_SHIFT_F64;
     if (i32[rec + I_SETTLED] !== this.#clock.corrections) this.#settle(slot, now);
     i32[rec + I_FLAGS] = IN_USE | REFERENCED;
     f64[frec + F_EXPIRES_AT] = now + table.spanMs;
-    this.#rings.push(slot, table.maxRingClass, now);
-    const exceeded = this.#exceeded;
-    this.#rings.exceeded(slot, table.limits, table.windowsMs, now, exceeded);
-    const blocked = f64[frec + F_BLOCKED_UNTIL]! > now;
+    this.#push(slot, table, now);
+
+    const cls = i32[rec + I_RING_CLASS]!;
+    const ring = cls === 0 ? f64 : this.#rings.data[cls]!;
+    const base = cls === 0 ? frec + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
+    const mask = (1 << cls) - 1;
+    const count = i32[rec + I_RING_COUNT]!;
+    const newest = i32[rec + I_RING_NEXT]! - 1;
+    const banBlock = f64[frec + F_BLOCKED_UNTIL]! > now ? i32[rec + I_BANS]! : NONE;
+    const bans = banBlock === NONE ? undefined : this.#bans.data[table.banClass]!;
+    const banBase = banBlock << table.banClass;
     const state = this.thresholdState;
-    const count = table.limits.length;
+    const limits = table.limits;
+    const windowsMs = table.windowsMs;
     let flags = PASSED;
-    for (let i = 0; i < count; i++) {
-      if (blocked && this.#bans.endOf(slot, table.banClass, i) > now) {
+    for (let i = 0; i < limits.length; i++) {
+      if (bans !== undefined && bans[banBase + i]! > now) {
         state[i] = BLOCKING;
         flags = HAS_ACTIONS;
-      } else if (exceeded[i] === 1) {
-        this.#bans.start(slot, table.banClass, i, now + table.durationsMs[i]!);
+        continue;
+      }
+      const limit = limits[i]!;
+      // Trips when the (limit+1)-th newest event is inside (now − window, now].
+      if (count > limit && ring[base + ((newest - limit) & mask)]! > now - windowsMs[i]!) {
+        this.#startBan(slot, i, now + table.durationsMs[i]!);
         state[i] = TRIPPED;
         flags = HAS_ACTIONS;
       } else {
@@ -384,16 +518,15 @@ export class MemoryCore implements SyncDecisions {
       );
     }
     this.#settleIfCorrected(slot, now);
-    const { i32, f64 } = this.#records;
-    i32[(slot << REC_SHIFT_I32) + I_FLAGS] = IN_USE | REFERENCED;
+    this.#i32[(slot << REC_SHIFT_I32) + I_FLAGS] = IN_USE | REFERENCED;
     const at = (slot << REC_SHIFT_F64) + F_EXPIRES_AT;
-    f64[at] = Math.max(f64[at]!, now + table.spanMs);
-    this.#bans.start(slot, table.banClass, threshold, now + table.durationsMs[threshold]!);
+    this.#f64[at] = Math.max(this.#f64[at]!, now + table.spanMs);
+    this.#startBan(slot, threshold, now + table.durationsMs[threshold]!);
   }
 
   /** Forgets `token` for `metric`: events, rates and bans. */
   reset(token: string, metric: number): void {
-    const slot = this.#index.find(token, metric, hashOf(token, metric, this.#seed));
+    const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
     if (slot !== NONE) this.#drop(slot);
   }
 
@@ -401,7 +534,7 @@ export class MemoryCore implements SyncDecisions {
   readRates(token: string, metric: number): boolean {
     // Read first, tracked or not, so a clock returning garbage fails every call alike.
     const now = this.#clock.read();
-    const slot = this.#index.find(token, metric, hashOf(token, metric, this.#seed));
+    const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
     if (slot === NONE) {
       this.rates.fill(0);
       return false;
@@ -420,15 +553,19 @@ export class MemoryCore implements SyncDecisions {
   /** Bans in force for `token` and `metric`, in threshold order (allocates: not a hot path). */
   bansOf(token: string, metric: number): Ban[] {
     const now = this.#clock.read();
-    const slot = this.#index.find(token, metric, hashOf(token, metric, this.#seed));
+    const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
     const out: Ban[] = [];
     if (slot === NONE) return out;
     this.#settleIfCorrected(slot, now);
-    if (!(this.#records.f64[(slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL]! > now)) return out;
+    const block = this.#i32[(slot << REC_SHIFT_I32) + I_BANS]!;
+    if (!(this.#f64[(slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL]! > now) || block === NONE) {
+      return out;
+    }
     const table = this.#tables[metric]!;
+    const bans = this.#bans.data[table.banClass]!;
+    const base = block << table.banClass;
     for (let i = 0; i < table.limits.length; i++) {
-      const until = this.#bans.endOf(slot, table.banClass, i);
-      if (until > now) out.push({ threshold: i, until });
+      if (bans[base + i]! > now) out.push({ threshold: i, until: bans[base + i]! });
     }
     return out;
   }
@@ -443,12 +580,11 @@ export class MemoryCore implements SyncDecisions {
     let slot = from;
     let visited = 0;
     while (slot < this.#highWater && visited < limit) {
-      const token = this.#tokens.at(slot);
+      const token = this.#tokenAt(slot);
       if (token !== undefined) this.#settleIfCorrected(slot, now);
       // Dead pairs the hand has not reached yet are not reported.
-      const { i32, f64 } = this.#records;
-      if (token !== undefined && f64[(slot << REC_SHIFT_F64) + F_EXPIRES_AT]! > now) {
-        visitor(token, i32[(slot << REC_SHIFT_I32) + I_METRIC]!);
+      if (token !== undefined && this.#f64[(slot << REC_SHIFT_F64) + F_EXPIRES_AT]! > now) {
+        visitor(token, this.#i32[(slot << REC_SHIFT_I32) + I_METRIC]!);
         visited++;
       }
       slot++;
@@ -458,89 +594,415 @@ export class MemoryCore implements SyncDecisions {
 
   /** Looks at up to `steps` slots for dead state and frees it; returns how many it freed. */
   sweep(steps: number): number {
-    return this.#hand.sweep(this.#clock.read(), steps, this.#highWater);
+    return this.#sweep(this.#clock.read(), steps);
   }
 
-  /** Bytes held in typed arrays (records, index, rings, buckets, ban ends), all on shared
-   *  buffers that `process.memoryUsage()` does not count; excludes token strings and the
-   *  array that points at them. Records count up to the highest slot ever used: the rest of
-   *  their reservation is address space the system has not committed. */
+  /** Bytes held in typed arrays (records, index, rings, buckets), all on shared buffers that
+   *  `process.memoryUsage()` does not count; excludes token strings and the array that
+   *  points at them. Records count up to the highest slot ever used: the rest of their
+   *  reservation is address space the system has not committed. */
   get arrayBytes(): number {
-    return this.#highWater * 64 + this.#index.bytes + this.#rings.bytes + this.#bans.bytes;
+    const oldIndexBytes = this.#oldIndex === null ? 0 : this.#oldIndex.byteLength;
+    return (
+      this.#highWater * 64 +
+      this.#index.byteLength +
+      oldIndexBytes +
+      this.#rings.bytes +
+      this.#bans.bytes +
+      this.#buckets.bytes
+    );
   }
 
   #readRates(slot: number, now: number): void {
-    this.#settleIfCorrected(slot, now);
-    this.#rings.readRates(slot, now, this.rates);
+    const rates = this.rates;
+    const rec = slot << REC_SHIFT_I32;
+    const i32 = this.#i32;
+    if (i32[rec + I_SETTLED] !== this.#clock.corrections) this.#settle(slot, now);
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) {
+      for (let w = 0; w < 3; w++) rates[w] = this.#buckets.rate(bucket, w, now);
+      return;
+    }
+    // Exact: the ring still holds every event of the last hour. Binary search per window for
+    // the oldest timestamp inside it.
+    const cls = i32[rec + I_RING_CLASS]!;
+    const ring = cls === 0 ? this.#f64 : this.#rings.data[cls]!;
+    const base =
+      cls === 0 ? (slot << REC_SHIFT_F64) + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
+    const mask = (1 << cls) - 1;
+    const count = i32[rec + I_RING_COUNT]!;
+    const oldest = i32[rec + I_RING_NEXT]! - count;
+    for (let w = 0; w < 3; w++) {
+      const cutoff = now - RATE_WINDOWS_SECONDS[w]! * 1000;
+      let lo = 0;
+      let hi = count;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (ring[base + ((oldest + mid) & mask)]! > cutoff) hi = mid;
+        else lo = mid + 1;
+      }
+      rates[w] = count - lo;
+    }
   }
 
   #settleIfCorrected(slot: number, now: number): void {
-    if (this.#records.i32[(slot << REC_SHIFT_I32) + I_SETTLED] !== this.#clock.corrections) {
+    if (this.#i32[(slot << REC_SHIFT_I32) + I_SETTLED] !== this.#clock.corrections) {
       this.#settle(slot, now);
     }
   }
 
   /**
    * The clock has been corrected back since the slot was last touched (docs/time.md): state
-   * stamped after `now` counts as stamped at `now`. Events move to now, a ban lasts at most
-   * its duration from now, and the slot expires at most a span from now. Done once per slot
-   * and correction, when the slot is next touched: the hot path only compares the slot's
-   * generation with the clock's.
+   * stamped after `now` counts as stamped at `now`. Events move to now (the ring stays in
+   * order, its newest stamps become `now`; bucketed rates fold their future buckets into the
+   * current one), a ban lasts at most its duration from now, and the slot expires at most a
+   * span from now. Done once per slot and correction, when the slot is next touched: the hot
+   * path only compares the slot's generation with the clock's.
    */
   #settle(slot: number, now: number): void {
-    const { i32, f64 } = this.#records;
+    const i32 = this.#i32;
+    const f64 = this.#f64;
     const rec = slot << REC_SHIFT_I32;
     const frec = slot << REC_SHIFT_F64;
     i32[rec + I_SETTLED] = this.#clock.corrections;
     const table = this.#tables[i32[rec + I_METRIC]!]!;
-    this.#rings.settle(slot, now);
-    this.#bans.settle(slot, table.banClass, table.durationsMs, now);
+    const cls = i32[rec + I_RING_CLASS]!;
+    const ring = cls === 0 ? f64 : this.#rings.data[cls]!;
+    const base = cls === 0 ? frec + F_INLINE_RING : i32[rec + I_RING_BLOCK]! << cls;
+    const mask = (1 << cls) - 1;
+    const newest = i32[rec + I_RING_NEXT]! - 1;
+    const count = i32[rec + I_RING_COUNT]!;
+    for (let k = 0; k < count; k++) {
+      const at = base + ((newest - k) & mask);
+      if (!(ring[at]! > now)) break;
+      ring[at] = now;
+    }
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) this.#buckets.clampTo(bucket, now);
+    const block = i32[rec + I_BANS]!;
+    if (f64[frec + F_BLOCKED_UNTIL]! > now && block !== NONE) {
+      const bans = this.#bans.data[table.banClass]!;
+      const banBase = block << table.banClass;
+      let blockedUntil = 0;
+      for (let i = 0; i < table.limits.length; i++) {
+        bans[banBase + i] = Math.min(bans[banBase + i]!, now + table.durationsMs[i]!);
+        blockedUntil = Math.max(blockedUntil, bans[banBase + i]!);
+      }
+      f64[frec + F_BLOCKED_UNTIL] = blockedUntil;
+    }
     f64[frec + F_EXPIRES_AT] = Math.min(f64[frec + F_EXPIRES_AT]!, now + table.spanMs);
+  }
+
+  #startBan(slot: number, threshold: number, until: number): void {
+    const rec = slot << REC_SHIFT_I32;
+    const table = this.#tables[this.#i32[rec + I_METRIC]!]!;
+    const cls = table.banClass;
+    let block = this.#i32[rec + I_BANS]!;
+    if (block === NONE) {
+      block = this.#bans.alloc(cls);
+      this.#bans.data[cls]!.fill(0, block << cls, (block + 1) << cls);
+      this.#i32[rec + I_BANS] = block;
+    }
+    this.#bans.data[cls]![(block << cls) + threshold] = until;
+    const at = (slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL;
+    if (until > this.#f64[at]!) this.#f64[at] = until;
+  }
+
+  /** Appends `now` to the slot's ring, growing it or moving the slot to buckets as needed. */
+  #push(slot: number, table: MetricTable, now: number): void {
+    const i32 = this.#i32;
+    const rec = slot << REC_SHIFT_I32;
+    let cls = i32[rec + I_RING_CLASS]!;
+    let count = i32[rec + I_RING_COUNT]!;
+    if (count === 1 << cls) {
+      if (cls < table.maxRingClass) {
+        this.#growRing(slot, cls);
+        cls++;
+      } else {
+        const oldest = this.#ringAt(slot, cls, i32[rec + I_RING_NEXT]!);
+        // The ring is about to lose an event the hourly rate still counts: bucket from now on.
+        if (i32[rec + I_BUCKET] === NONE && oldest > now - LONGEST_RATE_WINDOW_MS) {
+          this.#startBuckets(slot);
+        }
+        count--;
+      }
+    }
+    const next = i32[rec + I_RING_NEXT]!;
+    if (cls === 0) this.#f64[(slot << REC_SHIFT_F64) + F_INLINE_RING] = now;
+    else
+      this.#rings.data[cls]![(i32[rec + I_RING_BLOCK]! << cls) + (next & ((1 << cls) - 1))] = now;
+    // Kept modulo 2^31 so it stays a small integer; only its low bits index the ring.
+    i32[rec + I_RING_NEXT] = (next + 1) & 0x7fff_ffff;
+    i32[rec + I_RING_COUNT] = count + 1;
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) this.#buckets.add(bucket, now);
+  }
+
+  /** The timestamp at ring position `position` (taken modulo the ring size). */
+  #ringAt(slot: number, cls: number, position: number): number {
+    if (cls === 0) return this.#f64[(slot << REC_SHIFT_F64) + F_INLINE_RING]!;
+    const block = this.#i32[(slot << REC_SHIFT_I32) + I_RING_BLOCK]!;
+    return this.#rings.data[cls]![(block << cls) + (position & ((1 << cls) - 1))]!;
+  }
+
+  /** Moves a full ring of class `cls` to a block twice the size, oldest event first. */
+  #growRing(slot: number, cls: number): void {
+    const rec = slot << REC_SHIFT_I32;
+    const block = this.#rings.alloc(cls + 1);
+    const to = this.#rings.data[cls + 1]!;
+    const toBase = block << (cls + 1);
+    const size = 1 << cls;
+    const start = this.#i32[rec + I_RING_NEXT]!;
+    for (let k = 0; k < size; k++) to[toBase + k] = this.#ringAt(slot, cls, start + k);
+    if (cls > 0) this.#rings.free(cls, this.#i32[rec + I_RING_BLOCK]!);
+    this.#i32[rec + I_RING_BLOCK] = block;
+    this.#i32[rec + I_RING_CLASS] = cls + 1;
+    this.#i32[rec + I_RING_NEXT] = size;
+  }
+
+  #startBuckets(slot: number): void {
+    const rec = slot << REC_SHIFT_I32;
+    const bucket = this.#buckets.alloc();
+    const cls = this.#i32[rec + I_RING_CLASS]!;
+    const count = this.#i32[rec + I_RING_COUNT]!;
+    const oldest = this.#i32[rec + I_RING_NEXT]! - count;
+    for (let k = 0; k < count; k++) this.#buckets.add(bucket, this.#ringAt(slot, cls, oldest + k));
+    this.#i32[rec + I_BUCKET] = bucket;
+  }
+
+  #tokenAt(slot: number): string | undefined {
+    return this.#tokenChunks[slot >> TOKEN_CHUNK_BITS]![slot & (TOKEN_CHUNK - 1)];
+  }
+
+  #setToken(slot: number, token: string | undefined): void {
+    const chunks = this.#tokenChunks;
+    const chunk = slot >> TOKEN_CHUNK_BITS;
+    // Slots are handed out in order, so a slot is at most one chunk past the last.
+    if (chunk === chunks.length)
+      chunks.push(new Array<string | undefined>(TOKEN_CHUNK).fill(undefined));
+    chunks[chunk]![slot & (TOKEN_CHUNK - 1)] = token;
+  }
+
+  /** The slot of (token, metric), or `NONE`. Linear probing over `#index`, then over the
+   *  part of the old index not yet migrated. */
+  #find(token: string, metric: number, hash: number): number {
+    const index = this.#index;
+    const mask = (index.length >> 1) - 1;
+    for (let at = hash & mask; ; at = (at + 1) & mask) {
+      const entry = index[at << 1]!;
+      if (entry === 0) break;
+      // The hash sits beside the entry, so a miss never touches the record.
+      if (index[(at << 1) + 1] === hash && this.#holds(entry - 1, token, metric)) {
+        return entry - 1;
+      }
+    }
+    return this.#oldIndex === null ? NONE : this.#findUnmigrated(token, metric, hash);
+  }
+
+  #holds(slot: number, token: string, metric: number): boolean {
+    return (
+      this.#i32[(slot << REC_SHIFT_I32) + I_METRIC] === metric && this.#tokenAt(slot) === token
+    );
+  }
+
+  #findUnmigrated(token: string, metric: number, hash: number): number {
+    const old = this.#oldIndex!;
+    const mask = (old.length >> 1) - 1;
+    for (let at = hash & mask; ; at = (at + 1) & mask) {
+      const entry = old[at << 1]!;
+      if (entry === 0) return NONE;
+      if (
+        entry !== TOMBSTONE &&
+        old[(at << 1) + 1] === hash &&
+        this.#holds(entry - 1, token, metric)
+      ) {
+        // Below the cursor the entry has moved: the pair is in `#index` or was removed since.
+        return at < this.#oldCursor ? NONE : entry - 1;
+      }
+    }
+  }
+
+  #indexInsert(slot: number, hash: number): void {
+    if (this.#oldIndex !== null) this.#migrateIndex(MIGRATION_STEP);
+    if ((this.#size + 1) * 4 > this.#index.length) this.#growIndex();
+    this.#place(this.#index, slot + 1, hash);
+  }
+
+  #place(index: SharedInt32Array, entry: number, hash: number): void {
+    placePair(index, (index.length >> 1) - 1, entry, hash);
+  }
+
+  /** Removes a slot from the index: by backward shifting in `#index`, so no tombstones pile
+   *  up there; by a tombstone in the old index while it migrates. */
+  #indexRemove(slot: number): void {
+    const hash = this.#i32[(slot << REC_SHIFT_I32) + I_HASH]!;
+    const index = this.#index;
+    if (!removePair(index, (index.length >> 1) - 1, slot + 1, hash)) {
+      this.#tombstoneUnmigrated(slot, hash);
+    }
+  }
+
+  /** Marks `slot`'s entry in the not yet migrated part of the old index as removed. */
+  #tombstoneUnmigrated(slot: number, hash: number): void {
+    const old = this.#oldIndex!;
+    const mask = (old.length >> 1) - 1;
+    let at = hash & mask;
+    // Below the cursor the same entry may still sit there, moved: look for the live one.
+    while (old[at << 1] !== slot + 1 || at < this.#oldCursor) at = (at + 1) & mask;
+    old[at << 1] = TOMBSTONE;
+  }
+
+  /** Starts doubling the index: a new one twice the size, filled from the old one a step per
+   *  new pair (`#migrateIndex`). It reads only the index itself, never the records. */
+  #growIndex(): void {
+    // Two generations at most (tables/incremental-doubling.ts says why); this only guards
+    // against a changed constant.
+    if (this.#oldIndex !== null) this.#migrateIndex(Number.POSITIVE_INFINITY);
+    this.#oldIndex = this.#index;
+    this.#oldCursor = 0;
+    this.#index = sharedInt32(this.#index.length * 2);
+  }
+
+  /** Moves the next `steps` old positions into `#index`; drops the old index at its end. */
+  #migrateIndex(steps: number): void {
+    const old = this.#oldIndex!;
+    const positions = old.length >> 1;
+    const end = Math.min(this.#oldCursor + steps, positions);
+    for (let at = this.#oldCursor; at < end; at++) {
+      const entry = old[at << 1]!;
+      if (entry > 0) this.#place(this.#index, entry, old[(at << 1) + 1]!);
+    }
+    this.#oldCursor = end;
+    if (end === positions) this.#oldIndex = null;
   }
 
   #create(token: string, metric: number, hash: number, now: number): number {
     // Only new pairs make the table grow, so they pay for freeing the dead ones.
-    this.#hand.sweep(now, SWEEP_PER_CALL, this.#highWater);
-    if (this.#size >= this.#maxTokens && !this.#hand.evict(now, this.#highWater)) return NONE;
-    const records = this.#records;
+    this.#sweep(now, SWEEP_PER_CALL);
+    if (this.#size >= this.#maxTokens && !this.#evict(now)) return NONE;
     let slot: number;
     if (this.#freeHead !== NONE) {
       slot = this.#freeHead;
-      this.#freeHead = records.i32[(slot << REC_SHIFT_I32) + I_NEXT_FREE]!;
+      this.#freeHead = this.#i32[(slot << REC_SHIFT_I32) + I_NEXT_FREE]!;
     } else {
-      if (this.#highWater === records.capacity) {
-        records.grow(Math.min(records.capacity * 2, Math.max(this.#maxTokens, 16)));
+      if (this.#highWater === this.#capacity) {
+        this.#grow(Math.min(this.#capacity * 2, Math.max(this.#maxTokens, 16)));
       }
       slot = this.#highWater++;
     }
-    const { i32, f64 } = records;
+    const i32 = this.#i32;
     const rec = slot << REC_SHIFT_I32;
+    const frec = slot << REC_SHIFT_F64;
     i32[rec + I_HASH] = hash;
     i32[rec + I_METRIC] = metric;
+    i32[rec + I_RING_BLOCK] = 0;
+    i32[rec + I_RING_CLASS] = 0;
+    i32[rec + I_RING_NEXT] = 0;
+    i32[rec + I_RING_COUNT] = 0;
+    i32[rec + I_BUCKET] = NONE;
+    i32[rec + I_BANS] = NONE;
     i32[rec + I_FLAGS] = IN_USE | REFERENCED;
     i32[rec + I_SETTLED] = this.#clock.corrections;
-    this.#rings.clear(slot);
-    this.#bans.clear(slot);
-    f64[(slot << REC_SHIFT_F64) + F_EXPIRES_AT] = now + this.#tables[metric]!.spanMs;
-    this.#tokens.set(slot, token);
+    this.#f64[frec + F_BLOCKED_UNTIL] = 0;
+    this.#f64[frec + F_EXPIRES_AT] = now + this.#tables[metric]!.spanMs;
+    this.#setToken(slot, token);
+    this.#indexInsert(slot, hash);
     this.#size++;
-    this.#index.insert(slot, hash, this.#size);
     return slot;
   }
 
   /** Frees a slot. */
   #drop(slot: number): void {
-    const i32 = this.#records.i32;
+    const i32 = this.#i32;
     const rec = slot << REC_SHIFT_I32;
-    this.#index.remove(slot, i32[rec + I_HASH]!);
-    this.#rings.release(slot);
-    this.#bans.release(slot, this.#tables[i32[rec + I_METRIC]!]!.banClass);
-    this.#tokens.set(slot, undefined);
+    this.#indexRemove(slot);
+    const cls = i32[rec + I_RING_CLASS]!;
+    if (cls > 0) this.#rings.free(cls, i32[rec + I_RING_BLOCK]!);
+    const bucket = i32[rec + I_BUCKET]!;
+    if (bucket !== NONE) this.#buckets.free(bucket);
+    const banBlock = i32[rec + I_BANS]!;
+    if (banBlock !== NONE) this.#bans.free(this.#tables[i32[rec + I_METRIC]!]!.banClass, banBlock);
+    this.#setToken(slot, undefined);
     i32[rec + I_FLAGS] = 0;
-    // After the index removal: the free-list link shares the hash's word.
     i32[rec + I_NEXT_FREE] = this.#freeHead;
     this.#freeHead = slot;
     this.#size--;
     if (this.#lastSlot === slot) this.#lastSlot = NONE;
+  }
+
+  /** Moves the hand over `steps` slots, freeing the dead ones. */
+  #sweep(now: number, steps: number): number {
+    const highWater = this.#highWater;
+    if (highWater === 0) return 0;
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    let hand = this.#hand;
+    let freed = 0;
+    for (let k = 0; k < steps; k++) {
+      if (++hand >= highWater) hand = 0;
+      if ((i32[(hand << REC_SHIFT_I32) + I_FLAGS]! & IN_USE) === 0) continue;
+      this.#settleIfCorrected(hand, now);
+      if (f64[(hand << REC_SHIFT_F64) + F_EXPIRES_AT]! <= now) {
+        this.#drop(hand);
+        this.#expirations++;
+        freed++;
+      }
+    }
+    this.#hand = hand;
+    return freed;
+  }
+
+  /**
+   * At the cap: frees one slot chosen by the CLOCK rule with the eviction hand (see Floods),
+   * or returns false when every slot it looked at holds a ban in force. The hand frees the
+   * first dead slot, or else the first one not used since the hand last passed (clearing that
+   * mark as it goes), never one holding a ban in force. After `EVICTION_SCAN` slots it settles
+   * for the first unbanned one it saw. It stops on the slot it frees, so the slots it passed
+   * over, now unmarked, come next.
+   */
+  #evict(now: number): boolean {
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    const highWater = this.#highWater;
+    let hand = this.#evictionHand;
+    let fallback = NONE;
+    let victim = NONE;
+    let dead = false;
+    for (let k = 0; k < EVICTION_SCAN && victim === NONE; k++) {
+      if (++hand >= highWater) hand = 0;
+      const rec = hand << REC_SHIFT_I32;
+      if ((i32[rec + I_FLAGS]! & IN_USE) === 0) continue;
+      this.#settleIfCorrected(hand, now);
+      const flags = i32[rec + I_FLAGS]!;
+      const frec = hand << REC_SHIFT_F64;
+      if (f64[frec + F_EXPIRES_AT]! <= now) {
+        victim = hand;
+        dead = true;
+      } else if (f64[frec + F_BLOCKED_UNTIL]! > now) continue;
+      else if ((flags & REFERENCED) !== 0) {
+        i32[rec + I_FLAGS] = IN_USE;
+        if (fallback === NONE) fallback = hand;
+      } else victim = hand;
+    }
+    if (victim === NONE) victim = fallback;
+    if (victim === NONE) {
+      // Every slot looked at holds a ban: the next new pair looks at the ones after them.
+      this.#evictionHand = hand;
+      return false;
+    }
+    this.#evictionHand = victim;
+    this.#drop(victim);
+    if (dead) this.#expirations++;
+    else this.#evictions++;
+    return true;
+  }
+
+  #grow(capacity: number): void {
+    const buffer = new SharedArrayBuffer(capacity * 64);
+    new Uint8Array(buffer).set(new Uint8Array(this.#buffer));
+    this.#buffer = buffer;
+    this.#i32 = new Int32Array(buffer);
+    this.#f64 = new Float64Array(buffer);
+    this.#capacity = capacity;
   }
 }
