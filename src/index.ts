@@ -76,15 +76,6 @@ export type { AddressFamily } from './ip/address.js';
 export { CidrSet } from './ip/cidr-set.js';
 export { normalizeIp } from './ip/normalize.js';
 export { MAX_TIMEOUT_MS } from './options.js';
-export {
-  BLOCKING,
-  HAS_ACTIONS,
-  type MemoryCore,
-  NOT_HIT,
-  PASSED,
-  TRIPPED,
-  UNTRACKED,
-} from './store/memory/core.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory/memory-store.js';
 export { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from './store/rates.js';
 export type { RedisConnectionOptions } from './store/redis/connection.js';
@@ -108,6 +99,15 @@ export type {
   StoreSetup,
   StoreThreshold,
 } from './store/store.js';
+export {
+  BLOCKING,
+  HAS_ACTIONS,
+  NOT_HIT,
+  PASSED,
+  type SyncDecisions,
+  TRIPPED,
+  UNTRACKED,
+} from './store/sync-decisions.js';
 export {
   CLOCK_STEP_BACK_TOLERANCE_MS,
   type Clock,

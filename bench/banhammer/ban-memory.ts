@@ -50,7 +50,8 @@ console.log(
     lastBanned: banned === 1,
     rssMB: mb(after.rss - before.rss),
     heapMB: mb(after.heapUsed - before.heapUsed),
-    typedArraysMB: mb(store.core.arrayBytes),
+    // An older copy of src/ may have only the core's count.
+    typedArraysMB: mb(store.arrayBytes ?? store.core.arrayBytes),
     bytesPerPairRss: Math.round((after.rss - before.rss) / n),
     bytesPerPairHeap: Math.round((after.heapUsed - before.heapUsed) / n),
   }),

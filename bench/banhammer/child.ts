@@ -4,8 +4,8 @@
 // Contenders:
 //   hitwarden       BanHammer#incr on the default MemoryStore (the async API); in mode many,
 //                   BanHammer#incrMany over arrays of `batch` tokens, awaited one after another
-//   hitwarden-core  the memory store's synchronous core (store.core.incr), no promises; in
-//                   mode sync-batch, store.core.incrMany over arrays of `batch` tokens
+//   hitwarden-core  the memory store's synchronous decisions (store.openSync().incr), no promises; in
+//                   mode sync-batch, their incrMany over arrays of `batch` tokens
 //   hitwarden-core-presized  the same, with initialCapacity = the number of distinct tokens
 //                   (what a caller who knows its traffic can ask for): shows what growth costs
 //   rlf             rate-limiter-flexible RateLimiterMemory#consume
@@ -239,11 +239,26 @@ if (contender === 'rlf') {
   const store = new hitwarden.MemoryStore({
     initialCapacity: contender === 'hitwarden-core-presized' ? tokens.length : 1024,
   });
-  const hammer = new hitwarden.BanHammer(bans, { store });
-  keep = hammer;
-  sharedBytes = () => store.core.arrayBytes;
+  sharedBytes = () => store.arrayBytes;
   if (contender === 'hitwarden-core' || contender === 'hitwarden-core-presized') {
-    const core = store.core;
+    // The store's synchronous decisions, opened the way a BanHammer opens them.
+    const threshold = bans.login_failed.thresholds[0]!;
+    const core = store.openSync({
+      clock: Date.now,
+      metrics: [
+        {
+          name: 'login_failed',
+          thresholds: [
+            {
+              limit: threshold.limit,
+              windowSeconds: threshold.window,
+              durationSeconds: threshold.action_duration,
+            },
+          ],
+        },
+      ],
+    });
+    keep = core;
     decide = (token) => core.incr(token, 0);
     const out = new Uint8Array(batch);
     decideMany = (chunk) => {
@@ -253,6 +268,8 @@ if (contender === 'rlf') {
       return passed;
     };
   } else {
+    const hammer = new hitwarden.BanHammer(bans, { store });
+    keep = hammer;
     decideAsync = (token) => hammer.incr(token, 'login_failed');
     decideManyAsync = async (chunk) => {
       let passed = 0;

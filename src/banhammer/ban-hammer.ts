@@ -9,10 +9,16 @@ import {
   optionsObject,
   timeoutMsOption,
 } from '../options.js';
-import { HAS_ACTIONS, type MemoryCore, PASSED, TRIPPED, UNTRACKED } from '../store/memory/core.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
 import { type Stats, type StatusEntry, statsOf, type TokenStatus } from '../store/stats.js';
 import type { Decision, Store } from '../store/store.js';
+import {
+  HAS_ACTIONS,
+  PASSED,
+  type SyncDecisions,
+  TRIPPED,
+  UNTRACKED,
+} from '../store/sync-decisions.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { ActionRunner } from './action-runner.js';
 import {
@@ -117,8 +123,8 @@ export class BanHammer<ReturnRates extends boolean = false> {
 
   readonly #config: CompiledBans;
   readonly #store: Store;
-  /** Set when the store is the memory store: decisions go straight to its sync core. */
-  readonly #core: MemoryCore | undefined;
+  /** Set when the store decides synchronously (`Store#openSync`): decisions go straight to it. */
+  readonly #core: SyncDecisions | undefined;
   readonly #ready: Promise<void>;
   /** Whether `#ready` has resolved: a decision then goes to the store without waiting a turn. */
   #open = false;
@@ -183,9 +189,9 @@ export class BanHammer<ReturnRates extends boolean = false> {
         })),
       })),
     };
-    if (store instanceof MemoryStore) {
-      store.openSync(setup);
-      this.#core = store.core;
+    const openSync = syncOpener(store);
+    if (openSync !== undefined) {
+      this.#core = openSync.call(store, setup);
       this.#ready = Promise.resolve();
     } else {
       this.#core = undefined;
@@ -242,9 +248,9 @@ export class BanHammer<ReturnRates extends boolean = false> {
   /**
    * Counts one event of `metric` for each of `tokens`, in order, and resolves what `incr`
    * would have resolved for each: the same decisions, counters, actions and events as one
-   * `incr` per token. On the memory store the batch is decided in one synchronous call of
-   * the store's core (`MemoryCore#incrMany`), which over many distinct tokens is faster than
-   * deciding them one by one; on other stores it is one `incr` per token (a Redis store
+   * `incr` per token. On a store that decides synchronously (the memory store) the batch is
+   * decided in one synchronous call (`SyncDecisions#incrMany`), which over many distinct
+   * tokens is faster than deciding them one by one; on other stores it is one `incr` per token (a Redis store
    * coalesces those into shared script calls anyway). Rejects before counting anything for a
    * metric that is not configured or a token that is not a string.
    */
@@ -443,7 +449,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
     ) as IncrResult<ReturnRates>;
   }
 
-  #scheduleFromCore(core: MemoryCore, token: string, m: number): void {
+  #scheduleFromCore(core: SyncDecisions, token: string, m: number): void {
     const config = this.#config.metrics[m]!;
     const state = core.thresholdState;
     for (let i = 0; i < config.thresholds.length; i++) {
@@ -453,7 +459,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
     }
   }
 
-  /** The memory store, full of bans, decided an event without storing it: counted, and
+  /** The store, full (the memory store: of bans), decided an event without storing it: counted, and
    *  reported once per turn (see `StoreFullEvent`). */
   #storeFull(token: string, m: number): void {
     this.counters.untracked++;
@@ -465,7 +471,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
     const report: StoreFullEvent = {
       token,
       metric: this.#config.metrics[m]!.name,
-      policy: this.#core!.refusesWhenFull ? 'refuse' : 'untracked',
+      policy: this.#core?.whenFull ?? 'untracked',
       count: 1,
     };
     this.#fullReport = report;
@@ -626,6 +632,26 @@ function cidrOption(path: string, value: Iterable<string> | undefined): CidrSet 
 const STORE_METHODS = ['open', 'incr', 'ban', 'reset', 'status', 'scan', 'close'] as const;
 
 /** The `store` option: a `Store`, each of whose methods is read once, here. */
+/** The store's `openSync`, if it offers one (read once, guarded like its other methods). */
+function syncOpener(store: Store): Store['openSync'] {
+  let member: unknown;
+  try {
+    member = store.openSync;
+  } catch (error) {
+    throw new ConfigError('BanHammer.store', 'reading its openSync() method threw', {
+      cause: error,
+    });
+  }
+  if (member === undefined) return undefined;
+  if (typeof member !== 'function') {
+    throw new ConfigError(
+      'BanHammer.store',
+      `openSync must be a method, got ${quoteInput(member)}`,
+    );
+  }
+  return member as Store['openSync'];
+}
+
 function storeOption(value: unknown): Store {
   if (value === undefined) return new MemoryStore();
   if (value === null || typeof value !== 'object') {

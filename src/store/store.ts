@@ -1,5 +1,6 @@
 import type { Clock } from '../time/clock.js';
 import type { Stats, StatusEntry, TokenStatus } from './stats.js';
+import type { SyncDecisions } from './sync-decisions.js';
 
 /*
  * Where BanHammer state lives. A store owns whole decisions: one `incr` counts the event,
@@ -51,6 +52,13 @@ export interface Decision {
 export interface Store {
   /** Binds the store to a configuration. Called once; a second call is a `StoreError`. */
   open(setup: StoreSetup): Promise<void>;
+  /**
+   * Optional, for stores whose state is in the process: binds the store like `open`, at once,
+   * and returns its synchronous decisions (sync-decisions.ts). A BanHammer given such a store
+   * opens it with this instead of `open`, and decides `incr` and `incrMany` through what it
+   * returns; every other call still goes through the promises.
+   */
+  openSync?(setup: StoreSetup): SyncDecisions;
   /** Counts one event of `metric` for `token` and decides it. */
   incr(token: string, metric: number): Promise<Decision>;
   /** Starts a ban of `token` at `threshold` now (counting nothing); resolves the status after. */

@@ -10,8 +10,8 @@ import {
   timeoutMsOption,
 } from '../options.js';
 import { Deadlines } from '../store/redis/deadline.js';
+import { randomSeed } from '../tables/mix.js';
 import { type Clock, ClockGuard, systemClock } from '../time/clock.js';
-import { randomSeed } from './hash.js';
 import type { CountObserver, IpTracker } from './ip-tracker.js';
 import { IPv4Counts } from './ipv4-counts.js';
 import { IPv6Counts } from './ipv6-counts.js';

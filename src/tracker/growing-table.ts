@@ -1,30 +1,13 @@
 import { sharedUint32 } from '../shared-arrays.js';
+import { IncrementalDoubling } from '../tables/incremental-doubling.js';
 
 /**
- * The growth mechanism shared by the address tables: open addressing with linear probing in
- * one flat `Uint32Array` of fixed-stride slots (key words, then a count; count 0 = empty),
- * power-of-two capacity, and *incremental* doubling.
- *
- * Doubling a 16M-slot table in one go would stall the request that triggers it for a few
- * hundred milliseconds. Instead, when the load passes `MAX_LOAD`, a table twice the size is
- * allocated (the allocator hands out lazily zeroed pages, so that is cheap) and every
- * following call moves `MIGRATION_STEP` old slots into it. An address lives in exactly one
- * place: the new table, or the old table at an index not yet passed by the cursor. Lookups
- * try the new table first and fall back to the old one only on a miss, and the old table is
- * dropped when the cursor reaches its end.
- *
- * Migration finishes long before the new table can need to grow again: doubling leaves room
- * for `MAX_LOAD × capacity` more inserts, and each call moves 32 slots, so the cursor
- * crosses the old table after 1/32 of its capacity in calls.
- *
- * Why 32 slots a call: while a migration runs, every new address is looked up in both tables
- * (two cache misses instead of one), so the shorter the migration, the cheaper growth is.
- * Moving a slot costs a few nanoseconds, so 32 of them add well under a microsecond to a call,
- * while unhinted inserts got ~30% cheaper than with 4 per call (210 → 145 ns per insert,
- * CPU time, 4M random addresses into an unhinted table).
+ * The address tables: open addressing with linear probing in one flat `Uint32Array` of
+ * fixed-stride slots (key words, then a count; count 0 = empty), power-of-two capacity,
+ * doubled incrementally (`src/tables/incremental-doubling.ts`) when the load passes
+ * `MAX_LOAD`, so no request pays for a whole rehash.
  */
 export const MAX_LOAD = 0.75;
-export const MIGRATION_STEP = 32;
 /** 2^10 slots: small enough for a tracker that sees a handful of addresses. */
 export const MIN_CAPACITY = 1 << 10;
 /** 2^28 slots (201M addresses at full load): keeps every slot index × stride an int32. */
@@ -40,27 +23,21 @@ export function capacityFor(entries: number): number {
 /** Counts saturate here instead of wrapping to 0, which would mark the slot empty. */
 export const MAX_COUNT = 0xffff_ffff;
 
-export abstract class GrowingTable {
-  /** Words per slot: the key words followed by the count. */
-  protected readonly stride: number;
-  protected slots: Uint32Array;
-  protected mask: number;
-  /** The table being migrated away from, or null. */
-  protected old: Uint32Array | null = null;
-  protected oldMask = 0;
-  /** Old slots below this index have moved to `slots`. */
-  protected cursor = 0;
+export abstract class GrowingTable extends IncrementalDoubling<Uint32Array> {
   protected readonly seed: number;
   #growAt: number;
   #size = 0;
 
   constructor(stride: number, expectedEntries: number, seed: number) {
-    this.stride = stride;
-    this.seed = seed;
     const capacity = capacityFor(expectedEntries);
-    this.slots = sharedUint32(capacity * stride);
-    this.mask = capacity - 1;
+    // The count, the last word of a slot, is what marks it occupied.
+    super(stride, stride - 1, capacity);
+    this.seed = seed;
     this.#growAt = Math.floor(capacity * MAX_LOAD);
+  }
+
+  protected allocate(length: number): Uint32Array {
+    return sharedUint32(length);
   }
 
   /** Distinct keys held. */
@@ -85,11 +62,8 @@ export abstract class GrowingTable {
    */
   reset(expectedEntries: number): void {
     const capacity = capacityFor(expectedEntries);
-    this.slots = sharedUint32(capacity * this.stride);
-    this.mask = capacity - 1;
+    this.replaceTable(capacity);
     this.#growAt = Math.floor(capacity * MAX_LOAD);
-    this.old = null;
-    this.cursor = 0;
     this.#size = 0;
   }
 
@@ -114,38 +88,14 @@ export abstract class GrowingTable {
   /** Called by a subclass after it filled a fresh slot. */
   protected noteInsert(): void {
     this.#size++;
-    if (this.#size > this.#growAt) this.#startGrowth();
+    if (this.#size > this.#growAt) this.#grow();
   }
 
-  /** Moves the next few old slots; called once per operation while `old` is set. */
-  protected migrateStep(): void {
-    const old = this.old!;
-    const oldCapacity = this.oldMask + 1;
-    const end = Math.min(this.cursor + MIGRATION_STEP, oldCapacity);
-    const stride = this.stride;
-    for (let i = this.cursor; i < end; i++) {
-      if (old[i * stride + stride - 1] !== 0) this.place(old, i * stride);
-    }
-    this.cursor = end;
-    if (end === oldCapacity) this.old = null;
-  }
-
-  /** Copies the slot at `old[base]` into `slots`, where its key is known to be absent. */
-  protected abstract place(old: Uint32Array, base: number): void;
-
-  #startGrowth(): void {
+  #grow(): void {
     if (this.mask + 1 >= MAX_CAPACITY) {
       throw new RangeError(`address table is full (${this.#size} addresses)`);
     }
-    // Unreachable with MIGRATION_STEP ≥ 2 (see the class comment); kept so that a changed
-    // constant can never leave three generations alive.
-    while (this.old !== null) this.migrateStep();
-    const capacity = (this.mask + 1) * 2;
-    this.old = this.slots;
-    this.oldMask = this.mask;
-    this.cursor = 0;
-    this.slots = sharedUint32(capacity * this.stride);
-    this.mask = capacity - 1;
-    this.#growAt = Math.floor(capacity * MAX_LOAD);
+    this.startDoubling();
+    this.#growAt = Math.floor((this.mask + 1) * MAX_LOAD);
   }
 }

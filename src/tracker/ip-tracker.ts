@@ -1,9 +1,9 @@
 import { ConfigError, quoteInput } from '../errors.js';
 import { parseAddressOrThrow } from '../ip/normalize.js';
 import { functionOption, integerOption, numberOption, optionsObject } from '../options.js';
+import { randomSeed } from '../tables/mix.js';
 import { type Clock, ClockGuard, systemClock } from '../time/clock.js';
 import { MAX_CAPACITY, MAX_LOAD } from './growing-table.js';
-import { randomSeed } from './hash.js';
 import { IPv4Counts } from './ipv4-counts.js';
 import { IPv6Counts } from './ipv6-counts.js';
 import { type TopEntry, TopK } from './top-k.js';

@@ -1,5 +1,6 @@
 import { type AddressFamily, compareAddresses } from '../ip/address.js';
 import { formatAddress } from '../ip/format.js';
+import { placePair, removePair } from '../tables/pair-index.js';
 
 /** One row of a top list. */
 export interface TopEntry {
@@ -50,7 +51,7 @@ export class TopK {
   readonly #texts: (string | undefined)[];
   /** positions[id] = position of `id` in the heap. */
   readonly #positions: Int32Array;
-  /** Address → id + 1 (0 = empty), linear probing on the caller's hash. */
+  /** Address → (id + 1, hash) pairs (src/tables/pair-index.ts), on the caller's hash. */
   readonly #index: Int32Array;
   readonly #indexMask: number;
 
@@ -63,10 +64,10 @@ export class TopK {
     this.#heap = new Int32Array(capacity);
     this.#positions = new Int32Array(capacity);
     this.#texts = new Array<string | undefined>(capacity).fill(undefined);
-    let indexSize = 16;
-    while (indexSize < capacity * 4) indexSize *= 2; // load ≤ 1/4 keeps probes short
-    this.#index = new Int32Array(indexSize);
-    this.#indexMask = indexSize - 1;
+    let positions = 16;
+    while (positions < capacity * 4) positions *= 2; // load ≤ 1/4 keeps probes short
+    this.#index = new Int32Array(positions * 2);
+    this.#indexMask = positions - 1;
   }
 
   get size(): number {
@@ -184,30 +185,35 @@ export class TopK {
       this.#words[base + 2] = words[2]!;
       this.#words[base + 3] = words[3]!;
     }
-    const mask = this.#indexMask;
-    let slot = hash & mask;
-    while (this.#index[slot] !== 0) slot = (slot + 1) & mask;
-    this.#index[slot] = id + 1;
+    placePair(this.#index, this.#indexMask, id + 1, hash);
   }
 
   #findIPv4(word: number, hash: number): number {
     const mask = this.#indexMask;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.#index[slot]!;
+    const index = this.#index;
+    for (let at = hash & mask; ; at = (at + 1) & mask) {
+      const entry = index[at << 1]!;
       if (entry === 0) return -1;
       const id = entry - 1;
-      if (this.#words[id * 4] === word && this.#families[id] === 4) return id;
+      if (
+        index[(at << 1) + 1] === hash &&
+        this.#words[id * 4] === word &&
+        this.#families[id] === 4
+      ) {
+        return id;
+      }
     }
   }
 
   #findIPv6(words: Uint32Array, hash: number): number {
     const mask = this.#indexMask;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.#index[slot]!;
+    const index = this.#index;
+    for (let at = hash & mask; ; at = (at + 1) & mask) {
+      const entry = index[at << 1]!;
       if (entry === 0) return -1;
       const id = entry - 1;
       if (
-        this.#hashes[id] === hash &&
+        index[(at << 1) + 1] === hash &&
         this.#families[id] === 6 &&
         compareAddresses(6, words, 0, 6, this.#words, id * 4) === 0
       ) {
@@ -216,23 +222,8 @@ export class TopK {
     }
   }
 
-  /** Removes `id` from the index, shifting later entries of its probe run back so that
-   *  every remaining address stays reachable from its home slot (no tombstones). */
   #unindex(id: number): void {
-    const index = this.#index;
-    const mask = this.#indexMask;
-    let hole = this.#hashes[id]! & mask;
-    while (index[hole] !== id + 1) hole = (hole + 1) & mask;
-    for (let slot = (hole + 1) & mask; index[slot] !== 0; slot = (slot + 1) & mask) {
-      const home = this.#hashes[index[slot]! - 1]! & mask;
-      // The entry may fill the hole unless its home lies cyclically in (hole, slot].
-      const staysPut = hole < slot ? home > hole && home <= slot : home > hole || home <= slot;
-      if (!staysPut) {
-        index[hole] = index[slot]!;
-        hole = slot;
-      }
-    }
-    index[hole] = 0;
+    removePair(this.#index, this.#indexMask, id + 1, this.#hashes[id]!);
   }
 
   #put(position: number, id: number): void {

@@ -7,8 +7,9 @@ import {
   ManualClock,
   MemoryStore,
 } from '../../src/index.js';
-import { BLOCKING, HAS_ACTIONS, MemoryCore, PASSED, TRIPPED } from '../../src/store/memory/core.js';
+import { MemoryCore } from '../../src/store/memory/core.js';
 import type { StoreMetric } from '../../src/store/store.js';
+import { BLOCKING, HAS_ACTIONS, PASSED, TRIPPED } from '../../src/store/sync-decisions.js';
 
 /*
  * The memory store reads its clock through ClockGuard (docs/time.md): a reading that is not a

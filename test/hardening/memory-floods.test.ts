@@ -7,14 +7,14 @@ import {
   MemoryStore,
   type StoreFullEvent,
 } from '../../src/index.js';
+import { MemoryCore } from '../../src/store/memory/core.js';
 import {
   BLOCKING,
   HAS_ACTIONS,
-  MemoryCore,
   PASSED,
   TRIPPED,
   UNTRACKED,
-} from '../../src/store/memory/core.js';
+} from '../../src/store/sync-decisions.js';
 
 /*
  * Floods against `maxTokens`: the eviction hand visits every slot (no residue class of slots

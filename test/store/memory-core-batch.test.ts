@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HAS_ACTIONS, MemoryCore } from '../../src/store/memory/core.js';
+import { MemoryCore } from '../../src/store/memory/core.js';
 import type { StoreMetric } from '../../src/store/store.js';
+import { HAS_ACTIONS } from '../../src/store/sync-decisions.js';
 import { ManualClock } from '../../src/time/manual-clock.js';
 
 /**

@@ -136,7 +136,7 @@ describe('MemoryStore', () => {
     for (let i = 0; i < 1000; i++) hammer.incr(`later-${i}`, 'm');
     expect(store.size).toBe(2000);
     expect(store.core.expirations).toBe(1000);
-    expect(store.core.sweep(4000)).toBe(0);
+    expect(store.sweep(4000)).toBe(0);
   });
 
   it('keeps a banned token until its ban ends, even when that is past the windows', async () => {

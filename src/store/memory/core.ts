@@ -1,9 +1,21 @@
 import { CapacityError } from '../../errors.js';
 import { type SharedInt32Array, sharedInt32 } from '../../shared-arrays.js';
+import { MIGRATION_STEP } from '../../tables/incremental-doubling.js';
+import { mix32, randomSeed } from '../../tables/mix.js';
+import { placePair, removePair } from '../../tables/pair-index.js';
 import { type Clock, ClockGuard } from '../../time/clock.js';
 import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
 import type { Ban } from '../stats.js';
 import type { StoreMetric } from '../store.js';
+import {
+  BLOCKING,
+  HAS_ACTIONS,
+  NOT_HIT,
+  PASSED,
+  type SyncDecisions,
+  TRIPPED,
+  UNTRACKED,
+} from '../sync-decisions.js';
 import { memoryOptions, type WhenFull } from './memory-options.js';
 import { RateBuckets } from './rate-buckets.js';
 import { RingPool } from './ring-pool.js';
@@ -64,35 +76,12 @@ import { RingPool } from './ring-pool.js';
  * token by token with the same code as `incr`, on lines already in cache.
  */
 
-/** `thresholdState` values after `incr`. */
-export const NOT_HIT = 0;
-/** This event tripped the threshold: a ban started; run its actions. */
-export const TRIPPED = 1;
-/** The threshold's ban was in force: the event is refused; re-run its actions. */
-export const BLOCKING = 2;
-
-/** Bits of the value `incr` returns. */
-export const PASSED = 1;
-/** Some threshold is `TRIPPED` or `BLOCKING`: read `thresholdState`. */
-export const HAS_ACTIONS = 2;
-/**
- * The table was at `maxTokens` and every slot the hand looked at held a ban in force: the
- * pair was not stored, and its event was decided by the `whenFull` policy (see Floods).
- */
-export const UNTRACKED = 4;
-
 const NONE = -1;
 /** Slots per chunk of the token array (see `#tokenChunks`). */
 const TOKEN_CHUNK_BITS = 12;
 const TOKEN_CHUNK = 1 << TOKEN_CHUNK_BITS;
 /** An old-index entry removed during a migration (see `#oldIndex`). */
 const TOMBSTONE = -1;
-/**
- * Old index positions moved per new pair while the index migrates. The new index has room
- * for twice the old one's pairs, and the migration ends after 1/32 of the old positions in
- * new pairs, long before the new index can fill; each step costs well under a microsecond.
- */
-const INDEX_MIGRATION_STEP = 32;
 /** Smallest ring a busy token gets, so tiny limits still keep exact rates a while. */
 const MIN_RING = 16;
 /**
@@ -176,19 +165,13 @@ interface MetricTable {
 }
 
 /**
- * Seeded FNV-1a over the UTF-16 code units, mixed with the metric, finished with Murmur3's
- * avalanche so that the low bits (which pick the index position) depend on every input bit.
+ * Seeded FNV-1a over the UTF-16 code units, mixed with the metric, finished with the shared
+ * murmur mix so that the low bits (which pick the index position) depend on every input bit.
  */
 function hashOf(token: string, metric: number, seed: number): number {
-  let h = (seed ^ Math.imul(metric + 1, 0x9e3779b1)) >>> 0;
+  let h = seed ^ Math.imul(metric + 1, 0x9e3779b1);
   for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), 0x01000193);
-  h ^= token.length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h | 0;
+  return mix32(h ^ token.length);
 }
 
 function ceilLog2(n: number): number {
@@ -197,7 +180,7 @@ function ceilLog2(n: number): number {
   return c;
 }
 
-export class MemoryCore {
+export class MemoryCore implements SyncDecisions {
   /** Per threshold of the metric of the last `incr`: `NOT_HIT`, `TRIPPED` or `BLOCKING`. */
   readonly thresholdState: Uint8Array;
   /** `token_rate_1m`, `_10m`, `_60m`, written by `readRates`/`readLastRates`. */
@@ -217,7 +200,7 @@ export class MemoryCore {
    */
   readonly #bans: RingPool;
   /** Random per core, so which tokens collide cannot be worked out in advance. */
-  readonly #seed = (Math.random() * 0x1_0000_0000) >>> 0;
+  readonly #seed = randomSeed();
 
   #capacity = 0;
   #size = 0;
@@ -250,7 +233,7 @@ export class MemoryCore {
   #index: SharedInt32Array = sharedInt32(0);
   /**
    * The index being migrated away from after a doubling, or null. Each new pair moves the
-   * next `INDEX_MIGRATION_STEP` old positions into `#index`, so no call pays for a whole
+   * next `MIGRATION_STEP` old positions into `#index`, so no call pays for a whole
    * rehash (tens of milliseconds at a million pairs). A pair is in exactly one of the two:
    * `#index`, or the old index at a position not yet passed by `#oldCursor`. The old index
    * is never shifted — a pair removed from it leaves a `TOMBSTONE` — so positions below the
@@ -320,9 +303,9 @@ export class MemoryCore {
   get evictions(): number {
     return this.#evictions;
   }
-  /** Whether `whenFull` is `'refuse'`. */
-  get refusesWhenFull(): boolean {
-    return this.#refuseWhenFull;
+  /** What a new pair meets when the table is full of bans (see Floods). */
+  get whenFull(): WhenFull {
+    return this.#refuseWhenFull ? 'refuse' : 'untracked';
   }
   /** Events decided without storing their new pair: the table was full of bans (`UNTRACKED`). */
   get untracked(): number {
@@ -840,17 +823,13 @@ export class MemoryCore {
   }
 
   #indexInsert(slot: number, hash: number): void {
-    if (this.#oldIndex !== null) this.#migrateIndex(INDEX_MIGRATION_STEP);
+    if (this.#oldIndex !== null) this.#migrateIndex(MIGRATION_STEP);
     if ((this.#size + 1) * 4 > this.#index.length) this.#growIndex();
     this.#place(this.#index, slot + 1, hash);
   }
 
   #place(index: SharedInt32Array, entry: number, hash: number): void {
-    const mask = (index.length >> 1) - 1;
-    let at = hash & mask;
-    while (index[at << 1] !== 0) at = (at + 1) & mask;
-    index[at << 1] = entry;
-    index[(at << 1) + 1] = hash;
+    placePair(index, (index.length >> 1) - 1, entry, hash);
   }
 
   /** Removes a slot from the index: by backward shifting in `#index`, so no tombstones pile
@@ -858,33 +837,9 @@ export class MemoryCore {
   #indexRemove(slot: number): void {
     const hash = this.#i32[(slot << REC_SHIFT_I32) + I_HASH]!;
     const index = this.#index;
-    const mask = (index.length >> 1) - 1;
-    let hole = hash & mask;
-    for (;;) {
-      const entry = index[hole << 1]!;
-      if (entry === slot + 1) break;
-      if (entry === 0) {
-        this.#tombstoneUnmigrated(slot, hash);
-        return;
-      }
-      hole = (hole + 1) & mask;
+    if (!removePair(index, (index.length >> 1) - 1, slot + 1, hash)) {
+      this.#tombstoneUnmigrated(slot, hash);
     }
-    let at = hole;
-    for (;;) {
-      at = (at + 1) & mask;
-      const entry = index[at << 1]!;
-      if (entry === 0) break;
-      const entryHash = index[(at << 1) + 1]!;
-      const home = entryHash & mask;
-      // The entry may fill the hole unless its home lies cyclically in (hole, at].
-      const stays = hole <= at ? home > hole && home <= at : home > hole || home <= at;
-      if (!stays) {
-        index[hole << 1] = entry;
-        index[(hole << 1) + 1] = entryHash;
-        hole = at;
-      }
-    }
-    index[hole << 1] = 0;
   }
 
   /** Marks `slot`'s entry in the not yet migrated part of the old index as removed. */
@@ -900,8 +855,8 @@ export class MemoryCore {
   /** Starts doubling the index: a new one twice the size, filled from the old one a step per
    *  new pair (`#migrateIndex`). It reads only the index itself, never the records. */
   #growIndex(): void {
-    // Unreachable with INDEX_MIGRATION_STEP ≥ 2 (see its comment); kept so that a changed
-    // constant can never leave three generations alive.
+    // Two generations at most (tables/incremental-doubling.ts says why); this only guards
+    // against a changed constant.
     if (this.#oldIndex !== null) this.#migrateIndex(Number.POSITIVE_INFINITY);
     this.#oldIndex = this.#index;
     this.#oldCursor = 0;

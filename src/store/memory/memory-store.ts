@@ -1,7 +1,9 @@
 import { StoreError } from '../../errors.js';
+import { integerOption } from '../../options.js';
 import type { StatusEntry, TokenStatus } from '../stats.js';
 import type { Decision, Store, StoreSetup } from '../store.js';
-import { BLOCKING, HAS_ACTIONS, MemoryCore, PASSED, TRIPPED } from './core.js';
+import { BLOCKING, HAS_ACTIONS, PASSED, type SyncDecisions, TRIPPED } from '../sync-decisions.js';
+import { MemoryCore } from './core.js';
 import { type MemoryOptions, memoryOptions, type WhenFull } from './memory-options.js';
 
 export interface MemoryStoreOptions {
@@ -49,7 +51,10 @@ export class MemoryStore implements Store {
     this.#options = memoryOptions(options);
   }
 
-  /** The synchronous core; the BanHammer calls it directly to skip the promise machinery. */
+  /**
+   * The synchronous core, for this package's own tests and benchmarks.
+   * @internal
+   */
   get core(): MemoryCore {
     if (this.#core === undefined) {
       throw new StoreError(this.#closed ? 'MemoryStore is closed' : 'MemoryStore is not open');
@@ -60,6 +65,24 @@ export class MemoryStore implements Store {
   /** Tracked (token, metric) pairs. */
   get size(): number {
     return this.#core?.size ?? 0;
+  }
+
+  /**
+   * Looks at up to `steps` pairs for state that can no longer matter and frees it; returns
+   * how many it freed. Every new pair already does this for two, so only a process that has
+   * gone idle after a flood needs to call it, on its own schedule.
+   */
+  sweep(steps: number): number {
+    return this.core.sweep(integerOption('MemoryStore.sweep.steps', steps, 0, 0));
+  }
+
+  /**
+   * Bytes the store holds in typed arrays (records, index, rings, rate buckets, ban ends),
+   * outside the JS heap, so `process.memoryUsage()` does not show them; token strings are
+   * not included. 0 until the store is opened.
+   */
+  get arrayBytes(): number {
+    return this.#core?.arrayBytes ?? 0;
   }
 
   /** Pairs evicted to make room at `maxTokens` (never one holding a ban in force). */
@@ -77,12 +100,13 @@ export class MemoryStore implements Store {
     this.openSync(setup);
   }
 
-  /** `open`, synchronously (the BanHammer constructor uses it). */
-  openSync(setup: StoreSetup): void {
+  /** `open`, synchronously; returns the decisions the BanHammer then makes through it. */
+  openSync(setup: StoreSetup): SyncDecisions {
     if (this.#core !== undefined || this.#closed) {
       throw new StoreError('MemoryStore is already bound to a BanHammer; give each its own store');
     }
     this.#core = new MemoryCore(setup.metrics, setup.clock, this.#options);
+    return this.#core;
   }
 
   async incr(token: string, metric: number): Promise<Decision> {
