@@ -1,3 +1,4 @@
+import { CapacityError } from '../errors.js';
 import { sharedUint32 } from '../shared-arrays.js';
 import { IncrementalDoubling } from '../tables/incremental-doubling.js';
 
@@ -93,7 +94,10 @@ export abstract class GrowingTable extends IncrementalDoubling<Uint32Array> {
 
   #grow(): void {
     if (this.mask + 1 >= MAX_CAPACITY) {
-      throw new RangeError(`address table is full (${this.#size} addresses)`);
+      throw new CapacityError(
+        'IpTracker',
+        `the address table is full (${this.#size} addresses in ${MAX_CAPACITY} slots)`,
+      );
     }
     this.startDoubling();
     this.#growAt = Math.floor((this.mask + 1) * MAX_LOAD);

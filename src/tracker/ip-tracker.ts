@@ -178,8 +178,11 @@ export class IpTracker {
    * (numerically, IPv4 before IPv6) — a pure function of the counts, not of arrival order.
    */
   top(n: number): TopEntry[] {
-    if (!Number.isInteger(n) || n < 0 || n > this.topN) {
-      throw new RangeError(`top(n): n must be an integer from 0 to topN (${this.topN}), got ${n}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > this.topN) {
+      throw new ConfigError(
+        'IpTracker.top.n',
+        `must be an integer from 0 to topN (${this.topN}), got ${quoteInput(n)}`,
+      );
     }
     this.#beforeAccess();
     return this.#top.top(n);

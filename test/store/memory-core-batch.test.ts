@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
 import { MemoryCore } from '../../src/store/memory/core.js';
 import type { StoreMetric } from '../../src/store/store.js';
 import { HAS_ACTIONS } from '../../src/store/sync-decisions.js';
@@ -119,10 +120,10 @@ describe('MemoryCore#incrMany', () => {
       clock,
       100,
     );
-    expect(() => core.incrMany(['a', 'b'], 0, new Uint8Array(1))).toThrow(RangeError);
+    expect(() => core.incrMany(['a', 'b'], 0, new Uint8Array(1))).toThrow(ConfigError);
     expect(() =>
       core.incrMany(['a', 'b'], 0, new Uint8Array(2), undefined, new Float64Array(5)),
-    ).toThrow(RangeError);
+    ).toThrow(ConfigError);
     expect(core.size).toBe(0);
   });
 

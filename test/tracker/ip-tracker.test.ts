@@ -241,8 +241,12 @@ describe('bad input', () => {
       'rollover.periodSeconds',
     );
     const tracker = new IpTracker({ topN: 10 });
-    expect(() => tracker.top(11)).toThrow(RangeError);
-    expect(() => tracker.top(-1)).toThrow(RangeError);
+    for (const n of [11, -1, 1.5, Number.NaN, '3', null]) {
+      expect(() => tracker.top(n as number)).toThrow(ConfigError);
+    }
+    expect(() => tracker.top(11)).toThrow(
+      /IpTracker\.top\.n: must be an integer from 0 to topN \(10\), got 11/,
+    );
     expect(tracker.top(0)).toEqual([]);
     expect(new IpTracker({ topN: 5 }).top100()).toEqual([]);
   });

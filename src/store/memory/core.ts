@@ -1,4 +1,4 @@
-import { CapacityError } from '../../errors.js';
+import { CapacityError, ConfigError } from '../../errors.js';
 import { type SharedInt32Array, sharedInt32 } from '../../shared-arrays.js';
 import { MIGRATION_STEP } from '../../tables/incremental-doubling.js';
 import { mix32, randomSeed } from '../../tables/mix.js';
@@ -371,10 +371,13 @@ export class MemoryCore implements SyncDecisions {
   ): void {
     const n = tokens.length;
     if (out.length < n) {
-      throw new RangeError(`incrMany: out holds ${out.length} results, tokens ${n}`);
+      throw new ConfigError('MemoryStore.incrMany.out', `holds ${out.length} results, tokens ${n}`);
     }
     if (rates !== undefined && rates.length < 3 * n) {
-      throw new RangeError(`incrMany: rates holds ${rates.length} numbers, 3 × ${n} needed`);
+      throw new ConfigError(
+        'MemoryStore.incrMany.rates',
+        `holds ${rates.length} numbers, 3 × ${n} needed`,
+      );
     }
     const table = this.#tables[metric]!;
     // Per call rather than a field, so that an `onActions` that starts another batch cannot
