@@ -1,6 +1,6 @@
 /*
  * The mixing and seeding shared by every hashed table in the package (the tracker's address
- * tables and top-K index, the memory store's token index).
+ * tables and top-K index, the memory store's (token, metric) index).
  *
  * A table's seed is drawn at random when it is made, so a client who can pick its keys
  * (anyone holding an IPv6 /64 can pick addresses; anyone can pick tokens) cannot precompute
