@@ -6,7 +6,6 @@ export { blockLocal, createBlockLocal } from './banhammer/actions/block-local.js
 export {
   LocalBlockCache,
   type LocalBlockCacheOptions,
-  localBlocks,
 } from './banhammer/actions/local-block-cache.js';
 export { type RecordLocalOptions, recordLocal } from './banhammer/actions/record-local.js';
 export {
@@ -19,6 +18,8 @@ export {
   type BanHammerCounters,
   type BanHammerOptions,
   type IncrResult,
+  type Verdict,
+  type VerdictQuota,
 } from './banhammer/ban-hammer.js';
 export {
   type BansConfig,
@@ -94,6 +95,7 @@ export {
 export type { Ban, Stats, StatusEntry, TokenStatus } from './store/stats.js';
 export type {
   Decision,
+  Quota,
   Store,
   StoreMetric,
   StoreSetup,

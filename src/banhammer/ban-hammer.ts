@@ -11,7 +11,7 @@ import {
 } from '../options.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
 import { type Stats, type StatusEntry, statsOf, type TokenStatus } from '../store/stats.js';
-import type { Decision, Store } from '../store/store.js';
+import type { Decision, Quota, Store } from '../store/store.js';
 import {
   HAS_ACTIONS,
   PASSED,
@@ -21,6 +21,7 @@ import {
 } from '../store/sync-decisions.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { ActionRunner } from './action-runner.js';
+import { LocalBlockCache } from './actions/local-block-cache.js';
 import {
   type BansConfig,
   type CompiledBans,
@@ -47,6 +48,44 @@ export interface BanHammerOptions<ReturnRates extends boolean = false> {
   /** Actions queued or running at once; past that, new ones are dropped and reported as
    *  `action_error` with reason `overloaded`. @default 10000 */
   maxPendingActions?: number;
+  /** Tokens the deny cache (`denyCache`) holds at most; past it the oldest go first, and
+   *  their next request is decided by the store again. @default 100000 */
+  denyCacheSize?: number;
+  /** When true, `decide` reports each decision's `quota` (the RateLimit fields on every
+   *  response need it; a Redis store then computes it in every decision). @default false */
+  quota?: boolean;
+}
+
+/**
+ * What `decide` resolves: whether the request may go on, and what a response needs to say so
+ * (`Retry-After`, the RateLimit fields).
+ */
+export interface Verdict {
+  /** False while any enforcing ban of the token, on any metric, is in force (this event's
+   *  included), and for a deny-listed token. */
+  readonly allowed: boolean;
+  /**
+   * How it was decided: `'counted'` (the event was counted and decided by the store),
+   * `'cached'` (refused by this BanHammer's deny cache, counting nothing), `'checked'` (no
+   * metric: nothing counted, the token's bans looked up), `'allow_list'`, `'deny_list'`.
+   */
+  readonly by: 'counted' | 'cached' | 'checked' | 'allow_list' | 'deny_list';
+  /** The metric's own decision, what `incr` resolves (true when nothing was counted). */
+  readonly passed: boolean;
+  /** Ms until every enforcing ban of the token, on every metric, has ended (`Retry-After`);
+   *  0 when none is in force. */
+  readonly retryAfterMs: number;
+  /** With the `quota` option, for a counted event: the metric's tightest enforcing
+   *  threshold after it, with that threshold's limit and window. */
+  readonly quota: VerdictQuota | undefined;
+  /** A shadow threshold of the metric tripped or would have refused this event. */
+  readonly shadowed: boolean;
+}
+
+/** `Quota` plus the threshold's own terms, for the RateLimit fields. */
+export interface VerdictQuota extends Quota {
+  readonly limit: number;
+  readonly windowSeconds: number;
 }
 
 /** What `incr` resolves: `passed`, or `[passed, stats]` with `returnRates: true`. */
@@ -71,6 +110,12 @@ export interface BanHammerCounters {
   /** Events the memory store decided without storing their new pair, being at `maxTokens`
    *  and full of bans (its `whenFull` policy; see the `store_full` event). */
   untracked: number;
+  /** `decide` calls refused by the deny cache, without the store (also in `refused`). */
+  deny_cached: number;
+  /** Trips of shadow thresholds (not in `tripped`: they ban nothing). */
+  shadow_tripped: number;
+  /** Events a shadow threshold would have refused, had it been enforced. */
+  shadow_refused: number;
 }
 
 const RESOLVED_TRUE = Promise.resolve(true);
@@ -81,6 +126,19 @@ const UNKNOWN_RATES: Stats = Object.freeze({
   token_rate_60m: 0,
 });
 const RESOLVED_FALSE = Promise.resolve(false);
+
+function verdict(
+  allowed: boolean,
+  by: Verdict['by'],
+  passed: boolean,
+  retryAfterMs: number,
+  quota: VerdictQuota | undefined,
+  shadowed: boolean,
+): Verdict {
+  return { allowed, by, passed, retryAfterMs, quota, shadowed };
+}
+const ALLOW_LISTED = Object.freeze(verdict(true, 'allow_list', true, 0, undefined, false));
+const DENY_LISTED = Object.freeze(verdict(false, 'deny_list', false, 0, undefined, false));
 const NOT_LISTED = 0;
 const ALLOWED = 1;
 const DENIED = 2;
@@ -119,7 +177,20 @@ export class BanHammer<ReturnRates extends boolean = false> {
     allow_listed: 0,
     deny_listed: 0,
     untracked: 0,
+    deny_cached: 0,
+    shadow_tripped: 0,
+    shadow_refused: 0,
   };
+
+  /**
+   * Tokens this BanHammer knows to be banned, until when: filled by `decide` as it meets an
+   * enforcing ban of the token (on any metric, its own trips included), emptied by `reset`
+   * and `lift` — here, and on a shared store in every process (`Store#watchLifts`). `decide`
+   * answers a token found here at once, counting nothing and without the store. Bounded by
+   * `denyCacheSize`; `incr` alone never fills it, so it costs nothing to a BanHammer that is
+   * not a request guard.
+   */
+  readonly denyCache: LocalBlockCache;
 
   readonly #config: CompiledBans;
   readonly #store: Store;
@@ -129,11 +200,14 @@ export class BanHammer<ReturnRates extends boolean = false> {
   /** Whether `#ready` has resolved: a decision then goes to the store without waiting a turn. */
   #open = false;
   readonly #returnRates: boolean;
+  readonly #quota: boolean;
   readonly #allow: CidrSet | undefined;
   readonly #deny: CidrSet | undefined;
   readonly #words = new Uint32Array(4);
   readonly #runner: ActionRunner;
   readonly #events = new Emitter<BanHammerEvents>('BanHammer');
+  /** Whether the decision being settled met a shadow threshold (read by `#verdictOf`). */
+  #shadowed = false;
   /** The `store_full` report of this turn, while one is pending. */
   #fullReport: StoreFullEvent | undefined;
   #closed = false;
@@ -157,6 +231,11 @@ export class BanHammer<ReturnRates extends boolean = false> {
     );
     this.#allow = cidrOption('BanHammer.allowList', given.allowList);
     this.#deny = cidrOption('BanHammer.denyList', given.denyList);
+    this.#quota = booleanOption('BanHammer.quota', given.quota, false);
+    this.denyCache = new LocalBlockCache({
+      clock,
+      maxEntries: integerOption('BanHammer.denyCacheSize', given.denyCacheSize, 100_000, 1),
+    });
 
     this.#runner = new ActionRunner({
       timeoutMs,
@@ -180,22 +259,29 @@ export class BanHammer<ReturnRates extends boolean = false> {
     this.#store = store;
     const setup = {
       clock,
+      quota: this.#quota,
       metrics: this.#config.metrics.map((metric) => ({
         name: metric.name,
-        thresholds: metric.thresholds.map(({ limit, windowSeconds, durationSeconds }) => ({
+        thresholds: metric.thresholds.map(({ limit, windowSeconds, durationSeconds, shadow }) => ({
           limit,
           windowSeconds,
           durationSeconds,
+          shadow,
         })),
       })),
     };
     const openSync = syncOpener(store);
+    const watchLifts = liftWatcher(store);
+    const onLift = (token: string) => this.denyCache.unblock(token);
     if (openSync !== undefined) {
       this.#core = openSync.call(store, setup);
       this.#ready = Promise.resolve();
+      watchLifts?.call(store, onLift);
     } else {
       this.#core = undefined;
-      this.#ready = Promise.resolve().then(() => store.open(setup));
+      this.#ready = Promise.resolve()
+        .then(() => store.open(setup))
+        .then(() => watchLifts?.call(store, onLift));
       // Surfaced by the first call that awaits it; never an unhandled rejection.
       this.#ready.then(
         () => {
@@ -227,22 +313,100 @@ export class BanHammer<ReturnRates extends boolean = false> {
 
     let flags: number;
     try {
-      flags = core.incr(token, m);
+      flags = this.#decideSync(core, token, m);
     } catch (error) {
       // A clock that returns garbage (InvalidTimeError, nothing counted): `incr` only rejects.
-      this.counters.decisions--;
       return Promise.reject(error);
     }
-    if ((flags & HAS_ACTIONS) !== 0) this.#scheduleFromCore(core, token, m);
-    if ((flags & UNTRACKED) !== 0) this.#storeFull(token, m);
     const passed = (flags & PASSED) !== 0;
-    if (passed) this.counters.passed++;
-    else this.counters.refused++;
     if (!this.#returnRates) {
       return (passed ? RESOLVED_TRUE : RESOLVED_FALSE) as Promise<IncrResult<ReturnRates>>;
     }
     core.readLastRates();
     return Promise.resolve([passed, statsAt(core.rates, 0)] as IncrResult<ReturnRates>);
+  }
+
+  /**
+   * What a request guard asks: counts one event of `metric` for `token` (none when `metric`
+   * is null) and resolves whether the request may go on. Unlike `incr`, which answers for its
+   * metric only, a ban is on the token here: while any enforcing threshold of any metric
+   * bans it, the token is refused. A token in the deny cache is refused at once, counting
+   * nothing and without a store round trip; on any other, one store call decides (a Redis
+   * store's answer includes the token's bans started by other processes). The verdict says
+   * how long the ban lasts and, with the `quota` option, how much room is left. Rejects like
+   * `incr` (a metric that is neither null nor configured, a token that is not a string).
+   */
+  decide(token: string, metric: string | null): Promise<Verdict> {
+    const m = metric === null ? -1 : this.#config.indexOf.get(metric);
+    if (m === undefined || typeof token !== 'string' || this.#closed) {
+      return Promise.reject(this.#badCall('decide', token, metric));
+    }
+    if (this.#allow !== undefined || this.#deny !== undefined) {
+      const listed = this.#listed(token);
+      if (listed !== NOT_LISTED) {
+        if (m >= 0) this.counters.decisions++;
+        const allowed = m >= 0 ? this.#countListed(listed) : listed === ALLOWED;
+        return Promise.resolve(allowed ? ALLOW_LISTED : DENY_LISTED);
+      }
+    }
+    const cachedMs = this.denyCache.remainingMs(token);
+    if (cachedMs > 0) {
+      if (m >= 0) {
+        this.counters.decisions++;
+        this.counters.refused++;
+      }
+      this.counters.deny_cached++;
+      return Promise.resolve(verdict(false, 'cached', false, cachedMs, undefined, false));
+    }
+    const core = this.#core;
+    if (m >= 0) this.counters.decisions++;
+    if (m < 0) {
+      if (core === undefined) {
+        return this.#whenOpen(() => this.#store.banMs(token)).then((ms) =>
+          this.#checked(token, ms),
+        );
+      }
+      try {
+        return Promise.resolve(this.#checked(token, core.banMs(token)));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    if (core === undefined) {
+      return this.#whenOpen(() => this.#store.incr(token, m)).then((decision) => {
+        this.#settled(token, m, decision);
+        return this.#verdictOf(token, m, decision.passed, decision.banMs, decision.quota, decision);
+      });
+    }
+    let flags: number;
+    try {
+      flags = this.#decideSync(core, token, m);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let quota: Quota | undefined;
+    if (this.#quota) {
+      core.readLastQuota();
+      const q = core.quota;
+      if (q[0]! >= 0) quota = { threshold: q[0]!, remaining: q[1]!, resetMs: q[2]! };
+    }
+    return Promise.resolve(
+      this.#verdictOf(token, m, (flags & PASSED) !== 0, core.readLastBanMs(), quota, undefined),
+    );
+  }
+
+  /**
+   * Lifts every ban of `token` on every metric and forgets its events, and drops it from the
+   * deny cache: here, and on a store shared by several processes, in each of theirs (see
+   * `Store#watchLifts`).
+   */
+  async lift(token: string): Promise<void> {
+    if (typeof token !== 'string' || this.#closed) throw this.#badCall('lift', token, '');
+    await this.#ready;
+    this.denyCache.unblock(token);
+    await Promise.all(this.#config.metrics.map((_, m) => this.#store.reset(token, m)));
+    // Again: a decision in flight during the resets may have cached the ban they lifted.
+    this.denyCache.unblock(token);
   }
 
   /**
@@ -341,21 +505,24 @@ export class BanHammer<ReturnRates extends boolean = false> {
     await this.#ready;
     const status = await this.#store.ban(token, m, threshold);
     this.#schedule(config, token, threshold, true);
-    return status;
+    return this.#enforcedOnly(m, status);
   }
 
   /** Lifts the bans and clears the counters of `token` for `metric`. */
   async reset(token: string, metric: string): Promise<void> {
     const m = this.#metricOrThrow('reset', token, metric);
     await this.#ready;
+    this.denyCache.unblock(token);
     await this.#store.reset(token, m);
+    // A ban on another metric still holds: the next decision finds it and caches it again.
+    this.denyCache.unblock(token);
   }
 
   /** Rates of `token` for `metric`, and its bans in force. */
   async status(token: string, metric: string): Promise<TokenStatus> {
     const m = this.#metricOrThrow('status', token, metric);
     await this.#ready;
-    return this.#store.status(token, m);
+    return this.#enforcedOnly(m, await this.#store.status(token, m));
   }
 
   /**
@@ -378,7 +545,10 @@ export class BanHammer<ReturnRates extends boolean = false> {
   /** Streams every tracked (token, metric) pair with its status, in batches. */
   async *scan(): AsyncGenerator<StatusEntry> {
     await this.#ready;
-    yield* this.#store.scan();
+    for await (const entry of this.#store.scan()) {
+      const m = this.#config.indexOf.get(entry.metric);
+      yield m === undefined ? entry : { ...entry, status: this.#enforcedOnly(m, entry.status) };
+    }
   }
 
   /** Subscribes to `tripped` and `action_error` events. */
@@ -424,29 +594,52 @@ export class BanHammer<ReturnRates extends boolean = false> {
   }
 
   #incrThroughStore(token: string, m: number): Promise<IncrResult<ReturnRates>> {
-    // Once the store is open, one promise per decision and no turn spent waiting for it.
-    let decided: Promise<Decision>;
-    try {
-      decided = this.#open
-        ? this.#store.incr(token, m)
-        : this.#ready.then(() => this.#store.incr(token, m));
-    } catch (error) {
-      // A store that throws instead of rejecting still only rejects `incr`.
-      return Promise.reject(error);
-    }
-    return decided.then((decision) => this.#settled(token, m, decision));
+    return this.#whenOpen(() => this.#store.incr(token, m)).then((decision) => {
+      this.#settled(token, m, decision);
+      return (
+        this.#returnRates ? [decision.passed, decision.stats] : decision.passed
+      ) as IncrResult<ReturnRates>;
+    });
   }
 
-  /** A store's decision: counters, actions, and what `incr` resolves. */
-  #settled(token: string, m: number, decision: Decision): IncrResult<ReturnRates> {
+  /** `call()` on the open store: at once once it is open (one promise per call, no turn
+   *  spent waiting), else after `#ready`. A store that throws instead of rejecting still
+   *  only rejects. */
+  #whenOpen<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return this.#open ? call() : this.#ready.then(call);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** One event decided by the synchronous core: counters, actions, events; the core's bits.
+   *  Throws what the core's clock throws, with nothing counted. */
+  #decideSync(core: SyncDecisions, token: string, m: number): number {
+    let flags: number;
+    try {
+      flags = core.incr(token, m);
+    } catch (error) {
+      // Counted by the caller, before the lists, so undone here.
+      this.counters.decisions--;
+      throw error;
+    }
+    this.#shadowed = false;
+    if ((flags & HAS_ACTIONS) !== 0) this.#scheduleFromCore(core, token, m);
+    if ((flags & UNTRACKED) !== 0) this.#storeFull(token, m);
+    if ((flags & PASSED) !== 0) this.counters.passed++;
+    else this.counters.refused++;
+    return flags;
+  }
+
+  /** A store's decision: counters, actions and events, and the deny cache. */
+  #settled(token: string, m: number, decision: Decision): void {
     const config = this.#config.metrics[m]!;
+    this.#shadowed = false;
     for (const threshold of decision.tripped) this.#schedule(config, token, threshold, false);
     for (const threshold of decision.blocking) this.#scheduleRerun(config, token, threshold);
     if (decision.passed) this.counters.passed++;
     else this.counters.refused++;
-    return (
-      this.#returnRates ? [decision.passed, decision.stats] : decision.passed
-    ) as IncrResult<ReturnRates>;
   }
 
   #scheduleFromCore(core: SyncDecisions, token: string, m: number): void {
@@ -457,6 +650,61 @@ export class BanHammer<ReturnRates extends boolean = false> {
       if (s === TRIPPED) this.#schedule(config, token, i, false);
       else if (s !== 0) this.#scheduleRerun(config, token, i);
     }
+  }
+
+  #cacheBan(token: string, ms: number): void {
+    if (ms > 0) this.denyCache.block(token, ms / 1000);
+  }
+
+  /** The verdict on a token with no event counted: its bans looked up. */
+  #checked(token: string, banMs: number): Verdict {
+    this.#cacheBan(token, banMs);
+    return verdict(banMs === 0, 'checked', true, banMs, undefined, false);
+  }
+
+  /** The verdict on a counted event (see `decide`). */
+  #verdictOf(
+    token: string,
+    m: number,
+    passed: boolean,
+    banMs: number,
+    quota: Quota | undefined,
+    decision: Decision | undefined,
+  ): Verdict {
+    this.#cacheBan(token, banMs);
+    let full: VerdictQuota | undefined;
+    if (quota !== undefined) {
+      const threshold = this.#config.metrics[m]!.thresholds[quota.threshold]!;
+      full = {
+        threshold: quota.threshold,
+        remaining: quota.remaining,
+        resetMs: quota.resetMs,
+        limit: threshold.limit,
+        windowSeconds: threshold.windowSeconds,
+      };
+    }
+    const shadowed = decision === undefined ? this.#shadowed : this.#hitsShadow(m, decision);
+    return verdict(passed && banMs === 0, 'counted', passed, banMs, full, shadowed);
+  }
+
+  /** Whether the decision tripped or met a shadow threshold's ban. */
+  #hitsShadow(m: number, decision: Decision): boolean {
+    const thresholds = this.#config.metrics[m]!.thresholds;
+    for (const i of decision.tripped) if (thresholds[i]!.shadow) return true;
+    for (const i of decision.blocking) if (thresholds[i]!.shadow) return true;
+    return false;
+  }
+
+  /** `status` without the bans of shadow thresholds, which ban nothing (a store keeps them
+   *  only so that a shadow threshold trips once per ban). */
+  #enforcedOnly(m: number, status: TokenStatus): TokenStatus {
+    const thresholds = this.#config.metrics[m]!.thresholds;
+    if (!status.bans.some((ban) => thresholds[ban.threshold]?.shadow === true)) return status;
+    const bans = status.bans.filter((ban) => thresholds[ban.threshold]?.shadow !== true);
+    let blockedUntil: number | null = null;
+    for (const ban of bans)
+      if (blockedUntil === null || ban.until > blockedUntil) blockedUntil = ban.until;
+    return { ...status, blocked_until: blockedUntil, bans };
   }
 
   /** The store, full (the memory store: of bans), decided an event without storing it: counted, and
@@ -481,10 +729,12 @@ export class BanHammer<ReturnRates extends boolean = false> {
     });
   }
 
-  /** A new ban: event, counter and actions. */
+  /** A new ban: event, counter and actions; for a shadow threshold, the event and its
+   *  counters only. */
   #schedule(config: CompiledMetric, token: string, i: number, manual: boolean): void {
     const threshold = config.thresholds[i]!;
-    this.counters.tripped++;
+    if (threshold.shadow) this.counters.shadow_tripped++;
+    else this.counters.tripped++;
     if (this.#events.has('tripped')) {
       const event = {
         token,
@@ -494,15 +744,26 @@ export class BanHammer<ReturnRates extends boolean = false> {
         window: threshold.windowSeconds,
         duration: threshold.durationSeconds,
         manual,
+        shadow: threshold.shadow,
       };
       // Like actions, after the caller has its decision.
       this.#runner.defer(() => this.#events.emit('tripped', event));
     }
-    this.#scheduleRerun(config, token, i);
+    if (manual) {
+      if (!threshold.shadow)
+        for (const action of threshold.actions) this.#runner.enqueue(action, token);
+    } else this.#scheduleRerun(config, token, i);
   }
 
+  /** An event met (or started) the threshold's ban: its actions run again; a shadow
+   *  threshold runs none and counts the refusal it would have made. */
   #scheduleRerun(config: CompiledMetric, token: string, i: number): void {
     const threshold = config.thresholds[i]!;
+    if (threshold.shadow) {
+      this.counters.shadow_refused++;
+      this.#shadowed = true;
+      return;
+    }
     for (const action of threshold.actions) this.#runner.enqueue(action, token);
   }
 
@@ -629,29 +890,36 @@ function cidrOption(path: string, value: Iterable<string> | undefined): CidrSet 
   }
 }
 
-const STORE_METHODS = ['open', 'incr', 'ban', 'reset', 'status', 'scan', 'close'] as const;
+const STORE_METHODS = ['open', 'incr', 'ban', 'reset', 'banMs', 'status', 'scan', 'close'] as const;
 
-/** The `store` option: a `Store`, each of whose methods is read once, here. */
-/** The store's `openSync`, if it offers one (read once, guarded like its other methods). */
+/** The store's `openSync`, if it offers one. */
 function syncOpener(store: Store): Store['openSync'] {
+  return optionalMethod(store, 'openSync') as Store['openSync'];
+}
+
+/** The store's `watchLifts`, if it offers one. */
+function liftWatcher(store: Store): Store['watchLifts'] {
+  return optionalMethod(store, 'watchLifts') as Store['watchLifts'];
+}
+
+/** An optional method of the store, read once and guarded like its other methods. */
+function optionalMethod(store: Store, name: 'openSync' | 'watchLifts'): unknown {
   let member: unknown;
   try {
-    member = store.openSync;
+    member = store[name];
   } catch (error) {
-    throw new ConfigError('BanHammer.store', 'reading its openSync() method threw', {
+    throw new ConfigError('BanHammer.store', `reading its ${name}() method threw`, {
       cause: error,
     });
   }
   if (member === undefined) return undefined;
   if (typeof member !== 'function') {
-    throw new ConfigError(
-      'BanHammer.store',
-      `openSync must be a method, got ${quoteInput(member)}`,
-    );
+    throw new ConfigError('BanHammer.store', `${name} must be a method, got ${quoteInput(member)}`);
   }
-  return member as Store['openSync'];
+  return member;
 }
 
+/** The `store` option: a `Store`, each of whose methods is read once, here. */
 function storeOption(value: unknown): Store {
   if (value === undefined) return new MemoryStore();
   if (value === null || typeof value !== 'object') {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError, quoteInput } from '../errors.js';
 import { timeoutMsOption } from '../options.js';
 import type { Action } from './action.js';
+import { blockLocal } from './actions/block-local.js';
 
 /** Largest `limit` a threshold may have. Decisions are exact up to it: the memory store keeps
  *  the last `limit + 1` timestamps of a token that gets that far. */
@@ -23,6 +24,12 @@ export interface ThresholdConfig {
   action: readonly Action[];
   /** Seconds the token stays blocked once this threshold trips. */
   action_duration: number;
+  /**
+   * `'shadow'`: the threshold is counted, trips, emits `tripped` (with `shadow: true`) and
+   * shows in the counters, but never refuses, never bans and runs no actions: a new
+   * threshold can be watched on live traffic before it is enforced. @default 'enforce'
+   */
+  mode?: 'enforce' | 'shadow';
 }
 
 export interface MetricConfig {
@@ -60,6 +67,8 @@ export interface CompiledThreshold {
   readonly limit: number;
   readonly windowSeconds: number;
   readonly durationSeconds: number;
+  /** `mode: 'shadow'`: trips and reports, never refuses nor bans, runs no actions. */
+  readonly shadow: boolean;
   readonly actions: readonly CompiledAction[];
 }
 
@@ -96,13 +105,14 @@ const thresholdSchema = z.strictObject(
       )
       .readonly(),
     action_duration: seconds('action_duration').min(0, { error: 'must be at least 0 seconds' }),
+    mode: z.enum(['enforce', 'shadow'], { error: 'must be "enforce" or "shadow"' }).optional(),
   },
   {
     // Unknown keys keep zod's message, which names them (a typo such as `actionDuration`).
     error: (issue) =>
       issue.code === 'unrecognized_keys'
         ? undefined
-        : 'must be an object { limit, window, action, action_duration }',
+        : 'must be an object { limit, window, action, action_duration, mode? }',
   },
 );
 
@@ -207,14 +217,20 @@ export function compileBans(bans: BansConfig, root = 'bans'): CompiledBans {
         limit: threshold.limit,
         windowSeconds: threshold.window,
         durationSeconds: threshold.action_duration,
-        actions: threshold.action.map((action, j) =>
-          compileAction(action, formatPath(root, [name, 'thresholds', i, 'action', j]), {
-            metric: name,
-            threshold: i,
-            limit: threshold.limit,
-            windowSeconds: threshold.window,
-            durationSeconds: threshold.action_duration,
-          }),
+        shadow: threshold.mode === 'shadow',
+        // `blockLocal` is what every ban does by itself now (see block-local.ts).
+        actions: threshold.action.flatMap((action, j) =>
+          action === blockLocal
+            ? []
+            : [
+                compileAction(action, formatPath(root, [name, 'thresholds', i, 'action', j]), {
+                  metric: name,
+                  threshold: i,
+                  limit: threshold.limit,
+                  windowSeconds: threshold.window,
+                  durationSeconds: threshold.action_duration,
+                }),
+              ],
         ),
       })),
     });

@@ -10,6 +10,9 @@ export interface TrippedEvent {
   duration: number;
   /** True when the ban came from `now()` rather than from counted events. */
   manual: boolean;
+  /** True for a shadow threshold (`mode: 'shadow'`): it would have banned, and banned
+   *  nothing. */
+  shadow: boolean;
 }
 
 /**

@@ -34,6 +34,9 @@ export interface SyncDecisions {
   readonly thresholdState: Uint8Array;
   /** `token_rate_1m`, `_10m`, `_60m`, written by `readRates` and `readLastRates`. */
   readonly rates: Float64Array;
+  /** The last decision's `Quota`, written by `readLastQuota`: threshold (−1 when the metric
+   *  has no enforcing threshold), remaining, reset ms. */
+  readonly quota: Float64Array;
   /** For a store that may answer `UNTRACKED`: what it then does with the event (reported in
    *  the BanHammer's `store_full` event). */
   readonly whenFull?: 'untracked' | 'refuse';
@@ -55,6 +58,13 @@ export interface SyncDecisions {
   ): void;
   /** Writes the rates of the pair the last `incr` touched into `rates`. */
   readLastRates(): void;
+  /** `Decision#banMs` of the last `incr`: ms until every enforcing ban on its token, of any
+   *  metric, has ended; 0 when none. */
+  readLastBanMs(): number;
+  /** Writes `Decision#quota` of the last `incr` into `quota`. */
+  readLastQuota(): void;
+  /** `Store#banMs`, synchronously. */
+  banMs(token: string): number;
   /** Writes the rates of `token` for `metric` into `rates`; false (and zeros) if untracked. */
   readRates(token: string, metric: number): boolean;
 }

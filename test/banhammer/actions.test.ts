@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Action } from '../../src/banhammer/action.js';
 import { blockLocal, createBlockLocal } from '../../src/banhammer/actions/block-local.js';
-import { LocalBlockCache, localBlocks } from '../../src/banhammer/actions/local-block-cache.js';
+import { LocalBlockCache } from '../../src/banhammer/actions/local-block-cache.js';
 import { recordLocal } from '../../src/banhammer/actions/record-local.js';
 import { ReportCentralError, reportCentral } from '../../src/banhammer/actions/report-central.js';
 import { BanHammer } from '../../src/banhammer/ban-hammer.js';
@@ -111,17 +111,26 @@ describe('action isolation', () => {
 });
 
 describe('blockLocal', () => {
-  afterEach(() => localBlocks.clear());
-
-  it('puts the token in the process deny cache for action_duration', async () => {
-    const { hammer } = hammerWith([blockLocal]);
-    await hammer.incr('203.0.113.5', 'login_failed');
-    expect(localBlocks.isBlocked('203.0.113.5')).toBe(false);
-    await hammer.incr('203.0.113.5', 'login_failed');
+  it("is left out of the actions a BanHammer runs: decide fills the BanHammer's own deny cache", async () => {
+    const { hammer, clock } = hammerWith([blockLocal]);
+    const other = hammerWith([blockLocal]).hammer;
+    expect((await hammer.decide('203.0.113.5', 'login_failed')).allowed).toBe(true);
+    expect(hammer.denyCache.isBlocked('203.0.113.5')).toBe(false);
+    const refused = await hammer.decide('203.0.113.5', 'login_failed');
+    expect(refused).toMatchObject({ allowed: false, by: 'counted', retryAfterMs: 120_000 });
+    // Cached at the decision itself, not a turn later by an action.
+    expect(hammer.denyCache.retryAfter('203.0.113.5')).toBe(120);
     await hammer.settled();
-    expect(localBlocks.isBlocked('203.0.113.5')).toBe(true);
-    expect(localBlocks.retryAfter('203.0.113.5')).toBeGreaterThan(100);
-    expect(localBlocks.retryAfter('203.0.113.5')).toBeLessThanOrEqual(120);
+    expect(hammer.counters.actions_run).toBe(0);
+    // No process-wide cache: another BanHammer knows nothing of this ban.
+    expect(other.denyCache.isBlocked('203.0.113.5')).toBe(false);
+    clock.advance(60);
+    expect(await hammer.decide('203.0.113.5', 'login_failed')).toMatchObject({
+      allowed: false,
+      by: 'cached',
+      retryAfterMs: 60_000,
+    });
+    expect(blockLocal('203.0.113.5', 60, 'login_failed', 60, 1)).toBeUndefined();
   });
 
   it('expires on its own clock and stays bounded', () => {

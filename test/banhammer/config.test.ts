@@ -31,6 +31,7 @@ describe('bans configuration', () => {
       limit: 100,
       windowSeconds: 3600,
       durationSeconds: 86400,
+      shadow: false,
       actions: [
         {
           run: action,

@@ -6,9 +6,11 @@ import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import type { Store } from '../../src/store/store.js';
 import { ManualClock } from '../../src/time/manual-clock.js';
 import { storeConformance } from './conformance.js';
+import { guardConformance } from './guard-conformance.js';
 import { Oracle } from './oracle.js';
 
 storeConformance('MemoryStore', { make: () => new MemoryStore() });
+guardConformance('MemoryStore', { make: () => new MemoryStore() });
 
 /**
  * The memory store seen only through the `Store` interface, so the BanHammer takes the path a
@@ -20,12 +22,14 @@ class InterfaceOnly implements Store {
   incr: Store['incr'] = (token, metric) => this.#inner.incr(token, metric);
   ban: Store['ban'] = (token, metric, threshold) => this.#inner.ban(token, metric, threshold);
   reset: Store['reset'] = (token, metric) => this.#inner.reset(token, metric);
+  banMs: Store['banMs'] = (token) => this.#inner.banMs(token);
   status: Store['status'] = (token, metric) => this.#inner.status(token, metric);
   scan: Store['scan'] = () => this.#inner.scan();
   close: Store['close'] = () => this.#inner.close();
 }
 
 storeConformance('MemoryStore through the Store interface', { make: () => new InterfaceOnly() });
+guardConformance('MemoryStore through the Store interface', { make: () => new InterfaceOnly() });
 
 describe('MemoryStore', () => {
   const bans = {

@@ -23,6 +23,7 @@ class CountingSyncStore implements Store {
     return {
       thresholdState: decisions.thresholdState,
       rates: decisions.rates,
+      quota: decisions.quota,
       incr: (token, metric) => {
         this.syncCalls++;
         return decisions.incr(token, metric);
@@ -33,6 +34,9 @@ class CountingSyncStore implements Store {
       },
       readLastRates: () => decisions.readLastRates(),
       readRates: (token, metric) => decisions.readRates(token, metric),
+      readLastBanMs: () => decisions.readLastBanMs(),
+      readLastQuota: () => decisions.readLastQuota(),
+      banMs: (token) => decisions.banMs(token),
     };
   }
   incr: Store['incr'] = (token, metric) => {
@@ -41,6 +45,7 @@ class CountingSyncStore implements Store {
   };
   ban: Store['ban'] = (token, metric, threshold) => this.inner.ban(token, metric, threshold);
   reset: Store['reset'] = (token, metric) => this.inner.reset(token, metric);
+  banMs: Store['banMs'] = (token) => this.inner.banMs(token);
   status: Store['status'] = (token, metric) => this.inner.status(token, metric);
   scan: Store['scan'] = () => this.inner.scan();
   close: Store['close'] = () => this.inner.close();

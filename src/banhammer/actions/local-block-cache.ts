@@ -18,9 +18,9 @@ interface Block {
 }
 
 /**
- * This process's deny cache: tokens blocked until a time. `blockLocal` fills it; the HTTP
- * middleware consults it before anything else, so a banned caller is answered without
- * touching a store. Keys live in a Map (a token named `__proto__` is just a key); expired
+ * A deny cache: tokens blocked until a time. Each BanHammer has one (`denyCache`), filled by
+ * `decide`; the HTTP guard is answered from it before anything else, so a banned caller costs
+ * no store round trip. Keys live in a Map (a token named `__proto__` is just a key); expired
  * entries are removed when looked up or when room is needed, never by a sweep of the whole.
  *
  * The clock is read through a `ClockGuard`. A block started while the clock read wildly ahead
@@ -29,7 +29,7 @@ interface Block {
  * when the token is looked at, never by a sweep.
  */
 export class LocalBlockCache {
-  /** Made on the first block, so the process-wide `localBlocks` holds nothing until used. */
+  /** Made on the first block, so a cache never used holds nothing. */
   #blocksMap: Map<string, Block> | undefined;
   readonly #clock: ClockGuard;
   readonly #maxEntries: number;
@@ -81,6 +81,11 @@ export class LocalBlockCache {
 
   /** Whole seconds until `token` may pass again (for `Retry-After`); 0 when it may now. */
   retryAfter(token: string): number {
+    return Math.ceil(this.remainingMs(token) / 1000);
+  }
+
+  /** Ms until `token` may pass again; 0 when it may now. */
+  remainingMs(token: string): number {
     const block = this.#blocksMap?.get(token);
     if (block === undefined) return 0;
     const now = this.#clock.read();
@@ -89,7 +94,7 @@ export class LocalBlockCache {
       this.#blocks.delete(token);
       return 0;
     }
-    return Math.ceil(left / 1000);
+    return left;
   }
 
   unblock(token: string): void {
@@ -130,12 +135,3 @@ export class LocalBlockCache {
     }
   }
 }
-
-/**
- * The cache that the built-in `blockLocal` fills: process-wide on purpose, since the
- * middleware pattern (README) checks `localBlocks.isBlocked(ip)` wherever the hammer runs.
- * Making it reads nothing and starts nothing (its map is made on the first block, its clock
- * is read on use), and it is marked pure so a bundler drops it from a program that never
- * uses it (`"sideEffects": false`).
- */
-export const localBlocks = /* @__PURE__ */ new LocalBlockCache();

@@ -160,6 +160,12 @@ interface MetricTable {
   readonly maxRingClass: number;
   /** Size class of a block of ban ends: 2^banClass ≥ the number of thresholds. */
   readonly banClass: number;
+  /** Per threshold, the bits of `PASSED` its trip or ban leaves standing: none for an
+   *  enforcing threshold, `PASSED` for a shadow one (which refuses nothing). */
+  readonly passMask: Uint8Array;
+  /** Whether some threshold is a shadow one: only then does a slot's latest ban end
+   *  (`F_BLOCKED_UNTIL`) differ from its latest enforcing one. */
+  readonly hasShadow: boolean;
   /** How long after its last event a slot's state can still matter. */
   readonly spanMs: number;
 }
@@ -185,6 +191,8 @@ export class MemoryCore implements SyncDecisions {
   readonly thresholdState: Uint8Array;
   /** `token_rate_1m`, `_10m`, `_60m`, written by `readRates`/`readLastRates`. */
   readonly rates = new Float64Array(3);
+  /** Threshold (−1: none), remaining, reset ms, written by `readLastQuota`. */
+  readonly quota = new Float64Array(3);
 
   /** The store's clock under the one rule (docs/time.md): garbage is an InvalidTimeError
    *  thrown before anything changes, a large step back is a correction. */
@@ -215,6 +223,9 @@ export class MemoryCore implements SyncDecisions {
   #evictionHand = 0;
   #evictions = 0;
   #expirations = 0;
+  /** The latest end of any enforcing ban ever started: while the clock is past it, no token
+   *  is banned anywhere and `#tokenBanEnd` answers without looking. */
+  #latestBanEnd = 0;
   #untracked = 0;
   readonly #refuseWhenFull: boolean;
 
@@ -257,12 +268,14 @@ export class MemoryCore implements SyncDecisions {
       const limits = new Uint32Array(count);
       const windowsMs = new Float64Array(count);
       const durationsMs = new Float64Array(count);
+      const passMask = new Uint8Array(count);
       let maxLimit = 0;
       let spanMs = LONGEST_RATE_WINDOW_MS;
       metric.thresholds.forEach((threshold, i) => {
         limits[i] = threshold.limit;
         windowsMs[i] = threshold.windowSeconds * 1000;
         durationsMs[i] = threshold.durationSeconds * 1000;
+        passMask[i] = threshold.shadow === true ? PASSED : 0;
         maxLimit = Math.max(maxLimit, threshold.limit);
         spanMs = Math.max(spanMs, windowsMs[i]!, durationsMs[i]!);
       });
@@ -270,7 +283,17 @@ export class MemoryCore implements SyncDecisions {
       maxClass = Math.max(maxClass, maxRingClass);
       const banClass = ceilLog2(count);
       maxBanClass = Math.max(maxBanClass, banClass);
-      return { name: metric.name, limits, windowsMs, durationsMs, maxRingClass, banClass, spanMs };
+      return {
+        name: metric.name,
+        limits,
+        windowsMs,
+        durationsMs,
+        maxRingClass,
+        banClass,
+        passMask,
+        hasShadow: passMask.includes(PASSED),
+        spanMs,
+      };
     });
     this.#bans = new RingPool(maxBanClass + 1);
     this.thresholdState = new Uint8Array(maxThresholds);
@@ -472,15 +495,15 @@ export class MemoryCore implements SyncDecisions {
     for (let i = 0; i < limits.length; i++) {
       if (bans !== undefined && bans[banBase + i]! > now) {
         state[i] = BLOCKING;
-        flags = HAS_ACTIONS;
+        flags = (flags & table.passMask[i]!) | HAS_ACTIONS;
         continue;
       }
       const limit = limits[i]!;
       // Trips when the (limit+1)-th newest event is inside (now − window, now].
       if (count > limit && ring[base + ((newest - limit) & mask)]! > now - windowsMs[i]!) {
-        this.#startBan(slot, i, now + table.durationsMs[i]!);
+        this.#startBan(slot, table, i, now + table.durationsMs[i]!);
         state[i] = TRIPPED;
-        flags = HAS_ACTIONS;
+        flags = (flags & table.passMask[i]!) | HAS_ACTIONS;
       } else {
         state[i] = NOT_HIT;
       }
@@ -502,7 +525,7 @@ export class MemoryCore implements SyncDecisions {
     for (let i = 0; i < limits.length; i++) {
       if (!this.#refuseWhenFull && limits[i] === 0) {
         state[i] = TRIPPED;
-        flags = HAS_ACTIONS | UNTRACKED;
+        flags = (flags & (table.passMask[i]! | UNTRACKED)) | HAS_ACTIONS;
       } else state[i] = NOT_HIT;
     }
     return flags;
@@ -524,13 +547,74 @@ export class MemoryCore implements SyncDecisions {
     this.#i32[(slot << REC_SHIFT_I32) + I_FLAGS] = IN_USE | REFERENCED;
     const at = (slot << REC_SHIFT_F64) + F_EXPIRES_AT;
     this.#f64[at] = Math.max(this.#f64[at]!, now + table.spanMs);
-    this.#startBan(slot, threshold, now + table.durationsMs[threshold]!);
+    this.#startBan(slot, table, threshold, now + table.durationsMs[threshold]!);
   }
 
-  /** Forgets `token` for `metric`: events, rates and bans. */
+  /** Forgets `token` for `metric`: events, rates and bans. Its bans on other metrics stay. */
   reset(token: string, metric: number): void {
     const slot = this.#find(token, metric, hashOf(token, metric, this.#seed));
     if (slot !== NONE) this.#drop(slot);
+  }
+
+  /** Ms until every enforcing ban of `token`, on any metric, has ended; 0 when none. */
+  banMs(token: string): number {
+    const now = this.#clock.read();
+    return Math.max(0, this.#tokenBanEnd(token, now) - now);
+  }
+
+  /** `banMs` of the token of the last `incr` (or `ban`), at the time it was decided. */
+  readLastBanMs(): number {
+    const now = this.#clock.read();
+    return Math.max(0, this.#tokenBanEnd(this.#lastToken, now) - now);
+  }
+
+  /**
+   * Writes the quota of the last `incr`'s pair into `quota`: the enforcing threshold with the
+   * least room left (ties to the lowest index), its remaining events and the ms until that
+   * grows (see `Quota` in store.ts). After an `UNTRACKED` event, that of a pair seen once.
+   */
+  readLastQuota(): void {
+    const now = this.#clock.read();
+    const quota = this.quota;
+    quota[0] = -1;
+    quota[1] = 0;
+    quota[2] = 0;
+    if (this.#lastMetric < 0) return;
+    const table = this.#tables[this.#lastMetric]!;
+    const slot = this.#lastSlot;
+    if (slot !== NONE) this.#settleIfCorrected(slot, now);
+    for (let i = 0; i < table.limits.length; i++) {
+      if (table.passMask[i] !== 0) continue;
+      const limit = table.limits[i]!;
+      let remaining: number;
+      let resetMs: number;
+      const banEnd = slot === NONE ? 0 : this.#banEndAt(slot, table, i);
+      if (banEnd > now) {
+        remaining = 0;
+        resetMs = banEnd - now;
+      } else if (slot === NONE) {
+        remaining = Math.max(0, limit - 1);
+        resetMs = table.windowsMs[i]!;
+      } else {
+        const counted = this.#countInWindow(slot, limit + 1, now - table.windowsMs[i]!);
+        remaining = Math.max(0, limit - counted);
+        resetMs =
+          counted === 0
+            ? 0
+            : this.#ringAt(
+                slot,
+                this.#i32[(slot << REC_SHIFT_I32) + I_RING_CLASS]!,
+                this.#i32[(slot << REC_SHIFT_I32) + I_RING_NEXT]! - counted,
+              ) +
+              table.windowsMs[i]! -
+              now;
+      }
+      if (quota[0] === -1 || remaining < quota[1]!) {
+        quota[0] = i;
+        quota[1] = remaining;
+        quota[2] = resetMs;
+      }
+    }
   }
 
   /** Writes the rates of `token` for `metric` into `rates`; false (and zeros) if untracked. */
@@ -568,9 +652,69 @@ export class MemoryCore implements SyncDecisions {
     const bans = this.#bans.data[table.banClass]!;
     const base = block << table.banClass;
     for (let i = 0; i < table.limits.length; i++) {
-      if (bans[base + i]! > now) out.push({ threshold: i, until: bans[base + i]! });
+      // A shadow threshold's ban end is kept only so that it trips once per ban: it bans nothing.
+      if (bans[base + i]! > now && table.passMask[i] === 0) {
+        out.push({ threshold: i, until: bans[base + i]! });
+      }
     }
     return out;
+  }
+
+  /**
+   * The latest end of an enforcing ban of `token` in force at `now`, over every metric; 0
+   * when none. One probe per metric, and none at all while no ban can be in force anywhere.
+   */
+  #tokenBanEnd(token: string, now: number): number {
+    if (!(this.#latestBanEnd > now)) return 0;
+    let end = 0;
+    for (let metric = 0; metric < this.#tables.length; metric++) {
+      const slot =
+        metric === this.#lastMetric && token === this.#lastToken && this.#lastSlot !== NONE
+          ? this.#lastSlot
+          : this.#find(token, metric, hashOf(token, metric, this.#seed));
+      if (slot === NONE) continue;
+      this.#settleIfCorrected(slot, now);
+      end = Math.max(end, this.#enforcingBanEnd(slot, this.#tables[metric]!, now));
+    }
+    return end;
+  }
+
+  /** The latest end of an enforcing ban of `slot` in force at `now`, or 0. */
+  #enforcingBanEnd(slot: number, table: MetricTable, now: number): number {
+    const latest = this.#f64[(slot << REC_SHIFT_F64) + F_BLOCKED_UNTIL]!;
+    if (!(latest > now)) return 0;
+    if (!table.hasShadow) return latest;
+    let end = 0;
+    for (let i = 0; i < table.limits.length; i++) {
+      if (table.passMask[i] !== 0) continue;
+      const until = this.#banEndAt(slot, table, i);
+      if (until > now && until > end) end = until;
+    }
+    return end;
+  }
+
+  /** The end of the ban of `slot` at threshold `i` (past or in force), 0 when never banned. */
+  #banEndAt(slot: number, table: MetricTable, i: number): number {
+    const block = this.#i32[(slot << REC_SHIFT_I32) + I_BANS]!;
+    if (block === NONE) return 0;
+    return this.#bans.data[table.banClass]![(block << table.banClass) + i]!;
+  }
+
+  /** Of the newest `most` events of `slot`, how many are after `cutoff` (binary search: the
+   *  ring is in time order). */
+  #countInWindow(slot: number, most: number, cutoff: number): number {
+    const rec = slot << REC_SHIFT_I32;
+    const cls = this.#i32[rec + I_RING_CLASS]!;
+    const newest = this.#i32[rec + I_RING_NEXT]! - 1;
+    let lo = 0;
+    let hi = Math.min(most, this.#i32[rec + I_RING_COUNT]!);
+    // Invariant: the lo newest are after cutoff; those from hi on are not.
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#ringAt(slot, cls, newest - mid) > cutoff) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /**
@@ -696,10 +840,10 @@ export class MemoryCore implements SyncDecisions {
     f64[frec + F_EXPIRES_AT] = Math.min(f64[frec + F_EXPIRES_AT]!, now + table.spanMs);
   }
 
-  #startBan(slot: number, threshold: number, until: number): void {
+  #startBan(slot: number, table: MetricTable, threshold: number, until: number): void {
     const rec = slot << REC_SHIFT_I32;
-    const table = this.#tables[this.#i32[rec + I_METRIC]!]!;
     const cls = table.banClass;
+    if (table.passMask[threshold] === 0 && until > this.#latestBanEnd) this.#latestBanEnd = until;
     let block = this.#i32[rec + I_BANS]!;
     if (block === NONE) {
       block = this.#bans.alloc(cls);
@@ -981,8 +1125,11 @@ export class MemoryCore implements SyncDecisions {
       if (f64[frec + F_EXPIRES_AT]! <= now) {
         victim = hand;
         dead = true;
-      } else if (f64[frec + F_BLOCKED_UNTIL]! > now) continue;
-      else if ((flags & REFERENCED) !== 0) {
+      } else if (
+        f64[frec + F_BLOCKED_UNTIL]! > now &&
+        this.#enforcingBanEnd(hand, this.#tables[i32[rec + I_METRIC]!]!, now) > 0
+      ) {
+      } else if ((flags & REFERENCED) !== 0) {
         i32[rec + I_FLAGS] = IN_USE;
         if (fallback === NONE) fallback = hand;
       } else victim = hand;

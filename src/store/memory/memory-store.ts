@@ -44,6 +44,8 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements Store {
   readonly #options: MemoryOptions;
   #core: MemoryCore | undefined;
+  /** `StoreSetup.quota`: whether `incr`'s decisions carry their quota. */
+  #quota = false;
   #closed = false;
 
   /** Throws `ConfigError` (path `MemoryStore.<option>`) for an option it cannot use. */
@@ -106,6 +108,7 @@ export class MemoryStore implements Store {
       throw new StoreError('MemoryStore is already bound to a BanHammer; give each its own store');
     }
     this.#core = new MemoryCore(setup.metrics, setup.clock, this.#options);
+    this.#quota = setup.quota === true;
     return this.#core;
   }
 
@@ -123,16 +126,22 @@ export class MemoryStore implements Store {
       }
     }
     core.readLastRates();
-    return {
-      passed: (flags & PASSED) !== 0,
-      stats: {
-        token_rate_1m: core.rates[0]!,
-        token_rate_10m: core.rates[1]!,
-        token_rate_60m: core.rates[2]!,
-      },
-      tripped,
-      blocking,
+    const stats = {
+      token_rate_1m: core.rates[0]!,
+      token_rate_10m: core.rates[1]!,
+      token_rate_60m: core.rates[2]!,
     };
+    const passed = (flags & PASSED) !== 0;
+    const banMs = core.readLastBanMs();
+    if (!this.#quota) return { passed, stats, tripped, blocking, banMs };
+    core.readLastQuota();
+    if (core.quota[0]! < 0) return { passed, stats, tripped, blocking, banMs };
+    const quota = { threshold: core.quota[0]!, remaining: core.quota[1]!, resetMs: core.quota[2]! };
+    return { passed, stats, tripped, blocking, banMs, quota };
+  }
+
+  async banMs(token: string): Promise<number> {
+    return this.core.banMs(token);
   }
 
   async ban(token: string, metric: number, threshold: number): Promise<TokenStatus> {
