@@ -82,6 +82,14 @@ export interface Verdict {
   readonly shadowed: boolean;
 }
 
+/** A threshold as `BanHammer#thresholds` describes it. */
+export interface ThresholdTerms {
+  readonly limit: number;
+  readonly windowSeconds: number;
+  readonly durationSeconds: number;
+  readonly shadow: boolean;
+}
+
 /** `Quota` plus the threshold's own terms, for the RateLimit fields. */
 export interface VerdictQuota extends Quota {
   readonly limit: number;
@@ -549,6 +557,31 @@ export class BanHammer<ReturnRates extends boolean = false> {
       const m = this.#config.indexOf.get(entry.metric);
       yield m === undefined ? entry : { ...entry, status: this.#enforcedOnly(m, entry.status) };
     }
+  }
+
+  /** The configured metrics, in configuration order. */
+  get metrics(): readonly string[] {
+    return this.#config.metrics.map((metric) => metric.name);
+  }
+
+  /** The terms of `metric`'s thresholds, in order (for the RateLimit fields); undefined for
+   *  a metric that is not configured. */
+  thresholds(metric: string): readonly ThresholdTerms[] | undefined {
+    const m = this.#config.indexOf.get(metric);
+    if (m === undefined) return undefined;
+    return this.#config.metrics[m]!.thresholds.map(
+      ({ limit, windowSeconds, durationSeconds, shadow }) => ({
+        limit,
+        windowSeconds,
+        durationSeconds,
+        shadow,
+      }),
+    );
+  }
+
+  /** Whether `decide` reports quotas (the `quota` option). */
+  get reportsQuota(): boolean {
+    return this.#quota;
   }
 
   /** Subscribes to `tripped` and `action_error` events. */
