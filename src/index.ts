@@ -18,6 +18,7 @@ export {
   type BanHammerCounters,
   type BanHammerOptions,
   type IncrResult,
+  type ThresholdTerms,
   type Verdict,
   type VerdictQuota,
 } from './banhammer/ban-hammer.js';
@@ -38,6 +39,15 @@ export type {
   StoreFullEvent,
   TrippedEvent,
 } from './banhammer/events.js';
+// HTTP guard (the adapters are the subpaths hitwarden/express, hitwarden/fastify, hitwarden/node)
+export {
+  type Admission,
+  Guard,
+  type GuardOptions,
+  type HeaderList,
+  type HeadersMode,
+  type Refusal,
+} from './http/guard.js';
 // HitCounter
 export { FixedWindow, type FixedWindowOptions } from './counter/fixed-window.js';
 export {

@@ -1,0 +1,110 @@
+import { Guard, type GuardOptions } from './guard.js';
+
+/*
+ * hitwarden as a Fastify plugin (Fastify 5). It is marked the way fastify-plugin marks
+ * one (skip-override), so its hooks apply to every route of the instance it is registered on,
+ * not only to routes inside the plugin. Fastify routes before `onRequest`, so the hit counter
+ * gets the route template (`request.routeOptions.url`) from `onResponse`. Fastify's own
+ * `trustProxy` is not used: `trustProxy` is this guard's, the same rule on every framework.
+ */
+
+/** The parts of Fastify's request, reply and instance the plugin uses (no import of fastify). */
+export interface FastifyRequestLike {
+  readonly raw: { readonly socket: { readonly remoteAddress?: string | undefined } };
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly method: string;
+  readonly routeOptions?: { readonly url?: string | undefined };
+  hitwardenToken?: string | undefined;
+}
+export interface FastifyReplyLike {
+  code(status: number): FastifyReplyLike;
+  header(name: string, value: string): FastifyReplyLike;
+  send(body?: unknown): FastifyReplyLike;
+  readonly statusCode: number;
+}
+interface FastifyInstanceLike {
+  decorateRequest(name: string, value: unknown): unknown;
+  addHook(
+    name: 'onRequest',
+    hook: (req: FastifyRequestLike, reply: FastifyReplyLike) => Promise<unknown>,
+  ): unknown;
+  addHook(
+    name: 'onResponse',
+    hook: (req: FastifyRequestLike, reply: FastifyReplyLike) => Promise<void>,
+  ): unknown;
+  decorate(name: string, value: unknown): unknown;
+}
+
+export type FastifyGuardOptions = GuardOptions<FastifyRequestLike, FastifyReplyLike>;
+
+/**
+ * ```ts
+ * import { hitwarden } from 'hitwarden/fastify';
+ * await app.register(hitwarden, { bans });
+ * app.hitwarden; // the Guard: its banHammer, tracker and counter
+ * ```
+ * Registration fails with a `ConfigError` (path `hitwarden/fastify.<option>`) for a bad
+ * option or bans config.
+ */
+export async function hitwarden(
+  fastify: FastifyInstanceLike,
+  options: FastifyGuardOptions,
+): Promise<void> {
+  const guard = new Guard<FastifyRequestLike, FastifyReplyLike>(
+    pluginOptions(options),
+    'hitwarden/fastify',
+  );
+  fastify.decorate('hitwarden', guard);
+  fastify.decorateRequest('hitwardenToken', undefined);
+  fastify.addHook('onRequest', async (request, reply) => {
+    const admission = await guard.admit(
+      request,
+      request.raw.socket.remoteAddress,
+      request.headers['x-forwarded-for'],
+    );
+    request.hitwardenToken = admission.token;
+    if (admission.allowed) {
+      for (const [name, value] of admission.headers) reply.header(name, value);
+      return;
+    }
+    reply.code(guard.statusCode);
+    const { headers } = admission.refusal;
+    for (const name in headers) reply.header(name, headers[name]!);
+    guard.refuse(request, reply, admission.refusal, (body) => reply.send(body));
+    return reply;
+  });
+  if (guard.watchesResponses) {
+    fastify.addHook('onResponse', async (request, reply) => {
+      const url = request.routeOptions?.url;
+      const route =
+        url === undefined ? `${request.method} (unmatched)` : `${request.method} ${url}`;
+      guard.finished(request, reply, request.hitwardenToken, route);
+    });
+  }
+}
+
+/** Fastify hands a plugin its options merged with its own (`prefix`, `logLevel`…): only
+ *  the guard's go to the guard. */
+function pluginOptions(options: FastifyGuardOptions): FastifyGuardOptions {
+  if (options === null || typeof options !== 'object') return options;
+  const {
+    prefix: _p,
+    logLevel: _l,
+    logSerializers: _s,
+    ...rest
+  } = options as FastifyGuardOptions & {
+    prefix?: unknown;
+    logLevel?: unknown;
+    logSerializers?: unknown;
+  };
+  return rest;
+}
+
+// What fastify-plugin would set: no encapsulation, and a name in Fastify's errors and logs.
+Object.assign(hitwarden, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'hitwarden',
+  [Symbol.for('plugin-meta')]: { name: 'hitwarden', fastify: '5.x' },
+});
+
+export default hitwarden;
