@@ -126,6 +126,17 @@ describe('ClientAddress: tokens', () => {
     expect(new ClientAddress({ ipv6Subnet: 1 }).resolve('1.2.3.4', undefined)).toBe('1.2.3.4');
   });
 
+  it('answers a run of one client from its cache, and the next client anew', () => {
+    const clients = new ClientAddress({ ipv6Subnet: 48 });
+    expect(clients.resolve('2001:db8:1:2::1', undefined)).toBe('2001:db8:1::/48');
+    expect(clients.resolve('2001:db8:1:3::1', undefined)).toBe('2001:db8:1::/48');
+    expect(clients.resolve('2001:db8:2::1', undefined)).toBe('2001:db8:2::/48');
+    expect(clients.resolve('0.0.0.0', undefined)).toBe('0.0.0.0');
+    expect(clients.resolve('::', undefined)).toBe('::/48');
+    expect(clients.resolve('0.0.0.0', undefined)).toBe('0.0.0.0');
+    expect(clients.resolve('0.0.0.1', undefined)).toBe('0.0.0.1');
+  });
+
   it('leaves the whole client address in family and words, for allow- and deny-lists', () => {
     const clients = new ClientAddress({ trustProxy: ['10.0.0.0/8'] });
     clients.resolve('10.0.0.5', '2001:db8:1:2::99');
@@ -341,9 +352,17 @@ const subnet = fc.oneof(
 
 describe('ClientAddress against the oracle', () => {
   it('resolves every request as the plain right-to-left rule does', () => {
+    const instances = new Map<string, ClientAddress>();
     fc.assert(
       fc.property(peer, header, subnet, (peer, header, subnet) => {
-        const clients = new ClientAddress({ trustProxy: TRUSTED, ipv6Subnet: subnet });
+        // One instance per setting, reused across runs: its last-token cache must never
+        // answer for another client.
+        const key = String(subnet);
+        let clients = instances.get(key);
+        if (clients === undefined) {
+          clients = new ClientAddress({ trustProxy: TRUSTED, ipv6Subnet: subnet });
+          instances.set(key, clients);
+        }
         expect(clients.resolve(peer, header)).toBe(oracle(peer, header, subnet));
       }),
       { numRuns: 5_000 },
