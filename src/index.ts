@@ -39,15 +39,6 @@ export type {
   StoreFullEvent,
   TrippedEvent,
 } from './banhammer/events.js';
-// HTTP guard (the adapters are the subpaths hitwarden/express, hitwarden/fastify, hitwarden/node)
-export {
-  type Admission,
-  Guard,
-  type GuardOptions,
-  type HeaderList,
-  type HeadersMode,
-  type Refusal,
-} from './http/guard.js';
 // HitCounter
 export { FixedWindow, type FixedWindowOptions } from './counter/fixed-window.js';
 export {
@@ -83,6 +74,15 @@ export {
   SnapshotError,
   StoreError,
 } from './errors.js';
+// HTTP guard (the adapters are the subpaths hitwarden/express, hitwarden/fastify, hitwarden/node)
+export {
+  type Admission,
+  Guard,
+  type GuardOptions,
+  type HeaderList,
+  type HeadersMode,
+  type Refusal,
+} from './http/guard.js';
 export type { AddressFamily } from './ip/address.js';
 export { CidrSet } from './ip/cidr-set.js';
 export { normalizeIp } from './ip/normalize.js';

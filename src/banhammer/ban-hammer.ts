@@ -801,8 +801,15 @@ export class BanHammer<ReturnRates extends boolean = false> {
   }
 
   #listed(token: string): number {
-    const family = parseAddress(token, this.#words);
-    if (family === 0) return NOT_LISTED;
+    let family = parseAddress(token, this.#words);
+    if (family === 0) {
+      // A network token (the HTTP guard's IPv6 clients, `2001:db8:1:2::/64`) is listed when
+      // its first address is: a list range at least as wide as the network holds all of it.
+      const slash = token.lastIndexOf('/');
+      if (slash <= 0) return NOT_LISTED;
+      family = parseAddress(token.slice(0, slash), this.#words);
+      if (family === 0) return NOT_LISTED;
+    }
     if (this.#allow?.has(family, this.#words)) return ALLOWED;
     if (this.#deny?.has(family, this.#words)) return DENIED;
     return NOT_LISTED;

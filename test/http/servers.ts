@@ -12,9 +12,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
-import type { Guard, GuardOptions } from '../../src/http/guard.js';
 import { hitwarden as expressGuard } from '../../src/http/express.js';
 import { hitwarden as fastifyGuard } from '../../src/http/fastify.js';
+import type { Guard, GuardOptions } from '../../src/http/guard.js';
 import { hitwarden as nodeGuard } from '../../src/http/node.js';
 
 export interface Running {
@@ -93,7 +93,8 @@ export const nodeAdapter: Adapter = {
   async start(options) {
     const ward = nodeGuard({
       // A router's job, done by hand: the counter's key is the route template.
-      route: (req) => `${req.method} ${(req.url ?? '').startsWith('/items/') ? '/items/:id' : (req.url ?? '')}`,
+      route: (req) =>
+        `${req.method} ${(req.url ?? '').startsWith('/items/') ? '/items/:id' : (req.url ?? '')}`,
       ...(options as GuardOptions<IncomingMessage, ServerResponse>),
     });
     const server = createServer(async (req, res) => {
