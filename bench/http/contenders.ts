@@ -22,7 +22,19 @@ export interface Contender {
 
 export const contenders: readonly Contender[] = [
   { name: 'fastify', server: 'fastify-bare', framework: 'fastify', bare: true },
+  { name: 'fastify + hitwarden', server: 'fastify-hitwarden', framework: 'fastify' },
+  {
+    name: 'fastify + hitwarden (headers on every response)',
+    server: 'fastify-hitwarden-headers',
+    framework: 'fastify',
+  },
   { name: 'fastify + @fastify/rate-limit', server: 'fastify-rate-limit', framework: 'fastify' },
+  {
+    name: 'fastify + hitwarden (Redis)',
+    server: 'fastify-hitwarden-redis',
+    framework: 'fastify',
+    redis: true,
+  },
   {
     name: 'fastify + @fastify/rate-limit (Redis)',
     server: 'fastify-rate-limit-redis',
@@ -30,8 +42,15 @@ export const contenders: readonly Contender[] = [
     redis: true,
   },
   { name: 'express', server: 'express-bare', framework: 'express', bare: true },
+  { name: 'express + hitwarden', server: 'express-hitwarden', framework: 'express' },
+  {
+    name: 'express + hitwarden (headers on every response)',
+    server: 'express-hitwarden-headers',
+    framework: 'express',
+  },
   { name: 'express + express-rate-limit', server: 'express-rate-limit', framework: 'express' },
   { name: 'node:http', server: 'node-bare', framework: 'node', bare: true },
+  { name: 'node:http + hitwarden', server: 'node-hitwarden', framework: 'node' },
 ];
 
 /** Every framework's bare contender, for the ratios. */

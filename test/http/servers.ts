@@ -46,7 +46,7 @@ export const expressAdapter: Adapter = {
   name: 'express',
   async start(options) {
     const app = express();
-    const middleware = expressGuard(options as GuardOptions<never, never>);
+    const middleware = expressGuard(options as never);
     app.use(middleware);
     app.get('/hello', (_req, res) => {
       res.send('hello');

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** One ```ts block of the user documentation that imports from 'hitwarden'. */
+/** One ```ts block of the user documentation that imports from 'hitwarden' (or a subpath). */
 export interface DocExample {
   /** Where it is, relative to the repository: `README.md`, `docs/redis.md`. */
   file: string;
@@ -33,14 +33,16 @@ export function docExamples(): DocExample[] {
   return documents().flatMap((file) =>
     [...readFileSync(new URL(file, root), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)]
       .map((match) => match[1]!)
-      .filter((code) => code.includes("from 'hitwarden'"))
+      .filter((code) => /from 'hitwarden(\/(express|fastify|node))?'/.test(code))
       .map((code, i) => ({ file, index: i + 1, code })),
   );
 }
 
 /** `code` as a module of `dir` (two levels below the repository, e.g. `.tmp/readme/`): the
- *  import of 'hitwarden' pointed at the sources, `assert` provided. */
+ *  imports of 'hitwarden' and its subpaths pointed at the sources, `assert` provided. */
 export function asModule(code: string): string {
-  const source = code.replaceAll("from 'hitwarden'", "from '../../src/index.js'");
+  const source = code
+    .replaceAll("from 'hitwarden'", "from '../../src/index.js'")
+    .replace(/from 'hitwarden\/(express|fastify|node)'/g, "from '../../src/http/$1.js'");
   return `import assert from 'node:assert/strict';\n${source}\nexport {};\n`;
 }

@@ -1,0 +1,15 @@
+import { createServer } from 'node:http';
+import express from 'express';
+import { hitwarden } from 'hitwarden/express';
+import { type BuildServer, HELLO, nodeServer } from '../contract.js';
+import { BENCH_BANS } from '../hitwarden-bans.js';
+
+/** Express 5 with hitwarden as its README shows: the RateLimit fields on refusals. */
+export const build: BuildServer = async () => {
+  const app = express();
+  app.use(hitwarden({ bans: BENCH_BANS }));
+  app.get('/hello', (_req, res) => {
+    res.json(HELLO);
+  });
+  return nodeServer(createServer(app));
+};
