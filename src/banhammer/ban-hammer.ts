@@ -186,6 +186,7 @@ export class BanHammer<ReturnRates extends boolean = false> {
           limit,
           windowSeconds,
           durationSeconds,
+          shadow: false,
         })),
       })),
     };

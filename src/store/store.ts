@@ -22,6 +22,13 @@ export interface StoreThreshold {
   readonly windowSeconds: number;
   /** How long a trip blocks the token. */
   readonly durationSeconds: number;
+  /**
+   * A shadow threshold (`mode: 'shadow'` in the bans config) is counted, trips and reports
+   * like any other (it appears in `tripped` and `blocking`, its ban end is kept so it trips
+   * once per ban, not on every event), but it never refuses: it leaves `passed` alone and
+   * never counts in `banMs`, `banMs(token)` or the token's bans on other metrics.
+   */
+  readonly shadow: boolean;
 }
 
 export interface StoreMetric {
@@ -35,18 +42,40 @@ export interface StoreSetup {
   readonly metrics: readonly StoreMetric[];
   /** The BanHammer's clock. A store with a clock of its own (Redis `TIME`) may ignore it. */
   readonly clock: Clock;
+  /** When true, every `Decision` carries `quota` (the guard's RateLimit fields on every
+   *  response need it); otherwise a store may leave it out. @default false */
+  readonly quota?: boolean;
 }
+
+/** The tightest enforcing threshold of a metric after a decision. */
+export interface Quota {
+  /** Its index in the metric. */
+  readonly threshold: number;
+  /** Events it still lets pass in its window: limit − events in (now − window, now], at
+   *  least 0; 0 while its ban is in force. */
+  readonly remaining: number;
+  /** Ms until `remaining` grows: until the oldest event counted in the window leaves it, or
+   *  while its ban is in force, until the ban ends; 0 when nothing is counted. */
+  readonly resetMs: number;
+}
+// "Tightest" = the enforcing (non-shadow) threshold with the least `remaining`; ties go to
+// the lowest index. No enforcing threshold → no quota (undefined).
 
 /** The outcome of one counted event. */
 export interface Decision {
-  /** False while any threshold of the metric holds the token blocked (this event included). */
+  /** False while any ENFORCING threshold of the metric holds the token blocked (this event
+   *  included). Shadow thresholds never make it false. */
   readonly passed: boolean;
-  /** Rates after counting this event. */
   readonly stats: Stats;
-  /** Thresholds this event tripped: a new ban started; their actions run (once, fleet-wide). */
+  /** Thresholds this event tripped (shadow ones included). */
   readonly tripped: readonly number[];
-  /** Thresholds whose ban was already in force: the event is refused and their actions re-run. */
+  /** Thresholds whose ban was already in force (shadow ones included). */
   readonly blocking: readonly number[];
+  /** Ms until every enforcing ban in force on the TOKEN, of ANY metric (this event's trips
+   *  included), has ended; 0 when none. This is what makes "a ban is on the token". */
+  readonly banMs: number;
+  /** With `StoreSetup.quota`: the metric's tightest enforcing threshold after this event. */
+  readonly quota?: Quota;
 }
 
 export interface Store {
@@ -63,8 +92,19 @@ export interface Store {
   incr(token: string, metric: number): Promise<Decision>;
   /** Starts a ban of `token` at `threshold` now (counting nothing); resolves the status after. */
   ban(token: string, metric: number, threshold: number): Promise<TokenStatus>;
-  /** Lifts every ban and forgets every event of `token` for `metric`. */
+  /** Lifts every ban and forgets every event of `token` for `metric`; the token's bans on
+   *  other metrics stay (and `banMs` is what they make it). A store shared by several
+   *  processes tells every process's `watchLifts` listener. */
   reset(token: string, metric: number): Promise<void>;
+  /** Ms until every enforcing ban of `token`, on any metric, has ended; 0 when none.
+   *  Counts nothing. */
+  banMs(token: string): Promise<number>;
+  /**
+   * Optional, for a store shared by several processes: calls `listener(token)` whenever any
+   * process (this one included) resets a pair of `token`, so a BanHammer can drop the token
+   * from its deny cache. Called at most once per store (by its BanHammer, after open).
+   */
+  watchLifts?(listener: (token: string) => void): void;
   /** Rates and bans of `token` for `metric`; all zero and no bans when it is not tracked. */
   status(token: string, metric: number): Promise<TokenStatus>;
   /**

@@ -139,6 +139,7 @@ describe('BanHammer#incrMany', () => {
       },
       ban: (token, metric, threshold) => inner.ban(token, metric, threshold),
       reset: (token, metric) => inner.reset(token, metric),
+      banMs: (token) => inner.banMs(token),
       status: (token, metric) => inner.status(token, metric),
       scan: () => inner.scan(),
       close: () => inner.close(),

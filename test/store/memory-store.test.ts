@@ -20,6 +20,7 @@ class InterfaceOnly implements Store {
   incr: Store['incr'] = (token, metric) => this.#inner.incr(token, metric);
   ban: Store['ban'] = (token, metric, threshold) => this.#inner.ban(token, metric, threshold);
   reset: Store['reset'] = (token, metric) => this.#inner.reset(token, metric);
+  banMs: Store['banMs'] = (token) => this.#inner.banMs(token);
   status: Store['status'] = (token, metric) => this.#inner.status(token, metric);
   scan: Store['scan'] = () => this.#inner.scan();
   close: Store['close'] = () => this.#inner.close();
@@ -100,8 +101,8 @@ describe('MemoryStore', () => {
         {
           name: 'm',
           thresholds: [
-            { limit: 1, windowSeconds: 60, durationSeconds: 60 },
-            { limit: 2, windowSeconds: 60, durationSeconds: 60 },
+            { limit: 1, windowSeconds: 60, durationSeconds: 60, shadow: false },
+            { limit: 2, windowSeconds: 60, durationSeconds: 60, shadow: false },
           ],
         },
       ],

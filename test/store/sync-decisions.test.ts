@@ -41,6 +41,7 @@ class CountingSyncStore implements Store {
   };
   ban: Store['ban'] = (token, metric, threshold) => this.inner.ban(token, metric, threshold);
   reset: Store['reset'] = (token, metric) => this.inner.reset(token, metric);
+  banMs: Store['banMs'] = (token) => this.inner.banMs(token);
   status: Store['status'] = (token, metric) => this.inner.status(token, metric);
   scan: Store['scan'] = () => this.inner.scan();
   close: Store['close'] = () => this.inner.close();

@@ -132,7 +132,12 @@ export class MemoryStore implements Store {
       },
       tripped,
       blocking,
+      banMs: 0,
     };
+  }
+
+  async banMs(_token: string): Promise<number> {
+    return 0;
   }
 
   async ban(token: string, metric: number, threshold: number): Promise<TokenStatus> {
