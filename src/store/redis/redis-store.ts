@@ -273,8 +273,6 @@ export class RedisStore implements Store {
       String(threshold),
       String(plan.durationsMs[threshold]!),
       plan.shadows,
-      liftChannelOf(this.#prefix),
-      token,
     ];
     this.#otherPairs(plans, token, metric, keys, args);
     try {
