@@ -253,6 +253,7 @@ if (contender === 'rlf') {
               limit: threshold.limit,
               windowSeconds: threshold.window,
               durationSeconds: threshold.action_duration,
+              shadow: false,
             },
           ],
         },

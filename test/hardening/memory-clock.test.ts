@@ -215,6 +215,7 @@ describe('MemoryCore under a clock that jumps ahead and is corrected (property)'
     limit: fc.integer({ min: 0, max: 5 }),
     windowSeconds: fc.integer({ min: 1, max: 120 }),
     durationSeconds: fc.integer({ min: 1, max: 300 }),
+    shadow: fc.constant(false),
   });
   const stepArb = fc.record({
     clock: fc.oneof(

@@ -65,7 +65,12 @@ describe.each(CAPS)('maxTokens %i', (cap) => {
   it('lets the eviction hand reach every slot: a flood evicts every earlier pair', () => {
     const clock = new ManualClock(T);
     const core = new MemoryCore(
-      [{ name: 'm', thresholds: [{ limit: 5, windowSeconds: 60, durationSeconds: 60 }] }],
+      [
+        {
+          name: 'm',
+          thresholds: [{ limit: 5, windowSeconds: 60, durationSeconds: 60, shadow: false }],
+        },
+      ],
       clock.now,
       { maxTokens: cap },
     );
@@ -88,7 +93,7 @@ describe('the eviction hand (property)', () => {
         (bannedFlags, touches) => {
           const cap = bannedFlags.length;
           const clock = new ManualClock(T);
-          const threshold = { limit: 1000, windowSeconds: 60, durationSeconds: 60 };
+          const threshold = { limit: 1000, windowSeconds: 60, durationSeconds: 60, shadow: false };
           const core = new MemoryCore(
             [
               { name: 'a', thresholds: [threshold] },
@@ -244,8 +249,8 @@ describe('mixed floods at small caps (property)', () => {
         (events, whenFull) => {
           const clock = new ManualClock(T);
           const thresholds = [
-            { limit: 1, windowSeconds: 60, durationSeconds: 300 },
-            { limit: 4, windowSeconds: 600, durationSeconds: 1800 },
+            { limit: 1, windowSeconds: 60, durationSeconds: 300, shadow: false },
+            { limit: 4, windowSeconds: 600, durationSeconds: 1800, shadow: false },
           ];
           const core = new MemoryCore([{ name: 'm', thresholds }], clock.now, {
             maxTokens: cap,

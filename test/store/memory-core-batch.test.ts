@@ -19,6 +19,7 @@ const thresholdArb = fc.record({
   limit: fc.integer({ min: 0, max: 6 }),
   windowSeconds: fc.integer({ min: 1, max: 120 }),
   durationSeconds: fc.integer({ min: 0, max: 200 }),
+  shadow: fc.constant(false),
 });
 
 const metricsArb = fc.array(fc.array(thresholdArb, { minLength: 1, maxLength: 4 }), {
@@ -116,7 +117,12 @@ describe('MemoryCore#incrMany', () => {
   it('refuses out or rates arrays shorter than the batch needs, before counting anything', () => {
     const clock = new ManualClock(1_000);
     const core = twin(
-      [{ name: 'm', thresholds: [{ limit: 1, windowSeconds: 60, durationSeconds: 60 }] }],
+      [
+        {
+          name: 'm',
+          thresholds: [{ limit: 1, windowSeconds: 60, durationSeconds: 60, shadow: false }],
+        },
+      ],
       clock,
       100,
     );
@@ -130,7 +136,10 @@ describe('MemoryCore#incrMany', () => {
   it('keeps deciding its own batch when an action callback starts another batch', () => {
     const clock = new ManualClock(1_000);
     const metrics = [
-      { name: 'm', thresholds: [{ limit: 0, windowSeconds: 60, durationSeconds: 60 }] },
+      {
+        name: 'm',
+        thresholds: [{ limit: 0, windowSeconds: 60, durationSeconds: 60, shadow: false }],
+      },
     ];
     const core = twin(metrics, clock, 1000);
     const tokens = Array.from({ length: 150 }, (_, i) => `t${i % 75}`);

@@ -104,8 +104,8 @@ describe('MemoryStore', () => {
         {
           name: 'm',
           thresholds: [
-            { limit: 1, windowSeconds: 60, durationSeconds: 60 },
-            { limit: 2, windowSeconds: 60, durationSeconds: 60 },
+            { limit: 1, windowSeconds: 60, durationSeconds: 60, shadow: false },
+            { limit: 2, windowSeconds: 60, durationSeconds: 60, shadow: false },
           ],
         },
       ],

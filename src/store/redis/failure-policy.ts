@@ -18,8 +18,15 @@ export function failurePolicyOption(value: unknown): RedisFailurePolicy {
 }
 
 const ZERO_STATS = { token_rate_1m: 0, token_rate_10m: 0, token_rate_60m: 0 };
-const REFUSED: Decision = { passed: false, stats: ZERO_STATS, tripped: [], blocking: [] };
-const PASSED_UNCOUNTED: Decision = { passed: true, stats: ZERO_STATS, tripped: [], blocking: [] };
+// No ban is known to either (`banMs` 0), nor a quota: Redis, which holds them, did not answer.
+const REFUSED: Decision = { passed: false, stats: ZERO_STATS, tripped: [], blocking: [], banMs: 0 };
+const PASSED_UNCOUNTED: Decision = {
+  passed: true,
+  stats: ZERO_STATS,
+  tripped: [],
+  blocking: [],
+  banMs: 0,
+};
 
 /**
  * The answers given when Redis fails or does not answer in time (`onFailure`): `fallback` and
@@ -35,10 +42,11 @@ export class FailurePolicy {
     this.policy = policy;
   }
 
-  open(metrics: readonly StoreMetric[], clock: Clock): void {
+  /** `quota`: `StoreSetup.quota`, so that `fallback`'s decisions carry theirs. */
+  open(metrics: readonly StoreMetric[], clock: Clock, quota = false): void {
     if (this.policy === 'failClosed') return;
     this.#local = new MemoryStore();
-    this.#local.openSync({ metrics, clock });
+    this.#local.openSync({ metrics, clock, quota });
   }
 
   /** Answers each decision, in order; `closed` (the store is closing): refuses them all.
@@ -60,7 +68,7 @@ export class FailurePolicy {
           answer(
             this.policy === 'fallback'
               ? decision
-              : { passed: true, stats: decision.stats, tripped: [], blocking: [] },
+              : { passed: true, stats: decision.stats, tripped: [], blocking: [], banMs: 0 },
           ),
         () => answer(this.policy === 'failClosed' ? REFUSED : PASSED_UNCOUNTED),
       );

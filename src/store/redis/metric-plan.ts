@@ -1,24 +1,38 @@
 import type { StoreMetric } from '../store.js';
+import { stateTailBytes } from './keys.js';
 
 /** Per metric, the script arguments describing it, built once at `open`. */
 export interface MetricPlan {
   readonly name: string;
   readonly thresholds: number;
   readonly durationsMs: readonly number[];
-  /** n, ring, log ttl, refresh window, then (limit, window ms, duration ms) per threshold,
-   *  as one JSON argument: the script decodes it in one call, and a call whose arguments are
-   *  all text is written by ioredis as one string, not assembled into a Buffer piece by piece. */
+  /** Per threshold '1' (shadow) or '0' (enforcing): how ban.lua and reset.lua tell which of a
+   *  pair's bans hold its token (token-ban.lua). */
+  readonly shadows: string;
+  /** n, ring, log ttl, refresh window, the state key's tail after the hash tag in bytes (for
+   *  the token's :ban key), quota (1: reply each decision's), then (limit, window ms,
+   *  duration ms, shadow 0/1) per threshold, as one JSON argument: the script decodes it in
+   *  one call, and a call whose arguments are all text is written by ioredis as one string,
+   *  not assembled into a Buffer piece by piece. */
   readonly config: string;
 }
 
-export function planOf(metric: StoreMetric): MetricPlan {
+/** `quota`: whether decide.lua replies each decision's quota (`StoreSetup.quota`). */
+export function planOf(metric: StoreMetric, quota = false): MetricPlan {
   let maxLimit = 0;
   let maxWindowMs = 1;
-  const config: number[] = [metric.thresholds.length, 0, 0, 0];
+  const config: number[] = [
+    metric.thresholds.length,
+    0,
+    0,
+    0,
+    stateTailBytes(metric.name),
+    quota ? 1 : 0,
+  ];
   for (const t of metric.thresholds) {
     maxLimit = Math.max(maxLimit, t.limit);
     maxWindowMs = Math.max(maxWindowMs, t.windowSeconds * 1000);
-    config.push(t.limit, t.windowSeconds * 1000, t.durationSeconds * 1000);
+    config.push(t.limit, t.windowSeconds * 1000, t.durationSeconds * 1000, t.shadow ? 1 : 0);
   }
   config[1] = maxLimit + 1;
   config[2] = Math.ceil(maxWindowMs);
@@ -29,6 +43,7 @@ export function planOf(metric: StoreMetric): MetricPlan {
     name: metric.name,
     thresholds: metric.thresholds.length,
     durationsMs: metric.thresholds.map((t) => t.durationSeconds * 1000),
+    shadows: metric.thresholds.map((t) => (t.shadow ? '1' : '0')).join(''),
     config: JSON.stringify(config),
   };
 }

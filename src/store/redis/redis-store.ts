@@ -1,4 +1,4 @@
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { ConfigError, quoteInput, StoreError } from '../../errors.js';
 import { Emitter } from '../../events.js';
 import { functionOption, integerOption, optionsObject, timeoutMsOption } from '../../options.js';
@@ -15,7 +15,7 @@ import {
   type RedisFailurePolicy,
   storeErrorOf,
 } from './failure-policy.js';
-import { eventsKeyOf, KEY_LAYOUT_LUA, stateKeyOf } from './keys.js';
+import { banKeyOf, eventsKeyOf, KEY_LAYOUT_LUA, liftChannelOf, stateKeyOf } from './keys.js';
 import { decideArguments, type MetricPlan, planOf } from './metric-plan.js';
 import { decodeDecisions, expiredAt, isEmpty, numbersOf, statusOf } from './replies.js';
 import { parseStateKey, statePages } from './scan.js';
@@ -55,7 +55,9 @@ export type RedisStoreOptions = RedisConnectionOptions & {
 
 /** Payload of the `store_error` event. */
 export interface StoreErrorEvent {
-  /** The operation that failed: `incr`, `ban`, `reset`, `status` or `scan`. */
+  /** The operation that failed: `incr`, `ban`, `reset`, `status`, `banMs`, `scan`, or
+   *  `watchLifts` (the lift subscription's connection failed: lifts published until it is
+   *  back are missed; reported once per outage). */
   operation: string;
   /** Decisions the failure policy answered (0 for the other operations). */
   decisions: number;
@@ -83,14 +85,19 @@ export interface RedisStoreMetrics {
   late_calls: number;
   /** Decisions in `late_calls`: counted by Redis and answered by the policy too. */
   late_decisions: number;
+  /** Lifts heard by `watchLifts` (every process's resets of this prefix, this one's too). */
+  lifts: number;
+  /** Errors of the `watchLifts` connection (each failed reconnect counts). */
+  lift_errors: number;
 }
 
 const DEFAULT_PREFIX = 'hitwarden:';
 // Made at import, read on first use (script.ts).
 const decideScript = new RedisScript('decide', ['lib'], KEY_LAYOUT_LUA);
 const statusScript = new RedisScript('status', ['lib', 'state']);
-const banScript = new RedisScript('ban', ['lib', 'state']);
-const resetScript = new RedisScript('reset', ['lib']);
+const banScript = new RedisScript('ban', ['lib', 'state', 'token-ban']);
+const resetScript = new RedisScript('reset', ['lib', 'state', 'token-ban']);
+const banMsScript = new RedisScript('ban-ms', ['lib']);
 
 /**
  * The BanHammer store for a fleet: counters and bans in Redis (a single node or a Cluster),
@@ -113,9 +120,17 @@ export class RedisStore implements Store {
   readonly #clock: Clock | undefined;
   readonly #guard: ClockGuard | undefined;
   readonly #scanCount: number;
-  readonly #events = new Emitter<{ store_error: StoreErrorEvent }>('RedisStore');
+  /** `lift` is internal: `watchLifts`'s listener, called under the emitter's rule for a
+   *  listener that throws. */
+  readonly #events = new Emitter<{ store_error: StoreErrorEvent; lift: string }>('RedisStore');
   readonly #coalescer: Coalescer;
   #plans: MetricPlan[] | undefined;
+  /** `StoreSetup.quota`: decide.lua replies each decision's quota. */
+  #quota = false;
+  /** The connection `watchLifts` subscribed on (made only then), and whether its outage has
+   *  been reported. */
+  #subscriber: RedisClient | undefined;
+  #liftsDown = false;
   #closed = false;
   /** Script calls awaiting their answer, so `close()` can let them finish. */
   #inflight = 0;
@@ -133,6 +148,8 @@ export class RedisStore implements Store {
     expired_calls: 0,
     late_calls: 0,
     late_decisions: 0,
+    lifts: 0,
+    lift_errors: 0,
   };
 
   constructor(options: RedisStoreOptions) {
@@ -202,8 +219,9 @@ export class RedisStore implements Store {
     if (this.#plans !== undefined || this.#closed) {
       throw new StoreError('RedisStore is already bound to a BanHammer; give each its own store');
     }
-    this.#plans = setup.metrics.map(planOf);
-    this.#policy.open(setup.metrics, this.#clock ?? setup.clock);
+    this.#quota = setup.quota === true;
+    this.#plans = setup.metrics.map((metric) => planOf(metric, this.#quota));
+    this.#policy.open(setup.metrics, this.#clock ?? setup.clock, this.#quota);
     if (this.#owned && this.#client.status !== 'ready') {
       // Wait (bounded) for the first connection so the first decisions do not fail for
       // nothing; if Redis is down, the policy answers until it is back.
@@ -241,41 +259,104 @@ export class RedisStore implements Store {
     return this.#coalescer.add(groupOf(this.#client as Cluster, slot), slot, state, metric, token);
   }
 
+  /** Bans the pair, and rewrites its token's `:ban` key from all the token's pairs (the ban
+   *  replaces the threshold's last one, which may have ended later). */
   async ban(token: string, metric: number, threshold: number): Promise<TokenStatus> {
-    const plan = this.#plansOrThrow()[metric]!;
+    const plans = this.#plansOrThrow();
+    const plan = plans[metric]!;
     const state = stateKeyOf(this.#prefix, token, plan.name);
+    const keys = [state, banKeyOf(this.#prefix, token)];
     const args = [
       this.#now(),
       '',
       String(plan.thresholds),
       String(threshold),
       String(plan.durationsMs[threshold]!),
+      plan.shadows,
     ];
+    this.#otherPairs(plans, token, metric, keys, args);
     try {
-      const reply = await this.#write('Redis ban', banScript, [state], args, 1, this.#lateWrite);
+      const reply = await this.#write('Redis ban', banScript, keys, args, 1, this.#lateWrite);
       return statusOf(reply, 1);
     } catch (error) {
       throw this.#failed('ban', 0, error);
     }
   }
 
-  /** Deletes the pair's keys through a script that carries a deadline like every other write:
-   *  a bare `DEL` reaching Redis late would wipe what was counted after the caller was told
-   *  the reset failed. */
+  /** Deletes the pair's keys through a script that carries a deadline like every other write
+   *  (a bare `DEL` reaching Redis late would wipe what was counted after the caller was told
+   *  the reset failed); rewrites the token's `:ban` key from its other pairs, and publishes
+   *  the token to every process's `watchLifts`. */
   async reset(token: string, metric: number): Promise<void> {
-    const state = stateKeyOf(this.#prefix, token, this.#plansOrThrow()[metric]!.name);
+    const plans = this.#plansOrThrow();
+    const state = stateKeyOf(this.#prefix, token, plans[metric]!.name);
+    const keys = [state, eventsKeyOf(state), banKeyOf(this.#prefix, token)];
+    const args = ['', this.#now(), liftChannelOf(this.#prefix), token];
+    this.#otherPairs(plans, token, metric, keys, args);
     try {
-      await this.#write(
-        'Redis reset',
-        resetScript,
-        [state, eventsKeyOf(state)],
-        [''],
-        0,
-        this.#lateWrite,
-      );
+      await this.#write('Redis reset', resetScript, keys, args, 0, this.#lateWrite);
     } catch (error) {
       throw this.#failed('reset', 0, error);
     }
+  }
+
+  /** One `GET` of the token's `:ban key` and the time, bounded like `status`. */
+  async banMs(token: string): Promise<number> {
+    this.#plansOrThrow();
+    const now = this.#now();
+    try {
+      const reply = (await this.#deadlines.bound(
+        'Redis banMs',
+        banMsScript.run(this.#client, [banKeyOf(this.#prefix, token)], [now]),
+      )) as number[];
+      return Math.max(0, reply[1]! - reply[0]!);
+    } catch (error) {
+      throw this.#failed('banMs', 0, error);
+    }
+  }
+
+  /**
+   * Calls `listener(token)` for every reset of this prefix, by any process of the fleet (this
+   * one's included), on a subscriber connection of its own, made now (`duplicate()` of the
+   * client: a `Redis` one, or on a Cluster a Cluster client of its own, whose subscriber is
+   * one connection to any node, which hears every node's `PUBLISH`). ioredis reconnects it
+   * and subscribes again; a lift published while it is away is missed, which its first
+   * error reports (`store_error`, operation `watchLifts`). A listener that throws is counted
+   * in `listenerErrors`, like a `store_error` one. `close()` closes the connection.
+   */
+  watchLifts(listener: (token: string) => void): void {
+    this.#plansOrThrow();
+    if (this.#subscriber !== undefined) {
+      throw new StoreError('RedisStore.watchLifts is called once per store');
+    }
+    const channel = liftChannelOf(this.#prefix);
+    // Waits for its connection (offline queue) and retries for ever: lifts must keep coming
+    // whatever the client's settings for commands are.
+    const retry = (times: number) => Math.min(100 * times, 2000);
+    const subscriber = this.#cluster
+      ? (this.#client as Cluster).duplicate([], {
+          enableOfflineQueue: true,
+          clusterRetryStrategy: retry,
+        } as Parameters<Cluster['duplicate']>[1])
+      : (this.#client as Redis).duplicate({
+          enableOfflineQueue: true,
+          autoResubscribe: true,
+          maxRetriesPerRequest: null,
+          lazyConnect: false,
+          retryStrategy: retry,
+        } as Parameters<Redis['duplicate']>[0]);
+    this.#subscriber = subscriber;
+    this.#events.on('lift', listener);
+    subscriber.on('error', this.#liftError);
+    subscriber.on('ready', () => {
+      this.#liftsDown = false;
+    });
+    subscriber.on('message', (from: string, token: string) => {
+      if (from !== channel) return;
+      this.#metrics.lifts++;
+      this.#events.emit('lift', token);
+    });
+    subscriber.subscribe(channel).catch(this.#liftError);
   }
 
   async status(token: string, metric: number): Promise<TokenStatus> {
@@ -329,6 +410,7 @@ export class RedisStore implements Store {
     if (this.#inflight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
     this.#closed = true;
     await this.#policy.close();
+    this.#subscriber?.disconnect();
     if (this.#owned) this.#client.disconnect();
   }
 
@@ -351,7 +433,7 @@ export class RedisStore implements Store {
     this.#write('Redis incr', decideScript, keys, args, 1, late).then(
       (reply) => {
         try {
-          decodeDecisions(reply, batch.settle);
+          decodeDecisions(reply, batch.settle, this.#quota);
           this.#metrics.decisions += batch.settle.length;
         } catch (error) {
           this.#policyDecides(batch, error);
@@ -442,6 +524,36 @@ export class RedisStore implements Store {
   readonly #lateWrite = (): void => {
     this.#metrics.late_calls++;
   };
+
+  /** An error of the lift subscription: counted, and reported once per outage (until it is
+   *  ready again), not once per failed reconnect. Never thrown: it is off every caller's path. */
+  readonly #liftError = (cause: unknown): void => {
+    this.#metrics.lift_errors++;
+    if (this.#liftsDown || this.#closed) return;
+    this.#liftsDown = true;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    this.#failed(
+      'watchLifts',
+      0,
+      new Error(`${message}; lifts published until it is back are missed`, { cause }),
+    );
+  };
+
+  /** Appends the `:state` key of each other metric of `token` to `keys`, and its shadow flags
+   *  to `args` (token-ban.lua: the token's :ban key is recomputed from them). */
+  #otherPairs(
+    plans: readonly MetricPlan[],
+    token: string,
+    metric: number,
+    keys: string[],
+    args: string[],
+  ): void {
+    plans.forEach((plan, i) => {
+      if (i === metric) return;
+      keys.push(stateKeyOf(this.#prefix, token, plan.name));
+      args.push(plan.shadows);
+    });
+  }
 
   /** `cause` as the `StoreError` of a failed `operation`, counted and reported. */
   #failed(operation: string, decisions: number, cause: unknown): StoreError {

@@ -32,12 +32,21 @@ export function expiredAt(error: unknown): number | undefined {
 /** The usual `tripped` and `blocking` (both are read only). */
 const NONE: readonly number[] = Object.freeze([]);
 
-/** Splits decide.lua's flat reply (after the server's time) into the batch's decisions, in
- *  order; throws for a reply too short for them. */
-export function decodeDecisions(reply: number[], settle: ((decision: Decision) => void)[]): void {
+/**
+ * Splits decide.lua's flat reply (after the server's time) into the batch's decisions, in
+ * order; throws for a reply too short for them. Per decision: passed, the three rates,
+ * #tripped, #blocking, ban ms, then — with `quota` (every metric's configuration asked for
+ * it) — the quota's threshold (−1: none), remaining and reset ms, then the two lists.
+ */
+export function decodeDecisions(
+  reply: number[],
+  settle: ((decision: Decision) => void)[],
+  quota: boolean,
+): void {
+  const head = quota ? 10 : 7;
   let at = 1;
   for (const resolve of settle) {
-    if (reply.length < at + 6) throw new Error('decide.lua: the reply is too short');
+    if (reply.length < at + head) throw new Error('decide.lua: the reply is too short');
     const passed = reply[at] === 1;
     const stats = {
       token_rate_1m: reply[at + 1]!,
@@ -46,12 +55,27 @@ export function decodeDecisions(reply: number[], settle: ((decision: Decision) =
     };
     const trippedCount = reply[at + 4]!;
     const blockingCount = reply[at + 5]!;
-    at += 6;
+    const banMs = reply[at + 6]!;
+    const threshold = quota ? reply[at + 7]! : -1;
+    const remaining = quota ? reply[at + 8]! : 0;
+    const resetMs = quota ? reply[at + 9]! : 0;
+    at += head;
     const tripped = trippedCount === 0 ? NONE : reply.slice(at, at + trippedCount);
     at += trippedCount;
     const blocking = blockingCount === 0 ? NONE : reply.slice(at, at + blockingCount);
     at += blockingCount;
-    resolve({ passed, stats, tripped, blocking });
+    if (threshold < 0) {
+      resolve({ passed, stats, tripped, blocking, banMs });
+    } else {
+      resolve({
+        passed,
+        stats,
+        tripped,
+        blocking,
+        banMs,
+        quota: { threshold, remaining, resetMs },
+      });
+    }
   }
 }
 

@@ -240,6 +240,7 @@ describeWithRedis('RedisStore: one fleet, one truth', () => {
                     limit: t.limit,
                     windowSeconds: t.window,
                     durationSeconds: t.action_duration,
+                    shadow: false,
                   })),
                 },
               ],

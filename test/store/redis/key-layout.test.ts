@@ -1,14 +1,20 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BanHammer } from '../../../src/banhammer/ban-hammer.js';
-import { eventsKeyOf, KEY_LAYOUT_LUA, stateKeyOf } from '../../../src/store/redis/keys.js';
+import {
+  banKeyOf,
+  eventsKeyOf,
+  KEY_LAYOUT_LUA,
+  stateKeyOf,
+  stateTailBytes,
+} from '../../../src/store/redis/keys.js';
 import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { RedisServer } from '../../support/redis-server.js';
 import { describeWithRedis } from '../../support/redis-suite.js';
 
 /*
- * The key layout has one definition (src/store/redis/keys.ts); decide.lua's `events_key` is
- * generated from it. These fail if the TypeScript and the Lua ever name a pair's keys apart.
+ * The key layout has one definition (src/store/redis/keys.ts); decide.lua's `events_key` and
+ * `ban_key` are generated from it. These fail if the TypeScript and the Lua ever name a pair's keys apart.
  */
 describeWithRedis('RedisStore key layout: one definition for TypeScript and Lua', () => {
   let server: RedisServer;
@@ -29,6 +35,21 @@ describeWithRedis('RedisStore key layout: one definition for TypeScript and Lua'
         const state = stateKeyOf('p:', token, metric);
         const lua = `${KEY_LAYOUT_LUA}\nreturn events_key(KEYS[1])`;
         expect(await admin.eval(lua, 1, state), `${token} / ${metric}`).toBe(eventsKeyOf(state));
+      }
+    }
+  });
+
+  it("the scripts' ban_key is banKeyOf, whatever the token and the metric hold", async () => {
+    const names = ['a', ':state', ':ban', 'x}:ban', '}{t:', 'é∂', '', 'state:state'];
+    for (const token of names) {
+      for (const metric of ['m', 'ban', ':ban', 'é}:x', '']) {
+        const state = stateKeyOf('p:', token, metric);
+        const lua = `${KEY_LAYOUT_LUA}\nreturn ban_key(KEYS[1], tonumber(ARGV[1]))`;
+        const got = await admin.eval(lua, 1, state, String(stateTailBytes(metric)));
+        expect(got, `${token} / ${metric}`).toBe(banKeyOf('p:', token));
+        // Never another key of any pair.
+        expect(got).not.toBe(state);
+        expect(got).not.toBe(eventsKeyOf(state));
       }
     }
   });

@@ -72,11 +72,15 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
     await hammer.incr('daily', 'day');
     await hammer.now('manual', 'long', 0);
     const keys = await keysWithTtl('ttl:*');
-    // Few events per pair: their times are inline, no :events list.
+    // Few events per pair: their times are inline, no :events list. A token banned has its
+    // :ban key.
     expect([...keys.keys()].sort()).toEqual([
       'ttl:{t:daily}:day:state',
+      'ttl:{t:loud}:ban',
       'ttl:{t:loud}:long:state',
+      'ttl:{t:manual}:ban',
       'ttl:{t:manual}:long:state',
+      'ttl:{t:quiet}:ban',
       'ttl:{t:quiet}:short:state',
     ]);
     for (const ttl of keys.values()) expect(ttl).toBeGreaterThan(0);
@@ -91,8 +95,14 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
     expect(keys.get('ttl:{t:daily}:day:state')).toBeLessThanOrEqual(atMost(24 * HOUR));
     // A manual ban alone lives as long as the ban.
     expect(keys.get('ttl:{t:manual}:long:state')).toBeLessThanOrEqual(atMost(60_000));
+    // A token's :ban key lives exactly as long as its latest ban, no slack.
+    expect(keys.get('ttl:{t:quiet}:ban')).toBeLessThanOrEqual(30_000);
+    expect(keys.get('ttl:{t:quiet}:ban')).toBeGreaterThan(25_000);
+    expect(keys.get('ttl:{t:loud}:ban')).toBeLessThanOrEqual(3 * HOUR);
+    expect(keys.get('ttl:{t:loud}:ban')).toBeGreaterThan(3 * HOUR - 60_000);
+    expect(keys.get('ttl:{t:manual}:ban')).toBeLessThanOrEqual(60_000);
 
-    // reset() leaves nothing of the pair behind.
+    // reset() leaves nothing of the pair behind, nor of a token it banned alone.
     await hammer.reset('loud', 'long');
     expect([...(await keysWithTtl('ttl:{t:loud}*')).keys()]).toEqual([]);
     await hammer.close();
@@ -155,7 +165,9 @@ describeWithRedis('RedisStore keys: every one expires, none outlives what it hol
     const { hammer } = oneThreshold('gone:', 0, 1, 1);
     await hammer.incr('t', 'm');
     const keys = await keysWithTtl('gone:*');
-    expect(keys.size).toBe(1);
+    expect([...keys.keys()].sort()).toEqual(['gone:{t:t}:ban', 'gone:{t:t}:m:state']);
+    // Its 1 s ban's key lives 1 s.
+    expect(keys.get('gone:{t:t}:ban')).toBeLessThanOrEqual(1000);
     // The state keeps the rates for the hour, no longer.
     expect(keys.get('gone:{t:t}:m:state')).toBeLessThanOrEqual(atMost(HOUR));
     // Expired by Redis (made short here: an hour cannot be waited for), the pair is gone.

@@ -7,8 +7,9 @@
 -- calls in that order would have had.
 --
 -- KEYS     per decision: its :state key (the :events key of the pair, when it needs one, is
---          the same key ending in :events instead: same {t:<token>} hash tag, same slot);
---          or, when the decisions span several slots of a cluster node, only the first
+--          the same key ending in :events instead, and its token's :ban key the part up to
+--          the hash tag's end followed by :ban: same {t:<token>} hash tag, same slot); or,
+--          when the decisions span several slots of a cluster node, only the first
 -- ARGV[1]  now, epoch ms; '' to use the Redis server's TIME (the default: a fleet agrees)
 -- ARGV[2]  the call's deadline, epoch ms on the server's clock (TIME, whatever ARGV[1] is):
 --          past it the script writes nothing and replies the error HITWARDEN_EXPIRED <TIME>
@@ -18,34 +19,45 @@
 -- ARGV[4]  M, the number of metric configurations that follow, each one JSON array (text, so
 --          the client writes the whole call as text):
 --            n, ring (max limit + 1), log ttl ms (longest window), refresh window r (1..3),
---            then n × (limit, window ms, duration ms)
+--            tail (bytes of the :state key after the hash tag: ':<metric>:state'), quota (1:
+--            reply each decision's quota), then n × (limit, window ms, duration ms, shadow 0/1)
 -- then     per decision, when M > 1: the position (1..M) of its metric's configuration
 -- then     when G > 0, the G :state keys
 -- Reply    one MessagePack array (one bulk string for the client to parse): the server's
 --          TIME (epoch ms), then per decision: passed (1/0), rate 1m, rate 10m, rate 60m,
---          #tripped, #blocking, then the tripped threshold indexes, then the blocking ones
---          (from 0)
+--          #tripped, #blocking, ban ms (until every enforcing ban of the token, on any metric,
+--          has ended; 0: none), then, when its metric's quota is 1, the tightest enforcing
+--          threshold (-1: none), its remaining events and its reset ms, then the tripped
+--          threshold indexes, then the blocking ones (from 0)
+--
+-- Shadow thresholds trip and block (they are in the reply's lists, and their bans are kept in
+-- the state so that they trip once per ban) but never refuse: only enforcing ones make passed
+-- 0, count in ban ms and set the token's :ban key (the end of its latest enforcing ban on any
+-- metric, expiring then; read for every decision, raised by a trip that outlasts it).
 --
 -- Keys of several slots: a key whose slot is not served here (it moved, or is moving) makes
 -- Redis stop the script with an error. The reads come first and reach every key the writes
--- may touch (both keys of every pair), so such an error always comes before any write; the
--- client then sends each slot's decisions again on their own.
+-- may touch (both keys of every pair, and its token's :ban key), so such an error always
+-- comes before any write; the client then sends each slot's decisions again on their own.
 --
--- Every pair's state is read with one MGET and written with one SET: a pair whose event
--- times fit inline costs nothing more. The :events list of a pair with more recent events has
+-- Every pair's state, and every token's :ban key, is read with one MGET and each state written
+-- with one SET (a :ban key only by a trip that outlasts it): a pair whose event times fit
+-- inline costs nothing more. The :events list of a pair with more recent events has
 -- its TTL refreshed when the pair's bucket of rate window r changes, by that bucket's width
 -- (1 s, 10 s or 60 s: the largest under a 60th of the longest window) beyond what it needs:
 -- once per bucket, not per event.
 local TRIM_STEP = 64
 
--- events_key(state), the :events key of a pair, comes from src/store/redis/keys.ts (the one
--- definition of the key layout), prepended to this script when it is loaded.
+-- events_key(state), the :events key of a pair, and ban_key(state, tail), its token's :ban key,
+-- come from src/store/redis/keys.ts (the one definition of the key layout), prepended to this
+-- script when it is loaded.
 -- One TIME per call: the deadline's clock, and the decisions' too unless the caller gives one.
 local real = server_time()
 local late = expired(real, ARGV[2])
 if late then return late end
 local now = ARGV[1] == '' and real or tonumber(ARGV[1])
--- Each configuration: the flat array n, ring, log_ttl, r, then (limit, window, duration) × n.
+-- Each configuration: the flat array n, ring, log_ttl, r, tail, quota, then (limit, window,
+-- duration, shadow) × n.
 local configs = {}
 local G = tonumber(ARGV[3])
 local M = tonumber(ARGV[4])
@@ -55,8 +67,11 @@ local at = 5 + M
 -- Group the decisions by pair, in order of first appearance: pair i has the :state key
 -- states[i], the configuration confs[i] and the decisions dss[i] — a number while it has one
 -- (no table per pair), a list from its second.
+-- Each pair's token is tok[i], an index into bkeys (the tokens' :ban keys, in order of first
+-- appearance); decision d is of pair dpair[d].
 local states, confs, dss = {}, {}, {}
 local pair_of = {}
+local tok, bkeys, tok_of, dpair = {}, {}, {}, {}
 local decisions, keys, first_key = #KEYS, KEYS, 1
 if G > 0 then
   decisions, keys, first_key = G, ARGV, #ARGV - G + 1
@@ -68,8 +83,17 @@ for d = 1, decisions do
     i = #states + 1
     pair_of[key] = i
     states[i] = key
-    confs[i] = M == 1 and configs[1] or configs[tonumber(ARGV[at + d - 1])]
+    local c = M == 1 and configs[1] or configs[tonumber(ARGV[at + d - 1])]
+    confs[i] = c
     dss[i] = d
+    local bk = ban_key(key, c[5])
+    local ti = tok_of[bk]
+    if ti == nil then
+      ti = #bkeys + 1
+      tok_of[bk] = ti
+      bkeys[ti] = bk
+    end
+    tok[i] = ti
   else
     local ds = dss[i]
     if type(ds) == 'number' then
@@ -78,6 +102,7 @@ for d = 1, decisions do
       ds[#ds + 1] = d
     end
   end
+  dpair[d] = i
 end
 
 -- Per decision: its three rates; the thresholds it tripped and those blocking it (a list of
@@ -85,6 +110,13 @@ end
 local rate1, rate2, rate3 = {}, {}, {}
 local tripped = {}
 local blocking = {}
+-- Per decision: refused by an enforcing threshold (true, or absent); the end of the enforcing
+-- bans it started (absent: none); its quota (threshold, remaining, reset ms), when asked.
+local refused, trip_end = {}, {}
+local q_th, q_left, q_reset = {}, {}, {}
+-- Per token: the end of its enforcing bans in force before this call (its :ban key, or a
+-- pair's own state's if later), and what its :ban key holds.
+local base, held = {}, {}
 local function add(lists, d, t)
   local list = lists[d]
   if list == nil then
@@ -94,18 +126,48 @@ local function add(lists, d, t)
   end
 end
 
--- Every pair's state, read with one MGET (in steps: unpack has a stack limit); on several
--- slots, one MGET of both keys per pair (a command may not span slots), which also makes
--- Redis refuse here, before any write, a pair whose slot is not served by this node.
+-- Every pair's state and every token's :ban key, read with one MGET (in steps: unpack has a
+-- stack limit); on several slots, one MGET of the three keys per pair (a command may not span
+-- slots), which also makes Redis refuse here, before any write, a pair whose slot is not
+-- served by this node. A node importing a slot (a resharding) refuses a command of several of
+-- its keys while some are missing (a :ban key usually is), yet serves them one by one: an
+-- MGET refused is read again one key at a time, where a key truly elsewhere fails as before.
+local function mget(list, from, to)
+  local got = redis.pcall('MGET', unpack(list, from, to))
+  if got.err == nil then return got end
+  local out = {}
+  for i = from, to do out[i - from + 1] = redis.call('GET', list[i]) end
+  return out
+end
 local raws = {}
 if G == 0 then
-  for from = 1, #states, 500 do
-    local part = redis.call('MGET', unpack(states, from, min(from + 499, #states)))
+  local P = #states
+  local reads = {}
+  for i = 1, P do reads[i] = states[i] end
+  for ti = 1, #bkeys do reads[P + ti] = bkeys[ti] end
+  for from = 1, #reads, 500 do
+    local part = mget(reads, from, min(from + 499, #reads))
     for i = 1, #part do raws[from + i - 1] = part[i] end
+  end
+  for ti = 1, #bkeys do
+    local ends = tonumber(raws[P + ti]) or 0
+    base[ti] = ends
+    held[ti] = ends
   end
 else
   for i, state in ipairs(states) do
-    raws[i] = redis.call('MGET', state, events_key(state))[1]
+    local bk = bkeys[tok[i]]
+    local events = events_key(state)
+    local part = redis.pcall('MGET', state, events, bk)
+    if part.err ~= nil then
+      -- The :events key is a list, which GET refuses: EXISTS reaches it.
+      redis.call('EXISTS', events)
+      part = { redis.call('GET', state), false, redis.call('GET', bk) }
+    end
+    raws[i] = part[1]
+    local ends = tonumber(part[3]) or 0
+    base[tok[i]] = ends
+    held[tok[i]] = ends
   end
 end
 
@@ -133,6 +195,31 @@ local function trips(k, limit, window)
   return stamp > now - window
 end
 
+-- The time of the pair's old event j (1: the newest before this call), read like trips() does;
+-- nil past the last one kept.
+local function old_stamp(j)
+  if cur_log ~= nil then
+    if j > cur_l then return nil end
+    return cur_last - cur_v[cur_log + j]
+  end
+  local i = cur_K + j - 1
+  if i >= cur_length then return nil end
+  local stamp = redis.call('LINDEX', cur_events, i)
+  return stamp and tonumber(stamp)
+end
+
+-- How many of the pair's old events, at most `most`, are after `since`: a binary search over
+-- the newest-first times.
+local function old_within(most, since)
+  local lo, hi = 0, most
+  while lo < hi do
+    local mid = floor((lo + hi + 1) / 2)
+    local stamp = old_stamp(mid)
+    if stamp and stamp > since then lo = mid else hi = mid - 1 end
+  end
+  return lo
+end
+
 local EMPTY = {}
 local one = { 0 }
 -- The new state of each pair is built in this one table (sized up front: Lua 5.1 sizes a
@@ -147,6 +234,7 @@ for gi, state in ipairs(states) do
     ds = one
   end
   local n, ring, log_ttl, refresh_ms = c[1], c[2], c[3], BUCKET_MS[c[4]]
+  local ti = tok[gi]
   local K = #ds
   local raw = raws[gi]
   local v = raw and cmsgpack.unpack(raw)
@@ -236,12 +324,24 @@ for gi, state in ipairs(states) do
   local expires = v[p + 2 * b + 1]
   expires = expires and last + expires or 0
 
+  -- With the quota asked: per threshold, from which of the K decisions its ban is in force
+  -- (K + 1: none) and its end.
+  local quota = c[6] == 1
+  local q_from, q_end
+  if quota then q_from, q_end = {}, {} end
   for th = 1, n do
     local ban = bans[th - 1] or 0
+    local enforcing = c[6 + 4 * th] == 0
     if ban > now then
       for k = 1, K do add(blocking, ds[k], th - 1) end
+      if enforcing then
+        for k = 1, K do refused[ds[k]] = true end
+        if ban > base[ti] then base[ti] = ban end
+      end
+      if quota then q_from[th], q_end[th] = 1, ban end
     else
-      local limit, window = c[2 + 3 * th], c[3 + 3 * th]
+      if quota then q_from[th] = K + 1 end
+      local limit, window = c[3 + 4 * th], c[4 + 4 * th]
       local hi = min(K, limit + 1)
       if trips(hi, limit, window) then
         local lo = 1
@@ -251,11 +351,52 @@ for gi, state in ipairs(states) do
         end
         -- Decision `lo` trips; while its ban holds, later ones are refused; a ban of 0 s
         -- holds nothing, so each later one trips again.
-        ban = now + c[4 + 3 * th]
+        ban = now + c[5 + 4 * th]
         if bans == EMPTY then bans = {} end
         bans[th - 1] = ban
         add(tripped, ds[lo], th - 1)
         for k = lo + 1, K do add(ban > now and blocking or tripped, ds[k], th - 1) end
+        if enforcing then
+          for k = lo, K do refused[ds[k]] = true end
+          if ban > now and ban > (trip_end[ds[lo]] or 0) then trip_end[ds[lo]] = ban end
+        end
+        if quota and ban > now then q_from[th], q_end[th] = lo, ban end
+      end
+    end
+  end
+
+  -- Each decision's quota: per enforcing threshold, `limit` less the events in its window
+  -- after that decision (counted up to limit + 1: the decision's own k of this call, all at
+  -- now, then the old ones), and when that grows (the oldest counted leaves the window); 0
+  -- and the ban's end while its ban is in force. The least remaining wins, ties the lowest
+  -- threshold.
+  if quota then
+    for k = 1, K do q_th[ds[k]] = -1 end
+    for th = 1, n do
+      if c[6 + 4 * th] == 0 then
+        local limit, window = c[3 + 4 * th], c[4 + 4 * th]
+        local old = old_within(limit + 1, now - window)
+        local oldest = old > 0 and old_stamp(old) or 0
+        for k = 1, K do
+          local d = ds[k]
+          local left, reset
+          if k >= q_from[th] then
+            left, reset = 0, q_end[th] - now
+          else
+            local counted = min(limit + 1, k + old)
+            left = max(0, limit - counted)
+            if counted <= k then
+              reset = window
+            elseif counted - k == old then
+              reset = oldest + window - now
+            else
+              reset = old_stamp(counted - k) + window - now
+            end
+          end
+          if q_th[d] == -1 or left < q_left[d] then
+            q_th[d], q_left[d], q_reset[d] = th - 1, left, reset
+          end
+        end
       end
     end
   end
@@ -326,19 +467,48 @@ for gi, state in ipairs(states) do
   put(state, o, x, t, now, ttl, expires)
 end
 
+-- A token's :ban key is raised when its enforcing bans now end later than it says (a trip of
+-- this call, or a pair's own ban it did not know of), to live until then.
+local latest = {}
+for d, ends in pairs(trip_end) do
+  local ti = tok[dpair[d]]
+  if ends > (latest[ti] or 0) then latest[ti] = ends end
+end
+for ti = 1, #bkeys do
+  local ends = max(base[ti], latest[ti] or 0)
+  if ends > held[ti] and ends > now then
+    redis.call('SET', bkeys[ti], ends, 'PX', max(1, ceil(ends - now)))
+  end
+end
+
+-- Each decision's ban ms: the token's bans before this call and those its decisions started
+-- up to this one, in arrival order.
 local reply = { real }
 local r = 1
+local running = {}
 for d = 1, decisions do
   local tr, bl = tripped[d], blocking[d]
   local ntr = tr and #tr or 0
   local nbl = bl and #bl or 0
-  reply[r + 1] = (ntr == 0 and nbl == 0) and 1 or 0
+  local ti = tok[dpair[d]]
+  local ends = running[ti] or base[ti]
+  local started = trip_end[d]
+  if started and started > ends then ends = started end
+  running[ti] = ends
+  reply[r + 1] = refused[d] and 0 or 1
   reply[r + 2] = rate1[d]
   reply[r + 3] = rate2[d]
   reply[r + 4] = rate3[d]
   reply[r + 5] = ntr
   reply[r + 6] = nbl
-  r = r + 6
+  reply[r + 7] = ends > now and ends - now or 0
+  r = r + 7
+  if q_th[d] ~= nil then
+    reply[r + 1] = q_th[d]
+    reply[r + 2] = q_left[d] or 0
+    reply[r + 3] = q_reset[d] or 0
+    r = r + 3
+  end
   for i = 1, ntr do reply[r + i] = tr[i] end
   r = r + ntr
   for i = 1, nbl do reply[r + i] = bl[i] end

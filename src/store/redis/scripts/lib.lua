@@ -1,8 +1,10 @@
--- Shared by decide.lua, status.lua, ban.lua and reset.lua (prepended to each when it is loaded).
+-- Shared by decide.lua, status.lua, ban.lua, reset.lua and ban-ms.lua (prepended to each when it
+-- is loaded).
 --
 -- The state of one (token, metric) pair is one string key, plus a list only for a pair whose
--- recent events do not fit in it; both share the hash tag {t:<token>} (the names are defined
--- once, in src/store/redis/keys.ts; scripts get them in KEYS or from its events_key):
+-- recent events do not fit in it; with the token's :ban key, all share the hash tag
+-- {t:<token>} (the names are defined once, in src/store/redis/keys.ts; scripts get them in
+-- KEYS or from its events_key and ban_key):
 --   <prefix>{t:<token>}:<metric>:state   STRING: packed numbers (below): the rates, the bans
 --                                        in force and, while they are few, the event times.
 --                                        Rewritten whole by every decision. Lives at least
@@ -15,6 +17,13 @@
 --                                        limit that needs them): the times of at least the
 --                                        last max(limit) + 1 events. Expires the longest
 --                                        window after the last event.
+--   <prefix>{t:<token>}:ban              STRING: the end (epoch ms) of the token's latest
+--                                        enforcing ban, on any metric; expires then. Raised
+--                                        by the trips of decide.lua, recomputed from the
+--                                        token's pairs by ban.lua and reset.lua (token-ban.lua),
+--                                        read by every decision and ban-ms.lua. Absent: no
+--                                        enforcing ban in force. Shadow thresholds never set it.
+-- reset.lua publishes the token on the channel <prefix>lifts (not a key).
 -- A threshold trips when its (limit + 1)-th newest event is inside its window: exact either
 -- way. Rates are bucketed: 60 buckets of 1 s, 10 s and 60 s (src/store/rates.ts has the
 -- bound); only the buckets that hold events are stored.
@@ -37,7 +46,7 @@ local RATE_SPAN_MS = 3600000
 -- Most event times kept inline; past that (and only when a limit needs more) they move to
 -- the :events list.
 local INLINE = 64
-local floor, max, min = math.floor, math.max, math.min
+local ceil, floor, max, min = math.ceil, math.floor, math.max, math.min
 
 -- The server's TIME, epoch milliseconds.
 local function server_time()
