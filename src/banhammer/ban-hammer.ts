@@ -349,12 +349,46 @@ export class BanHammer<ReturnRates extends boolean = false> {
     if (m === undefined || typeof token !== 'string' || this.#closed) {
       return Promise.reject(this.#badCall('decide', token, metric));
     }
+    let now: Verdict | undefined;
+    try {
+      now = this.#decideNow(token, m);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (now !== undefined) return Promise.resolve(now);
+    if (m >= 0) this.counters.decisions++;
+    if (m < 0) {
+      return this.#whenOpen(() => this.#store.banMs(token)).then((ms) => this.#checked(token, ms));
+    }
+    return this.#whenOpen(() => this.#store.incr(token, m)).then((decision) => {
+      this.#settled(token, m, decision);
+      return this.#verdictOf(token, m, decision.passed, decision.banMs, decision.quota, decision);
+    });
+  }
+
+  /**
+   * `decide`, at once, when the verdict needs no store round trip: always on a store that
+   * decides synchronously (the memory store), and on any store for a listed token or one in
+   * the deny cache. Returns undefined, having counted nothing, when only the store can say:
+   * then call `decide`. Throws what `decide` rejects with. For request guards that answer
+   * without a promise when they can.
+   */
+  decideSync(token: string, metric: string | null): Verdict | undefined {
+    const m = metric === null ? -1 : this.#config.indexOf.get(metric);
+    if (m === undefined || typeof token !== 'string' || this.#closed) {
+      throw this.#badCall('decideSync', token, metric);
+    }
+    return this.#decideNow(token, m);
+  }
+
+  /** `decideSync` on a metric index (−1: none), its arguments checked. */
+  #decideNow(token: string, m: number): Verdict | undefined {
     if (this.#allow !== undefined || this.#deny !== undefined) {
       const listed = this.#listed(token);
       if (listed !== NOT_LISTED) {
         if (m >= 0) this.counters.decisions++;
         const allowed = m >= 0 ? this.#countListed(listed) : listed === ALLOWED;
-        return Promise.resolve(allowed ? ALLOW_LISTED : DENY_LISTED);
+        return allowed ? ALLOW_LISTED : DENY_LISTED;
       }
     }
     const cachedMs = this.denyCache.remainingMs(token);
@@ -364,42 +398,26 @@ export class BanHammer<ReturnRates extends boolean = false> {
         this.counters.refused++;
       }
       this.counters.deny_cached++;
-      return Promise.resolve(verdict(false, 'cached', false, cachedMs, undefined, false));
+      return verdict(false, 'cached', false, cachedMs, undefined, false);
     }
     const core = this.#core;
-    if (m >= 0) this.counters.decisions++;
-    if (m < 0) {
-      if (core === undefined) {
-        return this.#whenOpen(() => this.#store.banMs(token)).then((ms) =>
-          this.#checked(token, ms),
-        );
-      }
-      try {
-        return Promise.resolve(this.#checked(token, core.banMs(token)));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    if (core === undefined) {
-      return this.#whenOpen(() => this.#store.incr(token, m)).then((decision) => {
-        this.#settled(token, m, decision);
-        return this.#verdictOf(token, m, decision.passed, decision.banMs, decision.quota, decision);
-      });
-    }
-    let flags: number;
-    try {
-      flags = this.#decideSync(core, token, m);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    if (core === undefined) return undefined;
+    if (m < 0) return this.#checked(token, core.banMs(token));
+    this.counters.decisions++;
+    const flags = this.#decideSync(core, token, m);
     let quota: Quota | undefined;
     if (this.#quota) {
       core.readLastQuota();
       const q = core.quota;
       if (q[0]! >= 0) quota = { threshold: q[0]!, remaining: q[1]!, resetMs: q[2]! };
     }
-    return Promise.resolve(
-      this.#verdictOf(token, m, (flags & PASSED) !== 0, core.readLastBanMs(), quota, undefined),
+    return this.#verdictOf(
+      token,
+      m,
+      (flags & PASSED) !== 0,
+      core.readLastBanMs(),
+      quota,
+      undefined,
     );
   }
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Guard, type GuardOptions } from './guard.js';
+import { type Admission, Guard, type GuardOptions } from './guard.js';
 import { applyHeaders, sendJson } from './respond.js';
 
 /*
@@ -37,22 +37,26 @@ export type ExpressMiddleware = ((
  */
 export function hitwarden(options: ExpressGuardOptions): ExpressMiddleware {
   const guard = new Guard<ExpressRequest, ExpressResponse>(options, 'hitwarden/express');
-  const watch = guard.watchesResponses;
+  // The route template is known only once routing is done: the counter is fed at the end.
+  const watch = guard.watchesResponses(false);
+  const handle = (req: ExpressRequest, res: ExpressResponse, next: Next, admission: Admission) => {
+    if (watch) {
+      const token = admission.token;
+      res.once('finish', () => guard.finished(req, res, token, routeTemplate(req)));
+    }
+    if (admission.allowed) {
+      applyHeaders(res, admission.headers);
+      next();
+      return;
+    }
+    res.statusCode = guard.statusCode;
+    applyHeaders(res, admission.refusal.headers);
+    guard.refuse(req, res, admission.refusal, (body) => sendJson(res, body));
+  };
   const middleware = (req: ExpressRequest, res: ExpressResponse, next: Next): void => {
-    guard.admit(req, req.socket.remoteAddress, req.headers['x-forwarded-for']).then((admission) => {
-      if (watch) {
-        const token = admission.token;
-        res.once('finish', () => guard.finished(req, res, token, routeTemplate(req)));
-      }
-      if (admission.allowed) {
-        applyHeaders(res, admission.headers);
-        next();
-        return;
-      }
-      res.statusCode = guard.statusCode;
-      applyHeaders(res, admission.refusal.headers);
-      guard.refuse(req, res, admission.refusal, (body) => sendJson(res, body));
-    }, next);
+    const admission = guard.admit(req, req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    if (admission instanceof Promise) admission.then((a) => handle(req, res, next, a), next);
+    else handle(req, res, next, admission);
   };
   return Object.assign(middleware, { guard });
 }

@@ -1,4 +1,4 @@
-import { Guard, type GuardOptions } from './guard.js';
+import { type Admission, Guard, type GuardOptions } from './guard.js';
 
 /*
  * hitwarden as a Fastify plugin (Fastify 5). It is marked the way fastify-plugin marks
@@ -25,12 +25,8 @@ export interface FastifyReplyLike {
 interface FastifyInstanceLike {
   decorateRequest(name: string, value: unknown): unknown;
   addHook(
-    name: 'onRequest',
-    hook: (req: FastifyRequestLike, reply: FastifyReplyLike) => Promise<unknown>,
-  ): unknown;
-  addHook(
-    name: 'onResponse',
-    hook: (req: FastifyRequestLike, reply: FastifyReplyLike) => Promise<void>,
+    name: 'onRequest' | 'onResponse',
+    hook: (req: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void,
   ): unknown;
   decorate(name: string, value: unknown): unknown;
 }
@@ -56,31 +52,47 @@ export async function hitwarden(
   );
   fastify.decorate('hitwarden', guard);
   fastify.decorateRequest('hitwardenToken', undefined);
-  fastify.addHook('onRequest', async (request, reply) => {
-    const admission = await guard.admit(
-      request,
-      request.raw.socket.remoteAddress,
-      request.headers['x-forwarded-for'],
-    );
+  const routed = guard.counter !== undefined;
+  const handle = (
+    request: FastifyRequestLike,
+    reply: FastifyReplyLike,
+    done: () => void,
+    admission: Admission,
+  ): void => {
     request.hitwardenToken = admission.token;
     if (admission.allowed) {
       for (const [name, value] of admission.headers) reply.header(name, value);
+      done();
       return;
     }
     reply.code(guard.statusCode);
     const { headers } = admission.refusal;
     for (const name in headers) reply.header(name, headers[name]!);
+    // A hook that sends a reply ends the request there; `done` is not called.
     guard.refuse(request, reply, admission.refusal, (body) => reply.send(body));
-    return reply;
+  };
+  // A callback hook: a decision made at once costs no promise.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const admission = guard.admit(
+      request,
+      request.raw.socket.remoteAddress,
+      request.headers['x-forwarded-for'],
+      routed ? routeOf(request) : undefined,
+    );
+    if (admission instanceof Promise) admission.then((a) => handle(request, reply, done, a));
+    else handle(request, reply, done, admission);
   });
-  if (guard.watchesResponses) {
-    fastify.addHook('onResponse', async (request, reply) => {
-      const url = request.routeOptions?.url;
-      const route =
-        url === undefined ? `${request.method} (unmatched)` : `${request.method} ${url}`;
-      guard.finished(request, reply, request.hitwardenToken, route);
+  if (guard.watchesResponses(true)) {
+    fastify.addHook('onResponse', (request, reply, done) => {
+      guard.finished(request, reply, request.hitwardenToken);
+      done();
     });
   }
+}
+
+function routeOf(request: FastifyRequestLike): string {
+  const url = request.routeOptions?.url;
+  return url === undefined ? `${request.method} (unmatched)` : `${request.method} ${url}`;
 }
 
 /** Fastify hands a plugin its options merged with its own (`prefix`, `logLevel`…): only

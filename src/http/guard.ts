@@ -237,14 +237,18 @@ export class Guard<Req, Res> {
   }
 
   /**
-   * Decides one request from its socket address and X-Forwarded-For. Never rejects: a
-   * failure inside goes to `onError` and the request goes on.
+   * Decides one request from its socket address and X-Forwarded-For: at once when the
+   * BanHammer can (the memory store, a token in the deny cache), else through a promise.
+   * `route`, when the framework knows the route template before the handler runs, is fed to
+   * the hit counter now (else give it to `finished`). Never throws or rejects: a failure
+   * inside goes to `onError` and the request goes on.
    */
-  async admit(
+  admit(
     req: Req,
     remoteAddress: string | undefined,
     forwardedFor: string | readonly string[] | undefined,
-  ): Promise<Admission> {
+    route?: string,
+  ): Admission | Promise<Admission> {
     let metric: string | null = null;
     let token: string | undefined;
     try {
@@ -256,28 +260,30 @@ export class Guard<Req, Res> {
           this.#clients.family === 4 ? address : formatIPv6(this.#clients.words),
         );
       }
+      if (route !== undefined) this.counter?.record(route);
       token = this.#keyGenerator === undefined ? address : (this.#keyGenerator(req) ?? address);
       // No address to hold a request to (a socket already gone): nothing to decide.
       if (token === undefined) return SKIPPED;
       metric = typeof this.#metric === 'function' ? this.#metric(req) : this.#metric;
-      const verdict = await this.banHammer.decide(token, metric);
-      if (verdict.allowed) {
-        return { allowed: true, token, headers: this.#passHeaders(metric, verdict) };
-      }
-      return { allowed: false, token, refusal: this.#refusal(token, metric, verdict) };
+      const verdict = this.banHammer.decideSync(token, metric);
+      if (verdict !== undefined) return this.#admission(token, metric, verdict);
     } catch (error) {
-      this.#failed(error, req);
-      return { allowed: true, token, headers: NO_HEADERS };
+      return this.#unguarded(error, req, token);
     }
+    const decided = token;
+    return this.banHammer.decide(decided, metric).then(
+      (verdict) => this.#admission(decided, metric, verdict),
+      (error: unknown) => this.#unguarded(error, req, decided),
+    );
   }
 
   /**
    * The response to `req` has finished: the hit counter gets its route template (`route`,
-   * from the framework) and `countAfter` its outcome. Never throws.
+   * when `admit` did not have it) and `countAfter` its outcome. Never throws.
    */
-  finished(req: Req, res: Res, token: string | undefined, route: string): void {
+  finished(req: Req, res: Res, token: string | undefined, route?: string): void {
     try {
-      this.counter?.record(route);
+      if (route !== undefined) this.counter?.record(route);
       if (this.#countAfter === undefined || token === undefined) return;
       const metric = this.#countAfter(req, res);
       if (metric === null || metric === undefined) return;
@@ -287,9 +293,21 @@ export class Guard<Req, Res> {
     }
   }
 
-  /** Whether `finished` has anything to do: adapters skip their response hook otherwise. */
-  get watchesResponses(): boolean {
-    return this.counter !== undefined || this.#countAfter !== undefined;
+  /** Whether `finished` has anything to do, for an adapter that gives the route to `admit`
+   *  (`routeEarly`) or to `finished`: it skips its response hook otherwise. */
+  watchesResponses(routeEarly: boolean): boolean {
+    return this.#countAfter !== undefined || (!routeEarly && this.counter !== undefined);
+  }
+
+  #admission(token: string, metric: string | null, verdict: Verdict): Admission {
+    if (verdict.allowed)
+      return { allowed: true, token, headers: this.#passHeaders(metric, verdict) };
+    return { allowed: false, token, refusal: this.#refusal(token, metric, verdict) };
+  }
+
+  #unguarded(error: unknown, req: Req, token: string | undefined): Admission {
+    this.#failed(error, req);
+    return { allowed: true, token, headers: NO_HEADERS };
   }
 
   /** Sends a refusal: `onRefused`, or the default JSON body. The status and headers must

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { functionOption } from '../options.js';
-import { Guard, type GuardOptions } from './guard.js';
+import { type Admission, Guard, type GuardOptions } from './guard.js';
 import { applyHeaders, sendJson } from './respond.js';
 
 /*
@@ -37,16 +37,12 @@ export function hitwarden(options: NodeGuardOptions): Ward {
     defaultRoute,
     '(req) => string',
   );
-  const watch = guard.watchesResponses;
-  const ward = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    const admission = await guard.admit(
-      req,
-      req.socket.remoteAddress,
-      req.headers['x-forwarded-for'],
-    );
+  const watch = guard.watchesResponses(true);
+  const counted = guard.counter !== undefined;
+  const handle = (req: IncomingMessage, res: ServerResponse, admission: Admission): boolean => {
     if (watch) {
       const token = admission.token;
-      res.once('finish', () => guard.finished(req, res, token, routeOf(route, req)));
+      res.once('finish', () => guard.finished(req, res, token));
     }
     if (admission.allowed) {
       applyHeaders(res, admission.headers);
@@ -57,8 +53,22 @@ export function hitwarden(options: NodeGuardOptions): Ward {
     guard.refuse(req, res, admission.refusal, (body) => sendJson(res, body));
     return false;
   };
+  const ward = (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const admission = guard.admit(
+      req,
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      counted ? routeOf(route, req) : undefined,
+    );
+    if (admission instanceof Promise) return admission.then((a) => handle(req, res, a));
+    // Decided at once (the memory store): no promise of our own, one of two made up front.
+    return handle(req, res, admission) ? TRUE : FALSE;
+  };
   return Object.assign(ward, { guard });
 }
+
+const TRUE = Promise.resolve(true);
+const FALSE = Promise.resolve(false);
 
 function defaultRoute(req: IncomingMessage): string {
   const url = req.url ?? '';

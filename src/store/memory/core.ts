@@ -218,6 +218,8 @@ export class MemoryCore implements SyncDecisions {
   #lastSlot = NONE;
   #lastToken = '';
   #lastMetric = -1;
+  /** When the last `incr` was decided: what `readLastBanMs` and `readLastQuota` answer at. */
+  #lastNow = 0;
   /** The dead-state hand (`#sweep`) and the eviction hand (`#evict`), see Floods. */
   #hand = 0;
   #evictionHand = 0;
@@ -364,6 +366,7 @@ export class MemoryCore implements SyncDecisions {
    */
   incr(token: string, metric: number): number {
     const now = this.#clock.read();
+    this.#lastNow = now;
     let slot = this.#lastSlot;
     // A flood from one token asks about the same pair again and again: skip the hash.
     if (slot === NONE || token !== this.#lastToken || metric !== this.#lastMetric) {
@@ -408,6 +411,7 @@ export class MemoryCore implements SyncDecisions {
     const hashes = new Int32Array(Math.min(n, BATCH_BLOCK));
     const seed = this.#seed;
     const now = this.#clock.read();
+    this.#lastNow = now;
     for (let start = 0; start < n; start += BATCH_BLOCK) {
       const end = Math.min(n, start + BATCH_BLOCK);
       for (let i = start; i < end; i++) hashes[i - start] = hashOf(tokens[i]!, metric, seed);
@@ -562,9 +566,9 @@ export class MemoryCore implements SyncDecisions {
     return Math.max(0, this.#tokenBanEnd(token, now) - now);
   }
 
-  /** `banMs` of the token of the last `incr` (or `ban`), at the time it was decided. */
+  /** `banMs` of the token of the last `incr`, at the time it was decided. */
   readLastBanMs(): number {
-    const now = this.#clock.read();
+    const now = this.#lastNow;
     return Math.max(0, this.#tokenBanEnd(this.#lastToken, now) - now);
   }
 
@@ -574,7 +578,7 @@ export class MemoryCore implements SyncDecisions {
    * grows (see `Quota` in store.ts). After an `UNTRACKED` event, that of a pair seen once.
    */
   readLastQuota(): void {
-    const now = this.#clock.read();
+    const now = this.#lastNow;
     const quota = this.quota;
     quota[0] = -1;
     quota[1] = 0;
