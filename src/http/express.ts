@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NextFunction, Request, Response } from 'express';
 import { type Admission, Guard, type GuardOptions } from './guard.js';
 import { applyHeaders, sendJson } from './respond.js';
 
@@ -10,22 +10,10 @@ import { applyHeaders, sendJson } from './respond.js';
  * rule is the same on every framework.
  */
 
-/** The parts of Express's request and response the adapter reads (no import of express). */
-export interface ExpressRequest extends IncomingMessage {
-  baseUrl?: string;
-  route?: { path?: unknown };
-}
-export type ExpressResponse = ServerResponse;
-type Next = (error?: unknown) => void;
+export type ExpressGuardOptions = GuardOptions<Request, Response>;
 
-export type ExpressGuardOptions = GuardOptions<ExpressRequest, ExpressResponse>;
-
-export type ExpressMiddleware = ((
-  req: ExpressRequest,
-  res: ExpressResponse,
-  next: Next,
-) => void) & {
-  readonly guard: Guard<ExpressRequest, ExpressResponse>;
+export type ExpressMiddleware = ((req: Request, res: Response, next: NextFunction) => void) & {
+  readonly guard: Guard<Request, Response>;
 };
 
 /**
@@ -36,10 +24,10 @@ export type ExpressMiddleware = ((
  * Throws `ConfigError` (path `hitwarden/express.<option>`) for a bad option or bans config.
  */
 export function hitwarden(options: ExpressGuardOptions): ExpressMiddleware {
-  const guard = new Guard<ExpressRequest, ExpressResponse>(options, 'hitwarden/express');
+  const guard = new Guard<Request, Response>(options, 'hitwarden/express');
   // The route template is known only once routing is done: the counter is fed at the end.
   const watch = guard.watchesResponses(false);
-  const handle = (req: ExpressRequest, res: ExpressResponse, next: Next, admission: Admission) => {
+  const handle = (req: Request, res: Response, next: NextFunction, admission: Admission) => {
     if (watch) {
       const token = admission.token;
       res.once('finish', () => guard.finished(req, res, token, routeTemplate(req)));
@@ -53,7 +41,7 @@ export function hitwarden(options: ExpressGuardOptions): ExpressMiddleware {
     applyHeaders(res, admission.refusal.headers);
     guard.refuse(req, res, admission.refusal, (body) => sendJson(res, body));
   };
-  const middleware = (req: ExpressRequest, res: ExpressResponse, next: Next): void => {
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
     const admission = guard.admit(req, req.socket.remoteAddress, req.headers['x-forwarded-for']);
     if (admission instanceof Promise) admission.then((a) => handle(req, res, next, a), next);
     else handle(req, res, next, admission);
@@ -61,8 +49,8 @@ export function hitwarden(options: ExpressGuardOptions): ExpressMiddleware {
   return Object.assign(middleware, { guard });
 }
 
-function routeTemplate(req: ExpressRequest): string {
-  const path = req.route?.path;
+function routeTemplate(req: Request): string {
+  const path: unknown = req.route?.path;
   if (typeof path !== 'string') return `${req.method} (unmatched)`;
   return `${req.method} ${req.baseUrl ?? ''}${path}`;
 }

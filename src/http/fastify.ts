@@ -1,52 +1,42 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Admission, Guard, type GuardOptions } from './guard.js';
 
 /*
  * hitwarden as a Fastify plugin (Fastify 5). It is marked the way fastify-plugin marks
  * one (skip-override), so its hooks apply to every route of the instance it is registered on,
  * not only to routes inside the plugin. Fastify routes before `onRequest`, so the hit counter
- * gets the route template (`request.routeOptions.url`) from `onResponse`. Fastify's own
+ * gets the route template (`request.routeOptions.url`) there; `onResponse` is hooked only for
+ * `countAfter`. Fastify's own
  * `trustProxy` is not used: `trustProxy` is this guard's, the same rule on every framework.
  */
 
-/** The parts of Fastify's request, reply and instance the plugin uses (no import of fastify). */
-export interface FastifyRequestLike {
-  readonly raw: { readonly socket: { readonly remoteAddress?: string | undefined } };
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly method: string;
-  readonly routeOptions?: { readonly url?: string | undefined };
-  hitwardenToken?: string | undefined;
-}
-export interface FastifyReplyLike {
-  code(status: number): FastifyReplyLike;
-  header(name: string, value: string): FastifyReplyLike;
-  send(body?: unknown): FastifyReplyLike;
-  readonly statusCode: number;
-}
-interface FastifyInstanceLike {
-  decorateRequest(name: string, value: unknown): unknown;
-  addHook(
-    name: 'onRequest' | 'onResponse',
-    hook: (req: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void,
-  ): unknown;
-  decorate(name: string, value: unknown): unknown;
-}
+export type FastifyGuardOptions = GuardOptions<FastifyRequest, FastifyReply>;
 
-export type FastifyGuardOptions = GuardOptions<FastifyRequestLike, FastifyReplyLike>;
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The hitwarden guard registered on this instance: its banHammer, tracker, counter. */
+    hitwarden: Guard<FastifyRequest, FastifyReply>;
+  }
+  interface FastifyRequest {
+    /** The client token hitwarden decided this request under (undefined: not decided). */
+    hitwardenToken: string | undefined;
+  }
+}
 
 /**
  * ```ts
  * import { hitwarden } from 'hitwarden/fastify';
  * await app.register(hitwarden, { bans });
- * app.hitwarden; // the Guard: its banHammer, tracker and counter
+ * app.hitwarden; // the Guard: its banHammer, tracker and counter (closed with the app)
  * ```
  * Registration fails with a `ConfigError` (path `hitwarden/fastify.<option>`) for a bad
  * option or bans config.
  */
 export async function hitwarden(
-  fastify: FastifyInstanceLike,
+  fastify: FastifyInstance,
   options: FastifyGuardOptions,
 ): Promise<void> {
-  const guard = new Guard<FastifyRequestLike, FastifyReplyLike>(
+  const guard = new Guard<FastifyRequest, FastifyReply>(
     pluginOptions(options),
     'hitwarden/fastify',
   );
@@ -54,8 +44,8 @@ export async function hitwarden(
   fastify.decorateRequest('hitwardenToken', undefined);
   const routed = guard.counter !== undefined;
   const handle = (
-    request: FastifyRequestLike,
-    reply: FastifyReplyLike,
+    request: FastifyRequest,
+    reply: FastifyReply,
     done: () => void,
     admission: Admission,
   ): void => {
@@ -82,6 +72,12 @@ export async function hitwarden(
     if (admission instanceof Promise) admission.then((a) => handle(request, reply, done, a));
     else handle(request, reply, done, admission);
   });
+  fastify.addHook('onClose', (_instance, done) => {
+    guard.close().then(
+      () => done(),
+      (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+    );
+  });
   if (guard.watchesResponses(true)) {
     fastify.addHook('onResponse', (request, reply, done) => {
       guard.finished(request, reply, request.hitwardenToken);
@@ -90,7 +86,7 @@ export async function hitwarden(
   }
 }
 
-function routeOf(request: FastifyRequestLike): string {
+function routeOf(request: FastifyRequest): string {
   const url = request.routeOptions?.url;
   return url === undefined ? `${request.method} (unmatched)` : `${request.method} ${url}`;
 }

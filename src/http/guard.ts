@@ -151,6 +151,8 @@ export class Guard<Req, Res> {
   readonly #headers: HeadersMode | false;
   readonly #fields = new Map<string, MetricFields>();
   readonly #warned = new Set<string>();
+  /** Whether the BanHammer is the guard's own (made from `bans`), which `close` closes. */
+  readonly #ownsBanHammer: boolean;
   /** Refusal status and the default body's message. */
   readonly statusCode: number;
   readonly message: string;
@@ -173,6 +175,7 @@ export class Guard<Req, Res> {
     // Reads go through `optionsObject`'s guard: a getter that throws is a ConfigError.
     const read = <K extends keyof GuardOptions<Req, Res>>(key: K) => given[key];
 
+    this.#ownsBanHammer = read('banHammer') === undefined;
     this.banHammer = banHammerOf(path, read('bans'), read('banHammer'), {
       store: read('store'),
       allowList: read('allowList'),
@@ -297,6 +300,12 @@ export class Guard<Req, Res> {
    *  (`routeEarly`) or to `finished`: it skips its response hook otherwise. */
   watchesResponses(routeEarly: boolean): boolean {
     return this.#countAfter !== undefined || (!routeEarly && this.counter !== undefined);
+  }
+
+  /** Closes the BanHammer the guard made from `bans` (and so its store); one given as
+   *  `banHammer` is yours to close. */
+  async close(): Promise<void> {
+    if (this.#ownsBanHammer) await this.banHammer.close();
   }
 
   #admission(token: string, metric: string | null, verdict: Verdict): Admission {
