@@ -22,6 +22,7 @@ export interface Contender {
 
 export const contenders: readonly Contender[] = [
   { name: 'fastify', server: 'fastify-bare', framework: 'fastify', bare: true },
+  { name: 'fastify + a no-op hook', server: 'fastify-noop', framework: 'fastify' },
   { name: 'fastify + hitwarden', server: 'fastify-hitwarden', framework: 'fastify' },
   {
     name: 'fastify + hitwarden (headers on every response)',
@@ -42,6 +43,7 @@ export const contenders: readonly Contender[] = [
     redis: true,
   },
   { name: 'express', server: 'express-bare', framework: 'express', bare: true },
+  { name: 'express + a no-op middleware', server: 'express-noop', framework: 'express' },
   { name: 'express + hitwarden', server: 'express-hitwarden', framework: 'express' },
   {
     name: 'express + hitwarden (headers on every response)',
