@@ -40,9 +40,9 @@
 -- may touch (both keys of every pair, and its token's :ban key), so such an error always
 -- comes before any write; the client then sends each slot's decisions again on their own.
 --
--- Every pair's state, and every token's :ban key, is read with one MGET and each state written
--- with one SET (a :ban key only by a trip that outlasts it): a pair whose event times fit
--- inline costs nothing more. The :events list of a pair with more recent events has
+-- Every pair's state is read with one MGET (and the tokens' :ban keys with one EXISTS, then a
+-- GET only of those that exist), each written with one SET (a :ban key only by a trip that
+-- outlasts it): a pair whose event times fit inline costs nothing more. The :events list of a pair with more recent events has
 -- its TTL refreshed when the pair's bucket of rate window r changes, by that bucket's width
 -- (1 s, 10 s or 60 s: the largest under a 60th of the longest window) beyond what it needs:
 -- once per bucket, not per event.
@@ -136,18 +136,26 @@ local function add(lists, d, t)
   end
 end
 
--- Every pair's state and every token's :ban key, read with one MGET (in steps: unpack has a
--- stack limit); on several slots, one MGET of the three keys per pair (a command may not span
--- slots), which also makes Redis refuse here, before any write, a pair whose slot is not
--- served by this node. A node importing a slot (a resharding) refuses a command of several of
--- its keys while some are missing (a :ban key usually is), yet serves them one by one: an
--- MGET refused is read again one key at a time, where a key truly elsewhere fails as before.
+-- Every pair's state, read with one MGET, and every token's :ban key, with one EXISTS (in
+-- steps: unpack has a stack limit); on several slots, one MGET of the three keys per pair (a
+-- command may not span slots), which also makes Redis refuse here, before any write, a pair
+-- whose slot is not served by this node. A node importing a slot (a resharding) refuses a
+-- command of several of its keys while some are missing (a :ban key usually is), yet serves
+-- them one by one: a command refused is made again one key at a time, where a key truly
+-- elsewhere fails as before.
 local function mget(list, from, to)
   local got = redis.pcall('MGET', unpack(list, from, to))
   if got.err == nil then return got end
   local out = {}
   for i = from, to do out[i - from + 1] = redis.call('GET', list[i]) end
   return out
+end
+local function exists(list, from, to)
+  local got = redis.pcall('EXISTS', unpack(list, from, to))
+  if type(got) == 'number' then return got end
+  local count = 0
+  for i = from, to do count = count + redis.call('EXISTS', list[i]) end
+  return count
 end
 local raws = {}
 if G == 0 then
@@ -160,7 +168,7 @@ if G == 0 then
   local T = #bkeys
   local any = 0
   for from = 1, T, 500 do
-    any = any + redis.call('EXISTS', unpack(bkeys, from, min(from + 499, T)))
+    any = any + exists(bkeys, from, min(from + 499, T))
   end
   if any > 0 then
     for from = 1, T, 500 do
