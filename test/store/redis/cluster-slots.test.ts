@@ -117,4 +117,44 @@ describeWithRedis('RedisStore on a cluster: one script call per master, slots th
     }
     await hammer.close();
   });
+
+  it('decides in Redis, mid-migration, tokens of one slot whose :ban keys are missing', async () => {
+    const store = new RedisStore({ client, prefix: 'imp:' });
+    const hammer = hammerOn(store);
+    await hammer.status('warm-up', 'm');
+    // Two tokens of one slot: the target of a migration refuses a command of several of its
+    // keys while some are missing (TRYAGAIN); decide.lua reads them one by one there.
+    const first = 'imp-0';
+    const slot = calculateSlot(`imp:{t:${first}}:m:state`);
+    let second = '';
+    for (let i = 1; second === ''; i++) {
+      if (calculateSlot(`imp:{t:imp-${i}}:m:state`) === slot) second = `imp-${i}`;
+    }
+    const both = () => Promise.all([hammer.incr(first, 'm'), hammer.incr(second, 'm')]);
+    expect(await both()).toEqual([true, true]);
+    const portOf = (address: string) => Number(address.split(':')[1]);
+    const from = portOf(client.slots[slot]![0]!);
+    const to = cluster.nodes.map((node) => node.port).find((port) => port !== from)!;
+    const [fromId, toId] = [
+      await command(from, 'CLUSTER', 'MYID'),
+      await command(to, 'CLUSTER', 'MYID'),
+    ];
+    await command(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId);
+    await command(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId);
+    const keys = (await command(from, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100'))
+      .split('\n')
+      .filter((k) => k !== '');
+    await command(from, 'MIGRATE', '127.0.0.1', String(to), '', '0', '5000', 'KEYS', ...keys);
+    const answered = store.metrics().policy_decisions;
+    expect(await both()).toEqual([true, true]);
+    // The third event of each trips the limit of 2, decided by Redis on the importing node.
+    expect(await both()).toEqual([false, false]);
+    expect(store.metrics().policy_decisions).toBe(answered);
+    for (const node of cluster.nodes) {
+      await command(node.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', toId);
+    }
+    expect(await store.banMs(first)).toBeGreaterThan(59_000);
+    expect(await store.banMs(second)).toBeGreaterThan(59_000);
+    await hammer.close();
+  });
 });

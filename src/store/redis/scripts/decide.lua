@@ -40,9 +40,9 @@
 -- may touch (both keys of every pair, and its token's :ban key), so such an error always
 -- comes before any write; the client then sends each slot's decisions again on their own.
 --
--- Every pair's state, and every token's :ban key, is read with one MGET and each state written
--- with one SET (a :ban key only by a trip that outlasts it): a pair whose event times fit
--- inline costs nothing more. The :events list of a pair with more recent events has
+-- Every pair's state is read with one MGET (and the tokens' :ban keys with one EXISTS, then a
+-- GET only of those that exist), each written with one SET (a :ban key only by a trip that
+-- outlasts it): a pair whose event times fit inline costs nothing more. The :events list of a pair with more recent events has
 -- its TTL refreshed when the pair's bucket of rate window r changes, by that bucket's width
 -- (1 s, 10 s or 60 s: the largest under a 60th of the longest window) beyond what it needs:
 -- once per bucket, not per event.
@@ -61,17 +61,25 @@ local now = ARGV[1] == '' and real or tonumber(ARGV[1])
 local configs = {}
 local G = tonumber(ARGV[3])
 local M = tonumber(ARGV[4])
-for m = 1, M do configs[m] = cjson.decode(ARGV[4 + m]) end
+-- `shadowed`: the configuration has a shadow threshold (else a decision passes exactly when
+-- it tripped nothing and nothing blocked it, as before shadow thresholds existed).
+for m = 1, M do
+  local c = cjson.decode(ARGV[4 + m])
+  for th = 1, c[1] do
+    if c[6 + 4 * th] == 1 then c.shadowed = true end
+  end
+  configs[m] = c
+end
 local at = 5 + M
 
 -- Group the decisions by pair, in order of first appearance: pair i has the :state key
 -- states[i], the configuration confs[i] and the decisions dss[i] — a number while it has one
 -- (no table per pair), a list from its second.
 -- Each pair's token is tok[i], an index into bkeys (the tokens' :ban keys, in order of first
--- appearance); decision d is of pair dpair[d].
+-- appearance).
 local states, confs, dss = {}, {}, {}
 local pair_of = {}
-local tok, bkeys, tok_of, dpair = {}, {}, {}, {}
+local tok, bkeys, tok_of = {}, {}, {}
 local decisions, keys, first_key = #KEYS, KEYS, 1
 if G > 0 then
   decisions, keys, first_key = G, ARGV, #ARGV - G + 1
@@ -102,7 +110,6 @@ for d = 1, decisions do
       ds[#ds + 1] = d
     end
   end
-  dpair[d] = i
 end
 
 -- Per decision: its three rates; the thresholds it tripped and those blocking it (a list of
@@ -110,13 +117,16 @@ end
 local rate1, rate2, rate3 = {}, {}, {}
 local tripped = {}
 local blocking = {}
--- Per decision: refused by an enforcing threshold (true, or absent); the end of the enforcing
--- bans it started (absent: none); its quota (threshold, remaining, reset ms), when asked.
+-- Per decision: for a configuration with shadow thresholds, whether an enforcing threshold
+-- refused it (absent otherwise); the end of the enforcing bans it started (absent: none); its
+-- quota (threshold, remaining, reset ms), when asked.
 local refused, trip_end = {}, {}
 local q_th, q_left, q_reset = {}, {}, {}
 -- Per token: the end of its enforcing bans in force before this call (its :ban key, or a
--- pair's own state's if later), and what its :ban key holds.
+-- pair's own state's if later), and what its :ban key holds (both absent: none); whether any
+-- token of the call has a ban. Most calls have none: then nothing more is done per token.
 local base, held = {}, {}
+local banned = false
 local function add(lists, d, t)
   local list = lists[d]
   if list == nil then
@@ -126,12 +136,13 @@ local function add(lists, d, t)
   end
 end
 
--- Every pair's state and every token's :ban key, read with one MGET (in steps: unpack has a
--- stack limit); on several slots, one MGET of the three keys per pair (a command may not span
--- slots), which also makes Redis refuse here, before any write, a pair whose slot is not
--- served by this node. A node importing a slot (a resharding) refuses a command of several of
--- its keys while some are missing (a :ban key usually is), yet serves them one by one: an
--- MGET refused is read again one key at a time, where a key truly elsewhere fails as before.
+-- Every pair's state, read with one MGET, and every token's :ban key, with one EXISTS (in
+-- steps: unpack has a stack limit); on several slots, one MGET of the three keys per pair (a
+-- command may not span slots), which also makes Redis refuse here, before any write, a pair
+-- whose slot is not served by this node. A node importing a slot (a resharding) refuses a
+-- command of several of its keys while some are missing (a :ban key usually is), yet serves
+-- them one by one: a command refused is made again one key at a time, where a key truly
+-- elsewhere fails as before.
 local function mget(list, from, to)
   local got = redis.pcall('MGET', unpack(list, from, to))
   if got.err == nil then return got end
@@ -139,20 +150,38 @@ local function mget(list, from, to)
   for i = from, to do out[i - from + 1] = redis.call('GET', list[i]) end
   return out
 end
+local function exists(list, from, to)
+  local got = redis.pcall('EXISTS', unpack(list, from, to))
+  if type(got) == 'number' then return got end
+  local count = 0
+  for i = from, to do count = count + redis.call('EXISTS', list[i]) end
+  return count
+end
 local raws = {}
 if G == 0 then
-  local P = #states
-  local reads = {}
-  for i = 1, P do reads[i] = states[i] end
-  for ti = 1, #bkeys do reads[P + ti] = bkeys[ti] end
-  for from = 1, #reads, 500 do
-    local part = mget(reads, from, min(from + 499, #reads))
+  for from = 1, #states, 500 do
+    local part = mget(states, from, min(from + 499, #states))
     for i = 1, #part do raws[from + i - 1] = part[i] end
   end
-  for ti = 1, #bkeys do
-    local ends = tonumber(raws[P + ti]) or 0
-    base[ti] = ends
-    held[ti] = ends
+  -- Few tokens have a :ban key: one EXISTS (a single integer back) tells whether any of the
+  -- call's does, and only then are they read.
+  local T = #bkeys
+  local any = 0
+  for from = 1, T, 500 do
+    any = any + exists(bkeys, from, min(from + 499, T))
+  end
+  if any > 0 then
+    for from = 1, T, 500 do
+      local part = mget(bkeys, from, min(from + 499, T))
+      for i = 1, #part do
+        local ends = tonumber(part[i])
+        if ends then
+          local ti = from + i - 1
+          base[ti], held[ti] = ends, ends
+          if ends > now then banned = true end
+        end
+      end
+    end
   end
 else
   for i, state in ipairs(states) do
@@ -165,9 +194,11 @@ else
       part = { redis.call('GET', state), false, redis.call('GET', bk) }
     end
     raws[i] = part[1]
-    local ends = tonumber(part[3]) or 0
-    base[tok[i]] = ends
-    held[tok[i]] = ends
+    local ends = tonumber(part[3])
+    if ends then
+      base[tok[i]], held[tok[i]] = ends, ends
+      if ends > now then banned = true end
+    end
   end
 end
 
@@ -327,6 +358,7 @@ for gi, state in ipairs(states) do
   -- With the quota asked: per threshold, from which of the K decisions its ban is in force
   -- (K + 1: none) and its end.
   local quota = c[6] == 1
+  local shadowed = c.shadowed
   local q_from, q_end
   if quota then q_from, q_end = {}, {} end
   for th = 1, n do
@@ -335,8 +367,11 @@ for gi, state in ipairs(states) do
     if ban > now then
       for k = 1, K do add(blocking, ds[k], th - 1) end
       if enforcing then
-        for k = 1, K do refused[ds[k]] = true end
-        if ban > base[ti] then base[ti] = ban end
+        if shadowed then
+          for k = 1, K do refused[ds[k]] = true end
+        end
+        if ban > (base[ti] or 0) then base[ti] = ban end
+        banned = true
       end
       if quota then q_from[th], q_end[th] = 1, ban end
     else
@@ -357,11 +392,22 @@ for gi, state in ipairs(states) do
         add(tripped, ds[lo], th - 1)
         for k = lo + 1, K do add(ban > now and blocking or tripped, ds[k], th - 1) end
         if enforcing then
-          for k = lo, K do refused[ds[k]] = true end
-          if ban > now and ban > (trip_end[ds[lo]] or 0) then trip_end[ds[lo]] = ban end
+          if shadowed then
+            for k = lo, K do refused[ds[k]] = true end
+          end
+          if ban > now and ban > (trip_end[ds[lo]] or 0) then
+            trip_end[ds[lo]] = ban
+            banned = true
+          end
         end
         if quota and ban > now then q_from[th], q_end[th] = lo, ban end
       end
+    end
+  end
+
+  if shadowed then
+    for k = 1, K do
+      if refused[ds[k]] == nil then refused[ds[k]] = false end
     end
   end
 
@@ -469,39 +515,68 @@ end
 
 -- A token's :ban key is raised when its enforcing bans now end later than it says (a trip of
 -- this call, or a pair's own ban it did not know of), to live until then.
-local latest = {}
-for d, ends in pairs(trip_end) do
-  local ti = tok[dpair[d]]
-  if ends > (latest[ti] or 0) then latest[ti] = ends end
-end
-for ti = 1, #bkeys do
-  local ends = max(base[ti], latest[ti] or 0)
-  if ends > held[ti] and ends > now then
-    redis.call('SET', bkeys[ti], ends, 'PX', max(1, ceil(ends - now)))
+local dtok
+local one_token = #bkeys == 1
+if banned then
+  -- Each decision's token (unless the call has one token), and the latest end of the bans
+  -- its decisions start.
+  dtok = {}
+  for i, ds in ipairs(one_token and EMPTY or dss) do
+    if type(ds) == 'number' then
+      dtok[ds] = tok[i]
+    else
+      for _, d in ipairs(ds) do dtok[d] = tok[i] end
+    end
+  end
+  local latest = {}
+  for d, ends in pairs(trip_end) do
+    local ti = one_token and 1 or dtok[d]
+    if ends > (latest[ti] or 0) then latest[ti] = ends end
+  end
+  for ti = 1, #bkeys do
+    local ends = max(base[ti] or 0, latest[ti] or 0)
+    if ends > (held[ti] or 0) and ends > now then
+      redis.call('SET', bkeys[ti], ends, 'PX', max(1, ceil(ends - now)))
+    end
   end
 end
 
 -- Each decision's ban ms: the token's bans before this call and those its decisions started
--- up to this one, in arrival order.
+-- up to this one, in arrival order (0 for all when no token has one).
 local reply = { real }
 local r = 1
 local running = {}
+-- With one token and no ban started by this call, every decision's is the same.
+local same_ms = 0
+if banned and one_token and next(trip_end) == nil then
+  same_ms = max(0, (base[1] or 0) - now)
+  banned = false
+end
 for d = 1, decisions do
   local tr, bl = tripped[d], blocking[d]
   local ntr = tr and #tr or 0
   local nbl = bl and #bl or 0
-  local ti = tok[dpair[d]]
-  local ends = running[ti] or base[ti]
-  local started = trip_end[d]
-  if started and started > ends then ends = started end
-  running[ti] = ends
-  reply[r + 1] = refused[d] and 0 or 1
+  local ban_ms = same_ms
+  if banned then
+    local ti = one_token and 1 or dtok[d]
+    local ends = running[ti] or base[ti] or 0
+    local started = trip_end[d]
+    if started and started > ends then ends = started end
+    running[ti] = ends
+    if ends > now then ban_ms = ends - now end
+  end
+  local rf = refused[d]
+  if rf == nil then
+    reply[r + 1] = (ntr == 0 and nbl == 0) and 1 or 0
+  else
+    reply[r + 1] = rf and 0 or 1
+  end
   reply[r + 2] = rate1[d]
   reply[r + 3] = rate2[d]
   reply[r + 4] = rate3[d]
   reply[r + 5] = ntr
   reply[r + 6] = nbl
-  reply[r + 7] = ends > now and ends - now or 0
+  reply[r + 7] = ban_ms
   r = r + 7
   if q_th[d] ~= nil then
     reply[r + 1] = q_th[d]
