@@ -12,6 +12,10 @@ export interface ServerContext {
   /** `redis://127.0.0.1:<port>` of the run's private redis-server, for contenders with
    *  `redis: true` (flushed before each of their runs); undefined for the others. */
   readonly redisUrl: string | undefined;
+  /** True when the load comes through a proxy at 127.0.0.1 naming many clients in
+   *  X-Forwarded-For (`--clients N`): each server must then trust 127.0.0.1 as its proxy and
+   *  key its limiter by the forwarded client, as it would behind a load balancer. */
+  readonly behindProxy: boolean;
 }
 
 /** A built server, not yet listening. */

@@ -31,6 +31,9 @@ const quick = flag('quick');
 const rounds = countOption('rounds', quick ? 1 : 3);
 const seconds = countOption('seconds', quick ? 2 : 10);
 const warmupSeconds = countOption('warmup', quick ? 1 : 3);
+/** Distinct clients the load comes from: 1, every request from 127.0.0.1 itself; more, named
+ *  in turn in X-Forwarded-For by a proxy at 127.0.0.1 that every server trusts. */
+const clients = countOption('clients', 1);
 const connections = countOption('connections', 100);
 const only = option('only', '');
 const selected = only === '' ? [...contenders] : only.split(',').map(byName);
@@ -57,6 +60,8 @@ interface Sample {
   p50Ms: number;
   p99Ms: number;
   requests: number;
+  /** The server process's CPU time (user + system) over the measured run, per request. */
+  cpuMicrosPerRequest: number;
   non2xx: number;
   errors: number;
 }
@@ -65,10 +70,10 @@ interface Sample {
 async function startServer(
   contender: Contender,
   redisUrl: string | undefined,
-): Promise<{ child: ChildProcess; port: number }> {
+): Promise<{ child: ChildProcess; port: number; cpu: () => Promise<number> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', childScript, contender.server], {
-    env: { ...process.env, REDIS_URL: redisUrl ?? '' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, REDIS_URL: redisUrl ?? '', BEHIND_PROXY: clients > 1 ? '1' : '0' },
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
@@ -81,7 +86,12 @@ async function startServer(
       resolve((JSON.parse(line) as { port: number }).port);
     });
   });
-  return { child, port };
+  const cpu = () =>
+    new Promise<number>((resolve) => {
+      lines.once('line', (line) => resolve((JSON.parse(line) as { cpuMicros: number }).cpuMicros));
+      child.stdin!.write('cpu\n');
+    });
+  return { child, port, cpu };
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {
@@ -113,12 +123,34 @@ async function probe(contender: Contender, port: number): Promise<string[]> {
   return [...response.headers.keys()].filter((name) => !COMMON_HEADERS.has(name)).sort();
 }
 
+/** With `--clients N`, the addresses the load names in X-Forwarded-For, in turn. */
+const forwarded = Array.from(
+  { length: clients },
+  (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+);
+
 function cannon(port: number, duration: number): Promise<autocannon.Result> {
+  let next = 0;
   return autocannon({
     url: `http://127.0.0.1:${port}/hello`,
     connections,
     duration,
     pipelining: 1,
+    ...(clients > 1
+      ? {
+          requests: [
+            {
+              method: 'GET',
+              path: '/hello',
+              setupRequest: (request: autocannon.Request) => {
+                request.headers = { ...request.headers, 'x-forwarded-for': forwarded[next]! };
+                next = (next + 1) % clients;
+                return request;
+              },
+            },
+          ],
+        }
+      : {}),
   });
 }
 
@@ -132,14 +164,16 @@ try {
     const order = selected.map((_, i) => selected[(i + round - 1) % selected.length]!);
     for (const contender of order) {
       if (contender.redis) await command(redis!.port, 'FLUSHALL');
-      const { child, port } = await startServer(
+      const { child, port, cpu } = await startServer(
         contender,
         contender.redis ? redis!.url : undefined,
       );
       try {
         headers.set(contender.name, await probe(contender, port));
         await cannon(port, warmupSeconds);
+        const cpuBefore = await cpu();
         const result = await cannon(port, seconds);
+        const cpuMicros = (await cpu()) - cpuBefore;
         const sample: Sample = {
           contender: contender.name,
           round,
@@ -147,6 +181,7 @@ try {
           p50Ms: result.latency.p50,
           p99Ms: result.latency.p99,
           requests: result.requests.total,
+          cpuMicrosPerRequest: cpuMicros / Math.max(1, result.requests.total),
           non2xx: result.non2xx,
           errors: result.errors,
         };
@@ -174,6 +209,11 @@ interface Row {
   /** Median of the per-round ratios to the framework's bare server, and their range. */
   ratioToBare: number;
   ratioRange: { min: number; max: number };
+  /** The server's CPU µs per request (median of rounds), and what it adds to the bare
+   *  server's in the same round (median of the per-round differences), and their range. */
+  cpuMicrosPerRequest: number;
+  cpuAddedMicros: number;
+  cpuAddedRange: { min: number; max: number };
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
@@ -189,9 +229,15 @@ const rows: Row[] = selected.map((contender) => {
     mine.map((s) => s.requestsPerSecond),
     bare.map((s) => s.requestsPerSecond),
   );
+  const added = mine.map(
+    (s, i) => s.cpuMicrosPerRequest - (bare[i]?.cpuMicrosPerRequest ?? Number.NaN),
+  );
   return {
     contender: contender.name,
     framework: contender.framework,
+    cpuMicrosPerRequest: median(mine.map((s) => s.cpuMicrosPerRequest)),
+    cpuAddedMicros: median(added),
+    cpuAddedRange: spread(added),
     requestsPerSecond: Math.round(median(mine.map((s) => s.requestsPerSecond))),
     perRound: mine.map((s) => Math.round(s.requestsPerSecond)),
     ratioToBare: median(ratios),
@@ -212,26 +258,34 @@ const dev = (
   }
 ).devDependencies;
 const machine = `${cores} × ${cpu}, Node ${node}${redisVersion ? `, ${redisVersion}` : ''}`;
-const name = `http${quick ? '-quick' : ''}`;
-const reproduce = `npm run bench:http${quick ? ' -- --quick' : ''}`;
+// A many-client run is another workload: its results go to files of their own.
+const name = `http${clients > 1 ? `-clients-${clients}` : ''}${quick ? '-quick' : ''}`;
+const reproduce = `npm run bench:http${quick || clients > 1 ? ' --' : ''}${quick ? ' --quick' : ''}${clients > 1 ? ` --clients ${clients}` : ''}`;
 
 let md = `# HTTP benchmark\n\n${machine}. Load average ${loadAtStart.toFixed(2)} at the start, ${loadAtEnd.toFixed(2)} at the end. Reproduce: \`${reproduce}\`.\n\n`;
 md +=
   `autocannon (${connections} connections, no pipelining, in the runner's process) against GET /hello ` +
   `of each server, each in a process of its own on 127.0.0.1: ${warmupSeconds} s of warm-up, then ${seconds} s measured; ` +
   `medians of ${rounds} round${rounds === 1 ? '' : 's'}, the contenders' order rotated each round. ` +
-  `Every request comes from 127.0.0.1, so a limiter keyed by address sees one hot client; no limit is reached. ` +
+  (clients > 1
+    ? `The requests name ${clients.toLocaleString('en-US')} clients in turn in X-Forwarded-For, as a proxy at 127.0.0.1 would; every server trusts that proxy and keys its limiter by the forwarded client; no limit is reached. `
+    : `Every request comes from 127.0.0.1, so a limiter keyed by address sees one hot client; no limit is reached. `) +
   `Versions: fastify ${dev.fastify}, @fastify/rate-limit ${dev['@fastify/rate-limit']}, express ${dev.express}, ` +
   `express-rate-limit ${dev['express-rate-limit']}, autocannon ${dev.autocannon}.\n\n`;
 md +=
   '"× bare" is the median of the per-round ratios to the same framework\'s bare server (measured in\n' +
   'the same round, minutes apart at most); the range beside it is of those ratios: how much the\n' +
-  'comparison moved between rounds.\n\n';
+  'comparison moved between rounds.\n\n' +
+  '"server CPU" is the server process\'s own CPU time (user + system) over the measured run per\n' +
+  'request, and "+ CPU" what it adds to the bare server\'s in the same round (median of rounds, range\n' +
+  'beside it). On a 2-core machine autocannon and the server share the cores, so throughput moves\n' +
+  "with whatever else runs; the server's CPU per request is the steadier measure of what a\n" +
+  'middleware costs.\n\n';
 md +=
-  '| contender | req/s | per round | × bare | range | p50 ms | p99 ms | non-2xx / errors | headers it adds |\n';
-md += '|---|---:|---|---:|---:|---:|---:|---:|---|\n';
+  '| contender | req/s | per round | × bare | range | server CPU µs/req | + CPU µs | range | p50 ms | p99 ms | non-2xx / errors | headers it adds |\n';
+md += '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n';
 for (const row of rows) {
-  md += `| ${row.contender} | ${row.requestsPerSecond.toLocaleString('en-US')} | ${row.perRound.map((n) => n.toLocaleString('en-US')).join(', ')} | ${row.ratioToBare.toFixed(3)} | ${row.ratioRange.min.toFixed(3)}–${row.ratioRange.max.toFixed(3)} | ${row.p50Ms} | ${row.p99Ms} | ${row.non2xx} / ${row.errors} | ${row.headers.join(', ') || '–'} |\n`;
+  md += `| ${row.contender} | ${row.requestsPerSecond.toLocaleString('en-US')} | ${row.perRound.map((n) => n.toLocaleString('en-US')).join(', ')} | ${row.ratioToBare.toFixed(3)} | ${row.ratioRange.min.toFixed(3)}–${row.ratioRange.max.toFixed(3)} | ${row.cpuMicrosPerRequest.toFixed(1)} | ${row.cpuAddedMicros.toFixed(1)} | ${row.cpuAddedRange.min.toFixed(1)}–${row.cpuAddedRange.max.toFixed(1)} | ${row.p50Ms} | ${row.p99Ms} | ${row.non2xx} / ${row.errors} | ${row.headers.join(', ') || '–'} |\n`;
 }
 writeResults(
   name,
@@ -243,6 +297,7 @@ writeResults(
     seconds,
     warmupSeconds,
     connections,
+    clients,
     loadAtStart,
     loadAtEnd,
     rows,

@@ -3,11 +3,13 @@ import express from 'express';
 import { hitwarden } from 'hitwarden/express';
 import { type BuildServer, HELLO, nodeServer } from '../contract.js';
 import { BENCH_BANS } from '../hitwarden-bans.js';
+import { expressTrust, hitwardenTrust } from '../proxy.js';
 
 /** Express 5 with hitwarden as its README shows: the RateLimit fields on refusals. */
-export const build: BuildServer = async () => {
+export const build: BuildServer = async (context) => {
   const app = express();
-  app.use(hitwarden({ bans: BENCH_BANS }));
+  expressTrust(app, context);
+  app.use(hitwarden({ bans: BENCH_BANS, trustProxy: hitwardenTrust(context) }));
   app.get('/hello', (_req, res) => {
     res.json(HELLO);
   });
