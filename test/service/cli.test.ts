@@ -92,13 +92,16 @@ describe('hitwarden serve', () => {
       expect(result.code, args.join(' ')).toBe(2);
     }
     const served = await spawnServe([]);
-    const port = new URL(served.url).port;
-    const taken = await cli(['serve', '--port', port]);
-    expect(taken.code).toBe(1);
-    oneLine(taken.stderr);
-    expect(taken.stderr).toContain('cannot listen');
-    served.child.kill('SIGTERM');
-    expect(await served.exited).toBe(0);
+    try {
+      const port = new URL(served.url).port;
+      const taken = await cli(['serve', '--port', port]);
+      expect(taken.code).toBe(1);
+      oneLine(taken.stderr);
+      expect(taken.stderr).toContain('cannot listen');
+    } finally {
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+    }
   });
 });
 
