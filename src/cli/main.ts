@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAdmin } from './admin.js';
 import { registerDemo } from './demo.js';
+import { registerServe } from './serve.js';
 
 const { version } = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -15,5 +17,7 @@ const program = new Command()
   // commander has already printed its one-line message.
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 registerDemo(program);
+registerServe(program);
+registerAdmin(program);
 
 await program.parseAsync();
