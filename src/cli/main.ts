@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerDemo } from './demo.js';
+import { registerServe } from './serve.js';
 
 const { version } = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -15,5 +16,6 @@ const program = new Command()
   // commander has already printed its one-line message.
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 registerDemo(program);
+registerServe(program);
 
 await program.parseAsync();

@@ -83,6 +83,13 @@ export interface GuardOptions<Req, Res> {
    *  that threw, a BanHammer that rejected): the request goes on (fail open) and this is told.
    *  @default a process warning, once per kind of failure */
   onError?: (error: unknown, req: Req) => void;
+  /**
+   * Told of every decision the guard made, with its metric and how long it took from the
+   * request's arrival in `admit` to the verdict (ns): for metrics (a latency histogram,
+   * decisions by result). Called on the request's path, so keep it cheap; a throw is reported
+   * like any failure inside the guard (`onError`). Without it the guard reads no clock.
+   */
+  onVerdict?: (verdict: Verdict, metric: string | null, durationNs: number) => void;
   /** Status of a refusal. @default 429 */
   statusCode?: number;
   /** The `message` of the default refusal body. @default 'Too many requests, try again later.' */
@@ -121,6 +128,7 @@ const GUARD_KEYS: readonly string[] = [
   'skip',
   'onRefused',
   'onError',
+  'onVerdict',
   'statusCode',
   'message',
 ] satisfies (keyof GuardOptions<unknown, unknown>)[];
@@ -148,6 +156,9 @@ export class Guard<Req, Res> {
   readonly #skip: ((req: Req) => boolean) | undefined;
   readonly #onRefused: ((req: Req, res: Res, refusal: Refusal) => void) | undefined;
   readonly #onError: ((error: unknown, req: Req) => void) | undefined;
+  readonly #onVerdict:
+    | ((verdict: Verdict, metric: string | null, durationNs: number) => void)
+    | undefined;
   readonly #headers: HeadersMode | false;
   readonly #fields = new Map<string, MetricFields>();
   readonly #warned = new Set<string>();
@@ -211,6 +222,11 @@ export class Guard<Req, Res> {
       '(req, res, refusal) => void',
     );
     this.#onError = optionalFunction(`${path}.onError`, read('onError'), '(error, req) => void');
+    this.#onVerdict = optionalFunction(
+      `${path}.onVerdict`,
+      read('onVerdict'),
+      '(verdict, metric, durationNs) => void',
+    );
     this.tracker = engineOption(
       `${path}.tracker`,
       read('tracker'),
@@ -254,6 +270,8 @@ export class Guard<Req, Res> {
   ): Admission | Promise<Admission> {
     let metric: string | null = null;
     let token: string | undefined;
+    // Read only for an observer: the guard without one reads no clock.
+    const started = this.#onVerdict === undefined ? 0 : performance.now();
     try {
       if (this.#skip !== undefined && this.#skip(req) === true) return SKIPPED;
       const address = this.#clients.resolve(remoteAddress, forwardedFor);
@@ -269,13 +287,19 @@ export class Guard<Req, Res> {
       if (token === undefined) return SKIPPED;
       metric = typeof this.#metric === 'function' ? this.#metric(req) : this.#metric;
       const verdict = this.banHammer.decideSync(token, metric);
-      if (verdict !== undefined) return this.#admission(token, metric, verdict);
+      if (verdict !== undefined) {
+        if (this.#onVerdict !== undefined) this.#observe(req, verdict, metric, started);
+        return this.#admission(token, metric, verdict);
+      }
     } catch (error) {
       return this.#unguarded(error, req, token);
     }
     const decided = token;
     return this.banHammer.decide(decided, metric).then(
-      (verdict) => this.#admission(decided, metric, verdict),
+      (verdict) => {
+        if (this.#onVerdict !== undefined) this.#observe(req, verdict, metric, started);
+        return this.#admission(decided, metric, verdict);
+      },
       (error: unknown) => this.#unguarded(error, req, decided),
     );
   }
@@ -306,6 +330,14 @@ export class Guard<Req, Res> {
    *  `banHammer` is yours to close. */
   async close(): Promise<void> {
     if (this.#ownsBanHammer) await this.banHammer.close();
+  }
+
+  #observe(req: Req, verdict: Verdict, metric: string | null, started: number): void {
+    try {
+      this.#onVerdict!(verdict, metric, Math.round((performance.now() - started) * 1e6));
+    } catch (error) {
+      this.#failed(error, req);
+    }
   }
 
   #admission(token: string, metric: string | null, verdict: Verdict): Admission {

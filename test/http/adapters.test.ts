@@ -219,6 +219,41 @@ for (const adapter of ADAPTERS) {
       await expect(adapter.start({} as never)).rejects.toThrow(ConfigError);
     });
 
+    it('tells onVerdict of every decision with its metric and a duration in ns', async () => {
+      const seen: { allowed: boolean; metric: string | null; durationNs: number }[] = [];
+      const server = await start({
+        bans: BANS,
+        onVerdict: (verdict, metric, durationNs) =>
+          seen.push({ allowed: verdict.allowed, metric, durationNs }),
+        skip: (req: { url?: string }) => req.url === '/items/skipped',
+      } as GuardOptions<never, never>);
+      for (let i = 0; i < 4; i++) await get(server, '/hello');
+      await get(server, '/items/skipped');
+      expect(seen.map(({ allowed, metric }) => [allowed, metric])).toEqual([
+        [true, 'request'],
+        [true, 'request'],
+        [true, 'request'],
+        [false, 'request'],
+      ]);
+      for (const { durationNs } of seen) {
+        expect(Number.isInteger(durationNs)).toBe(true);
+        expect(durationNs).toBeGreaterThanOrEqual(0);
+      }
+    });
+
+    it('reports an onVerdict that throws through onError, and the request goes on', async () => {
+      const errors: unknown[] = [];
+      const server = await start({
+        bans: BANS,
+        onVerdict: () => {
+          throw new Error('observer blew up');
+        },
+        onError: (error: unknown) => errors.push(error),
+      } as GuardOptions<never, never>);
+      expect((await get(server, '/hello')).status).toBe(200);
+      expect(errors).toMatchObject([{ message: 'observer blew up' }]);
+    });
+
     it('goes on, unguarded, when a user callback throws, and says so through onError', async () => {
       const errors: unknown[] = [];
       const server = await start({
