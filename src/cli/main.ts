@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAdmin } from './admin.js';
 import { registerDemo } from './demo.js';
 import { registerServe } from './serve.js';
 
@@ -17,5 +18,6 @@ const program = new Command()
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 registerDemo(program);
 registerServe(program);
+registerAdmin(program);
 
 await program.parseAsync();

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { BanHammer } from '../banhammer/ban-hammer.js';
+import type { TokenStatus } from '../store/stats.js';
 import type { ServiceContext } from './context.js';
 import { integerParam, RequestError, tokenParam } from './replies.js';
 import type { SeriesBody } from './series.js';
@@ -45,6 +47,33 @@ export function tripsBody(ctx: ServiceContext, limit: number): { trips: TripRow[
   return { trips: ctx.trips.recent(limit) };
 }
 
+export interface StatusBody {
+  token: string;
+  banned: boolean;
+  retry_after_ms: number;
+  metrics: Record<string, TokenStatus>;
+}
+
+/** GET /api/status/:token (also what `hitwarden status --redis` prints). */
+export async function statusBody(
+  banHammer: BanHammer<boolean>,
+  token: string,
+): Promise<StatusBody> {
+  const verdict = banHammer.decideSync(token, null) ?? (await banHammer.decide(token, null));
+  const metrics: Record<string, TokenStatus> = Object.create(null);
+  for (const metric of banHammer.metrics) {
+    const status = await banHammer.status(token, metric);
+    metrics[metric] = {
+      token_rate_1m: status.token_rate_1m,
+      token_rate_10m: status.token_rate_10m,
+      token_rate_60m: status.token_rate_60m,
+      blocked_until: status.blocked_until,
+      bans: status.bans,
+    };
+  }
+  return { token, banned: !verdict.allowed, retry_after_ms: verdict.retryAfterMs, metrics };
+}
+
 export function registerApi(app: FastifyInstance, ctx: ServiceContext): void {
   app.get('/api/top', async (request) => {
     const query = request.query as Record<string, unknown>;
@@ -84,23 +113,9 @@ export function registerApi(app: FastifyInstance, ctx: ServiceContext): void {
     return seriesBody(ctx, seconds, route);
   });
 
-  app.get('/api/status/:token', async (request) => {
-    const token = tokenParam('token', (request.params as { token: unknown }).token);
-    const { banHammer } = ctx;
-    const verdict = banHammer.decideSync(token, null) ?? (await banHammer.decide(token, null));
-    const metrics: Record<string, unknown> = {};
-    for (const metric of banHammer.metrics) {
-      const status = await banHammer.status(token, metric);
-      metrics[metric] = {
-        token_rate_1m: status.token_rate_1m,
-        token_rate_10m: status.token_rate_10m,
-        token_rate_60m: status.token_rate_60m,
-        blocked_until: status.blocked_until,
-        bans: status.bans,
-      };
-    }
-    return { token, banned: !verdict.allowed, retry_after_ms: verdict.retryAfterMs, metrics };
-  });
+  app.get('/api/status/:token', async (request) =>
+    statusBody(ctx.banHammer, tokenParam('token', (request.params as { token: unknown }).token)),
+  );
 
   app.get('/api/bans', async (request) => {
     const query = request.query as Record<string, unknown>;
