@@ -37,6 +37,7 @@ const chart = new RatesChart(
   byId('chart', HTMLElement),
   byId('chart-legend', HTMLElement),
   byId('chart-empty', HTMLElement),
+  SERIES_SECONDS,
 );
 const trips = new TripsPanel(
   byId('trips-list', HTMLOListElement),

@@ -46,7 +46,9 @@ export class RatesChart {
     private readonly container: HTMLElement,
     private readonly legend: HTMLElement,
     private readonly empty: HTMLElement,
-    private readonly height = 240,
+    /** The span the x axis always shows, so a young service's few seconds sit at the right. */
+    private readonly windowSeconds: number,
+    private readonly height = 220,
   ) {
     // Resizing inside the observer's callback can re-trigger it within the same frame (which
     // the browser reports as an error); a frame later it cannot.
@@ -74,10 +76,17 @@ export class RatesChart {
       height: this.height,
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(5, max * 1.1)] } },
+      scales: {
+        x: {
+          time: true,
+          range: (_u, min, max) =>
+            Number.isFinite(max) ? [Math.min(min, max - this.windowSeconds + 1), max] : [min, max],
+        },
+        y: { range: (_u, _min, max) => [0, Number.isFinite(max) ? Math.max(5, max * 1.1) : 5] },
+      },
       axes: [
         // 24-hour wall-clock ticks: the window is minutes long, a date on each tick is noise.
-        { ...AXIS, values: (_u, splits) => splits.map((s) => tickLabel(s)) },
+        { ...AXIS, space: 70, values: (_u, splits) => splits.map((s) => tickLabel(s)) },
         { ...AXIS, label: 'hits / s', size: 56 },
       ],
       series: [

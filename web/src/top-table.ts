@@ -26,7 +26,10 @@ export class TopTable {
 
   update(top: TopBody): void {
     while (this.rows.length < top.rows.length) this.rows.push(this.makeRow());
-    for (const [i, data] of top.rows.entries()) this.fill(this.rows[i]!, data, i);
+    // Bars are scaled to the busiest client: at a few percent each, absolute shares would
+    // all be slivers.
+    const widest = top.rows[0]?.share ?? 0;
+    for (const [i, data] of top.rows.entries()) this.fill(this.rows[i]!, data, i, widest);
     for (let i = top.rows.length; i < this.rows.length; i++) this.rows[i]!.row.hidden = true;
     this.empty.hidden = top.rows.length > 0;
   }
@@ -45,14 +48,15 @@ export class TopTable {
     return { row, rank, ip, count, shareText, shareBar, status };
   }
 
-  private fill(cells: RowCells, data: TopRow, index: number): void {
+  private fill(cells: RowCells, data: TopRow, index: number, widest: number): void {
     cells.row.hidden = false;
     cells.row.classList.toggle('banned', data.banned);
     setText(cells.rank, String(index + 1));
     setText(cells.ip, data.ip);
     setText(cells.count, formatCount(data.count));
     setText(cells.shareText, formatShare(data.share));
-    const width = `${Math.min(100, Math.max(0, data.share * 100)).toFixed(1)}%`;
+    const scaled = widest > 0 ? data.share / widest : 0;
+    const width = `${Math.min(100, Math.max(0, scaled * 100)).toFixed(1)}%`;
     if (cells.shareBar.style.width !== width) cells.shareBar.style.width = width;
     if (data.banned) {
       if (cells.status.firstElementChild === null) {
