@@ -91,13 +91,7 @@ describeWithBrowser('the dashboard in headless Chromium', (executablePath) => {
     // Three seconds of traffic: client k sends 13 - k requests a round, so the order of the
     // top list is known; the series ring samples once a second, so the chart gets points.
     await sendTraffic(service.url, 3000);
-    await page.waitForFunction(
-      () =>
-        document.querySelector('#top-body tr:not([hidden]) td.addr')?.textContent ===
-        '198.51.100.1',
-      undefined,
-      { timeout: 15_000 },
-    );
+    await topClient(page).waitFor({ timeout: 15_000 });
     const rows = await visibleTopRows(page);
     expect(rows.slice(0, 3).map((row) => row.ip)).toEqual([
       '198.51.100.1',
@@ -114,16 +108,11 @@ describeWithBrowser('the dashboard in headless Chromium', (executablePath) => {
     expect(rows[0]!.share).toMatch(/^\d+\.\d %$/);
 
     // The chart: a line per route with hits in it, and the legend says how many.
+    // (Page-side code as text: this file is type-checked without the DOM's types.)
     await page.waitForFunction(
-      () => {
-        const item = [...document.querySelectorAll('#chart-legend .legend-item')].find(
-          (button) => button.querySelector('.legend-route')?.textContent === 'GET /hello',
-        );
-        const average = Number(
-          item?.querySelector('.legend-avg')?.textContent?.replace('avg ', ''),
-        );
-        return average > 0;
-      },
+      `Number([...document.querySelectorAll('#chart-legend .legend-item')]
+        .find((item) => item.querySelector('.legend-route')?.textContent === 'GET /hello')
+        ?.querySelector('.legend-avg')?.textContent?.replace('avg ', '')) > 0`,
       undefined,
       { timeout: 15_000 },
     );
@@ -179,11 +168,9 @@ describeWithBrowser('the dashboard in headless Chromium', (executablePath) => {
     await page.screenshot({ path: `${ARTIFACTS}dashboard.png` });
 
     // The token stayed in the page's memory: nothing stored, no cookie.
-    const stored = await page.evaluate(() => ({
-      local: localStorage.length,
-      session: sessionStorage.length,
-      cookie: document.cookie,
-    }));
+    const stored = await page.evaluate(
+      '({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })',
+    );
     expect(stored).toEqual({ local: 0, session: 0, cookie: '' });
     expect(await context.cookies()).toEqual([]);
 
@@ -215,17 +202,19 @@ describeWithBrowser('the dashboard in headless Chromium', (executablePath) => {
     expected = [];
     // A fresh service (memory store): the page follows it, new traffic and all.
     await sendTraffic(service.url, 1500);
-    await page.waitForFunction(
-      () =>
-        document.querySelector('#top-body tr:not([hidden]) td.addr')?.textContent ===
-        '198.51.100.1',
-      undefined,
-      { timeout: 15_000 },
-    );
+    await topClient(page).waitFor({ timeout: 15_000 });
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
     expectNoProblems();
   });
 });
+
+/** The first row of the top table once it is 198.51.100.1, the busiest test client. */
+function topClient(page: Page) {
+  return page
+    .locator('#top-body tr:not([hidden])')
+    .first()
+    .locator('td.addr', { hasText: /^198\.51\.100\.1$/ });
+}
 
 interface TopRowText {
   ip: string;

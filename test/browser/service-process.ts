@@ -15,6 +15,15 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
+/** The environment less every HITWARDEN_* setting of the serve command (flags say it all). */
+function serviceEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('HITWARDEN_') && !name.startsWith('HITWARDEN_REQUIRE_')) delete env[name];
+  }
+  return env;
+}
+
 export class ServiceProcess {
   private constructor(
     readonly url: string,
@@ -29,7 +38,7 @@ export class ServiceProcess {
     }
     const child = spawn(process.execPath, [CLI, 'serve', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, HITWARDEN_ADMIN_TOKEN: '' },
+      env: serviceEnv(),
     });
     live.add(child);
     const output: string[] = [];
