@@ -67,4 +67,25 @@ describe('importing the package root', () => {
     );
     expect(seen).toEqual({ lua: ['lib.lua', 'decide.lua'], timers: 0 });
   });
+
+  it("loads none of the service's dependencies (fastify, pino, prom-client, yaml)", () => {
+    // They are CommonJS: whatever loaded them, ESM import included, left them in require.cache.
+    const program = `
+      import { createRequire } from 'node:module';
+      const require = createRequire(import.meta.url);
+      const before = new Set(Object.keys(require.cache));
+      await import('hitwarden');
+      const names = ['fastify', 'pino', 'prom-client', 'yaml'];
+      const loaded = Object.keys(require.cache)
+        .filter((path) => !before.has(path))
+        .flatMap((path) => names.filter((name) => path.includes('/node_modules/' + name + '/')));
+      const control = await import('./dist/service/app.js');
+      const after = Object.keys(require.cache).some((path) => path.includes('/node_modules/fastify/'));
+      console.log(JSON.stringify({ loaded: [...new Set(loaded)], control: after && typeof control.createService }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', program], {
+      encoding: 'utf8',
+      cwd: new URL('..', import.meta.url).pathname,
+    });
+    expect(JSON.parse(out.trim())).toEqual({ loaded: [], control: 'function' });
+  });
 });

@@ -92,7 +92,6 @@ async function runServe(options: ServeOptions): Promise<void> {
   } catch (error) {
     usage(error instanceof Error ? error.message : String(error));
   }
-  if (options.adminToken === '') usage('--admin-token must not be empty');
   const logger = pino({ level: options.logLevel, base: { service: 'hitwarden' } });
   let service: Service;
   try {
@@ -100,7 +99,8 @@ async function runServe(options: ServeOptions): Promise<void> {
       bans,
       redis: options.redis,
       trustProxy: options.trustProxy,
-      adminToken: options.adminToken,
+      // An empty HITWARDEN_ADMIN_TOKEN= is no token: the admin routes stay off.
+      adminToken: options.adminToken === '' ? undefined : options.adminToken,
       demoTraffic: options.demoTraffic === true,
       logger,
     });
