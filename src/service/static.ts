@@ -38,32 +38,43 @@ interface StaticFile {
   readonly mtimeMs: number;
 }
 
+/** Paths remembered at most (asked-for names that do not exist included). */
+const MAX_CACHED = 1000;
+
+function readIfChanged(path: string, known: StaticFile | undefined): StaticFile | undefined {
+  let mtimeMs: number;
+  try {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat === undefined || !stat.isFile()) return undefined;
+    mtimeMs = stat.mtimeMs;
+  } catch {
+    return undefined;
+  }
+  if (known !== undefined && known.mtimeMs === mtimeMs) return known;
+  const body = readFileSync(path);
+  return {
+    body,
+    etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
+    type: TYPES[extname(path)] ?? 'application/octet-stream',
+    mtimeMs,
+  };
+}
+
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]*(\/[A-Za-z0-9_][A-Za-z0-9_.@-]*)*$/;
 
 export function registerStatic(app: FastifyInstance, webRoot = DEFAULT_WEB_ROOT): void {
   const root = resolve(webRoot);
-  const cache = new Map<string, StaticFile>();
+  // Each path's file (or its absence) is looked at again at most once a second: a rebuilt
+  // dashboard shows within a second, and a busy / costs no file-system call per request.
+  const cache = new Map<string, { file: StaticFile | undefined; checkedAt: number }>();
 
   const fileAt = (path: string): StaticFile | undefined => {
     if (!path.startsWith(root + sep)) return undefined;
-    let mtimeMs: number;
-    try {
-      const stat = statSync(path);
-      if (!stat.isFile()) return undefined;
-      mtimeMs = stat.mtimeMs;
-    } catch {
-      return undefined;
-    }
+    const now = Date.now();
     const cached = cache.get(path);
-    if (cached !== undefined && cached.mtimeMs === mtimeMs) return cached;
-    const body = readFileSync(path);
-    const file: StaticFile = {
-      body,
-      etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
-      type: TYPES[extname(path)] ?? 'application/octet-stream',
-      mtimeMs,
-    };
-    cache.set(path, file);
+    if (cached !== undefined && now - cached.checkedAt < 1000) return cached.file;
+    const file = readIfChanged(path, cached?.file);
+    if (cached !== undefined || cache.size < MAX_CACHED) cache.set(path, { file, checkedAt: now });
     return file;
   };
 
