@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,5 +71,11 @@ describe('the packed package', () => {
     });
     expect(help).toContain('Usage: hitwarden');
     expect(help).toContain('demo');
+
+    // The dashboard ships built: the service serves these files from the installed package.
+    const web = join(user, 'node_modules/hitwarden/dist/web');
+    for (const file of ['index.html', 'assets/app.js', 'assets/app.css', 'assets/favicon.svg']) {
+      expect(existsSync(join(web, file)), file).toBe(true);
+    }
   });
 });
