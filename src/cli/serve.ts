@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { ConfigError } from '../errors.js';
 import { ClientAddress } from '../http/client-address.js';
-import { createService, type Service } from '../service/app.js';
+import type { Service } from '../service/app.js';
 import { EXAMPLE_BANS_FILE, loadBansFile } from '../service/bans-file.js';
 import { dashboardBuilt } from '../service/static.js';
 import { integerArgument } from './options.js';
@@ -84,6 +84,26 @@ export function registerServe(program: Command): void {
     .action((options: ServeOptions) => runServe(options));
 }
 
+/**
+ * The service's module, loaded only here: it runs on Fastify, an optional peer dependency of
+ * the package (a user of the library or of the Express adapter never installs it), so the
+ * other commands, and this one's usage errors, never need it.
+ */
+async function loadService(): Promise<typeof import('../service/app.js').createService> {
+  try {
+    return (await import('../service/app.js')).createService;
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes("'fastify'")) {
+      process.stderr.write(
+        'hitwarden serve runs on Fastify, an optional peer dependency: npm install fastify@5\n',
+      );
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
 async function runServe(options: ServeOptions): Promise<void> {
   const file = options.bans ?? EXAMPLE_BANS_FILE;
   let bans: ReturnType<typeof loadBansFile>;
@@ -93,6 +113,7 @@ async function runServe(options: ServeOptions): Promise<void> {
     usage(error instanceof Error ? error.message : String(error));
   }
   const logger = pino({ level: options.logLevel, base: { service: 'hitwarden' } });
+  const createService = await loadService();
   let service: Service;
   try {
     service = await createService({
