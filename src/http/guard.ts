@@ -137,8 +137,6 @@ const GUARD_KEYS: readonly string[] = [
 interface MetricFields {
   readonly fields: RateLimitFields;
   readonly policyOf: readonly number[];
-  /** The policy a refusal names when the decision brought no quota. */
-  readonly first: number;
 }
 
 export class Guard<Req, Res> {
@@ -382,7 +380,8 @@ export class Guard<Req, Res> {
     if (this.#headers !== false && fields !== undefined && fields.fields.policy !== undefined) {
       headers['ratelimit-policy'] = fields.fields.policy;
       const policy =
-        verdict.quota === undefined ? fields.first : fields.policyOf[verdict.quota.threshold]!;
+        // Without a quota, the metric's first enforcing threshold.
+        verdict.quota === undefined ? 0 : fields.policyOf[verdict.quota.threshold]!;
       headers.ratelimit = fields.fields.limit(policy, 0, retryAfter);
     }
     return { token, metric, retryAfter, verdict, headers };
@@ -424,7 +423,6 @@ export class Guard<Req, Res> {
     return {
       fields: new RateLimitFields(policies, `${this.#path}.headers`),
       policyOf,
-      first: 0,
     };
   }
 

@@ -1,8 +1,6 @@
 import { accessSync, constants } from 'node:fs';
-import { describe, it } from 'vitest';
+import { describeNeeding } from './component-suite.js';
 import { findBinary } from './redis-server.js';
-
-const REQUIRED = process.env.HITWARDEN_REQUIRE_BROWSER === '1';
 
 /**
  * Debian's Chromium, the one browser the browser tests drive (playwright-core with this
@@ -27,23 +25,7 @@ function isExecutable(path: string): boolean {
  * installs it).
  */
 export function describeWithBrowser(name: string, body: (chromium: string) => void): void {
-  if (CHROMIUM !== undefined) {
-    describe(name, () => body(CHROMIUM));
-    return;
-  }
-  const why =
-    'chromium not found (Debian: apt-get install chromium); ' +
-    `the browser suite "${name}" cannot run`;
-  if (REQUIRED) {
-    describe(name, () => {
-      it('needs chromium (HITWARDEN_REQUIRE_BROWSER=1)', () => {
-        throw new Error(why);
-      });
-    });
-    return;
-  }
-  console.warn(
-    `\n!!!!!!!! SKIPPED: ${why}. Set HITWARDEN_REQUIRE_BROWSER=1 to fail instead. !!!!!!!!\n`,
-  );
-  describe.skip(name, () => body(''));
+  const missing =
+    CHROMIUM === undefined ? 'chromium not found (Debian: apt-get install chromium)' : undefined;
+  describeNeeding(name, missing, 'HITWARDEN_REQUIRE_BROWSER', () => body(CHROMIUM ?? ''));
 }
