@@ -76,9 +76,9 @@ function parseIPv4(text: string, start: number, end: number, out: Uint32Array, i
 }
 
 /** Node's zone-index alphabet: `%` followed by one or more of [0-9A-Za-z.:-]. */
-function isValidZone(text: string, start: number): boolean {
-  if (start >= text.length) return false;
-  for (let i = start; i < text.length; i++) {
+function isValidZone(text: string, start: number, end: number): boolean {
+  if (start >= end) return false;
+  for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     const lower = c | 0x20;
     const ok =
@@ -94,23 +94,21 @@ function isValidZone(text: string, start: number): boolean {
 
 const CHAR_PERCENT = 37;
 
-function parseIPv6(text: string, out: Uint32Array): ParseResult {
-  // The address ends at the text's end or at a '%' that starts a zone; the zone is checked
-  // where the '%' is met, so the common text without one is read once.
-  const end = text.length;
-
+function parseIPv6(text: string, start: number, end: number, out: Uint32Array): ParseResult {
+  // The address ends at `end` or at a '%' that starts a zone; the zone is checked where the
+  // '%' is met, so the common text without one is read once.
   let count = 0; // groups written
   let compressAt = -1; // group index where '::' stands
-  let i = 0;
-  if (text.charCodeAt(0) === CHAR_COLON) {
-    if (text.charCodeAt(1) !== CHAR_COLON) return NOT_AN_ADDRESS;
+  let i = start;
+  if (i < end && text.charCodeAt(i) === CHAR_COLON) {
+    if (i + 1 >= end || text.charCodeAt(i + 1) !== CHAR_COLON) return NOT_AN_ADDRESS;
     compressAt = 0;
-    i = 2;
+    i += 2;
   }
   while (i < end) {
     if (text.charCodeAt(i) === CHAR_PERCENT) {
       // A zone right after '::' (`fe80::%eth0`); after a single ':' it is an error.
-      if (compressAt !== count || !isValidZone(text, i + 1)) return NOT_AN_ADDRESS;
+      if (compressAt !== count || !isValidZone(text, i + 1, end)) return NOT_AN_ADDRESS;
       break;
     }
     let value = 0;
@@ -125,15 +123,15 @@ function parseIPv6(text: string, out: Uint32Array): ParseResult {
     const c = text.charCodeAt(j);
     if (j === end || c === CHAR_PERCENT) {
       if (count === 8) return NOT_AN_ADDRESS;
-      if (j !== end && !isValidZone(text, j + 1)) return NOT_AN_ADDRESS;
+      if (j !== end && !isValidZone(text, j + 1, end)) return NOT_AN_ADDRESS;
       groups[count++] = value;
       break;
     }
     if (c === CHAR_DOT) {
       // An embedded IPv4 takes the last two groups; the scratch word 0 is free until the end.
       let v4End = text.indexOf('%', j);
-      if (v4End === -1) v4End = end;
-      else if (!isValidZone(text, v4End + 1)) return NOT_AN_ADDRESS;
+      if (v4End === -1 || v4End >= end) v4End = end;
+      else if (!isValidZone(text, v4End + 1, end)) return NOT_AN_ADDRESS;
       if (count > 6 || !parseIPv4(text, i, v4End, out, 0)) return NOT_AN_ADDRESS;
       const v4 = out[0]!;
       groups[count++] = v4 >>> 16;
@@ -142,7 +140,7 @@ function parseIPv6(text: string, out: Uint32Array): ParseResult {
     }
     if (c !== CHAR_COLON || count === 8) return NOT_AN_ADDRESS;
     groups[count++] = value;
-    if (text.charCodeAt(j + 1) === CHAR_COLON) {
+    if (j + 1 < end && text.charCodeAt(j + 1) === CHAR_COLON) {
       if (compressAt >= 0) return NOT_AN_ADDRESS;
       compressAt = count;
       i = j + 2;
@@ -183,10 +181,24 @@ function parseIPv6(text: string, out: Uint32Array): ParseResult {
  * Accepts what `net.isIP` accepts; never throws, never allocates.
  */
 export function parseAddress(text: string, out: Uint32Array): ParseResult {
+  return parseAddressIn(text, 0, text.length, out);
+}
+
+/**
+ * {@link parseAddress} on the characters `text[start, end)`, for a reader that holds many
+ * addresses in one string (a chunk of a log) and must not cut a substring for each.
+ * `0 <= start <= end <= text.length` is the caller's to keep.
+ */
+export function parseAddressIn(
+  text: string,
+  start: number,
+  end: number,
+  out: Uint32Array,
+): ParseResult {
   // IPv4 first, in one pass: it is the common case, and IPv6 text fails it within its first
   // five characters (a ':' or a hex letter), so trying it costs IPv6 next to nothing.
-  if (parseIPv4(text, 0, text.length, out, 0)) return 4;
+  if (parseIPv4(text, start, end, out, 0)) return 4;
   // No pre-scan for ':' — text without one fails the IPv6 grammar anyway, at its first
   // non-hex character or for having fewer than eight groups.
-  return parseIPv6(text, out);
+  return parseIPv6(text, start, end, out);
 }

@@ -1,4 +1,5 @@
 import { ConfigError, quoteInput } from '../errors.js';
+import type { AddressFamily } from '../ip/address.js';
 import { parseAddressOrThrow } from '../ip/normalize.js';
 import { functionOption, integerOption, numberOption, optionsObject } from '../options.js';
 import { randomSeed } from '../tables/mix.js';
@@ -146,7 +147,28 @@ export class IpTracker {
   requestHandled(ip: string): void {
     this.#beforeAccess();
     const words = this.#scratch;
-    if (parseAddressOrThrow(ip, words) === 4) {
+    this.#count(parseAddressOrThrow(ip, words), words);
+  }
+
+  /**
+   * Counts one request from an address already parsed, e.g. by `parseAddressIn` straight
+   * from a log's buffer: `family` 4 with the address in `words[0]`, or 6 with it in
+   * `words[0..3]` (what the parser writes). For a reader that must not make a string per
+   * request; the words are read, never kept.
+   */
+  countAddress(family: AddressFamily, words: Uint32Array): void {
+    if (family !== 4 && family !== 6) {
+      throw new ConfigError(
+        'IpTracker.countAddress.family',
+        `must be 4 or 6, got ${quoteInput(family)}`,
+      );
+    }
+    this.#beforeAccess();
+    this.#count(family, words);
+  }
+
+  #count(family: AddressFamily, words: Uint32Array): void {
+    if (family === 4) {
       const v4 = this.#v4;
       const word = words[0]!;
       const hash = v4.hash(word);

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAddress } from '../../src/ip/parse.js';
+import { parseAddress, parseAddressIn } from '../../src/ip/parse.js';
 
 const out = new Uint32Array(4);
 
@@ -125,6 +125,42 @@ describe('parseAddress accepts exactly what net.isIP accepts', () => {
     for (const text of cases) {
       expect([text, parseAddress(text, out) === 0]).toEqual([text, isIP(text) === 0]);
     }
+  });
+});
+
+describe('parseAddressIn reads only its range', () => {
+  const inRange = new Uint32Array(4);
+  // Surroundings that would change the answer if the scanner read past either end: more
+  // digits, groups, a zone, a second address.
+  const around = fc.constantFrom(
+    '',
+    ' ',
+    '1',
+    '9.9',
+    ':',
+    '::',
+    'f',
+    '%eth0',
+    '.5',
+    '"',
+    '1.2.3.4',
+  );
+  it('answers for text[start, end) what parseAddress answers for the slice', () => {
+    fc.assert(
+      fc.property(
+        around,
+        fc.oneof(soup, ipv6ish, ipv4ish, mutated),
+        around,
+        (before, text, after) => {
+          const whole = before + text + after;
+          const family = parseAddressIn(whole, before.length, before.length + text.length, inRange);
+          expect(family).toBe(parseAddress(text, out));
+          if (family === 4) expect(inRange[0]).toBe(out[0]);
+          if (family === 6) expect([...inRange]).toEqual([...out]);
+        },
+      ),
+      { numRuns: 20_000 },
+    );
   });
 });
 
