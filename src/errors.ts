@@ -6,7 +6,8 @@ export type HitwardenErrorCode =
   | 'HITWARDEN_INVALID_TIME'
   | 'HITWARDEN_SNAPSHOT'
   | 'HITWARDEN_INVALID_KEY'
-  | 'HITWARDEN_CAPACITY';
+  | 'HITWARDEN_CAPACITY'
+  | 'HITWARDEN_LOG_READ';
 
 /**
  * Every error hitwarden throws on purpose. Callers can branch on the class (or on `code`,
@@ -142,5 +143,16 @@ export class CapacityError extends HitwardenError {
   constructor(limit: string, rule: string, options?: ErrorOptions) {
     super('HITWARDEN_CAPACITY', `${limit}: ${rule}`, options);
     this.limit = bounded(limit);
+  }
+}
+
+/** A log `hitwarden analyze` was given cannot be read: missing, unreadable, or a gzip stream
+ *  that is corrupt or cut short. `file` names it (`-` for standard input). */
+export class LogReadError extends HitwardenError {
+  readonly file: string;
+
+  constructor(file: string, rule: string, options?: ErrorOptions) {
+    super('HITWARDEN_LOG_READ', `${file}: ${rule}`, options);
+    this.file = bounded(file);
   }
 }

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
+import { EXAMPLE_BANS_FILE, loadBansFile } from '../banhammer/bans-file.js';
 import { ConfigError } from '../errors.js';
-import { EXAMPLE_BANS_FILE, loadBansFile } from '../service/bans-file.js';
 import type { BanRow } from '../service/bans-pages.js';
 import { type AdminBackend, CliFailure, HttpBackend, RedisBackend } from './admin-client.js';
 import { integerArgument } from './options.js';

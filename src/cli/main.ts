@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAdmin } from './admin.js';
+import { registerAnalyze } from './analyze.js';
 import { registerDemo } from './demo.js';
 import { registerServe } from './serve.js';
 
@@ -19,5 +20,6 @@ const program = new Command()
 registerDemo(program);
 registerServe(program);
 registerAdmin(program);
+registerAnalyze(program);
 
 await program.parseAsync();

@@ -1,9 +1,9 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
+import { EXAMPLE_BANS_FILE, loadBansFile } from '../banhammer/bans-file.js';
 import { ConfigError } from '../errors.js';
 import { ClientAddress } from '../http/client-address.js';
 import type { Service } from '../service/app.js';
-import { EXAMPLE_BANS_FILE, loadBansFile } from '../service/bans-file.js';
 import { dashboardBuilt } from '../service/static.js';
 import { integerArgument } from './options.js';
 

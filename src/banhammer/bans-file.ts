@@ -1,24 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import type { Action } from '../banhammer/action.js';
-import { blockLocal } from '../banhammer/actions/block-local.js';
-import { recordLocal } from '../banhammer/actions/record-local.js';
-import { reportCentral } from '../banhammer/actions/report-central.js';
-import {
-  type BansConfig,
-  compileBans,
-  type MetricConfig,
-  metricPath,
-} from '../banhammer/config.js';
 import { ConfigError, quoteInput } from '../errors.js';
+import { type LineMatch, lineMatchOf } from '../logs/line-match.js';
+import type { Action } from './action.js';
+import { blockLocal } from './actions/block-local.js';
+import { recordLocal } from './actions/record-local.js';
+import { reportCentral } from './actions/report-central.js';
+import { type BansConfig, compileBans, type MetricConfig, metricPath } from './config.js';
 
 /*
  * A bans configuration from a file, for `hitwarden serve --bans` and the admin CLI. The file
  * is YAML (JSON is YAML too, but a `.json` file is read with JSON.parse, whose errors say
  * where). A file cannot hold functions, so an action is named: "blockLocal",
  * { recordLocal: { path } } or { reportCentral: { url, timeoutMs?, retries?, backoffMs? } };
- * `action` may be left out (no action: the ban alone). Everything else is the library's own
+ * `action` may be left out (no action: the ban alone). A metric may carry a `match` beside its
+ * thresholds, which `hitwarden analyze` uses to pick a log's lines for it (src/logs/line-match.ts)
+ * and the service, which counts metrics by route, ignores. Everything else is the library's own
  * bans configuration, validated by `compileBans`, so an error names the same paths
  * (`bans.login_failed.thresholds[0].limit`).
  */
@@ -28,8 +26,19 @@ export const EXAMPLE_BANS_FILE = fileURLToPath(
   new URL('../../examples/bans.yaml', import.meta.url),
 );
 
+/** A bans file with the `match` of each metric that has one. */
+export interface BansFile {
+  readonly bans: BansConfig;
+  readonly matches: ReadonlyMap<string, LineMatch>;
+}
+
 /** Reads and validates a bans file; throws `ConfigError` whose message starts with the file. */
 export function loadBansFile(file: string): BansConfig {
+  return readBansFile(file).bans;
+}
+
+/** {@link loadBansFile} with each metric's `match`. */
+export function readBansFile(file: string): BansFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -37,11 +46,16 @@ export function loadBansFile(file: string): BansConfig {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(file, `cannot read the bans file (${code})`, { cause: error });
   }
-  return parseBans(text, file);
+  return parseBansFile(text, file);
 }
 
 /** Parses bans text (YAML, or JSON when `file` ends in .json). */
 export function parseBans(text: string, file: string): BansConfig {
+  return parseBansFile(text, file).bans;
+}
+
+/** {@link parseBans} with each metric's `match`. */
+export function parseBansFile(text: string, file: string): BansFile {
   let raw: unknown;
   try {
     raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
@@ -56,9 +70,9 @@ export function parseBans(text: string, file: string): BansConfig {
     );
   }
   try {
-    const bans = bansOf(raw);
-    compileBans(bans);
-    return bans;
+    const parsed = bansOf(raw);
+    compileBans(parsed.bans);
+    return parsed;
   } catch (error) {
     if (error instanceof ConfigError) {
       throw new ConfigError(`${file}: ${error.path}`, error.message.slice(error.path.length + 2), {
@@ -69,18 +83,21 @@ export function parseBans(text: string, file: string): BansConfig {
   }
 }
 
-function bansOf(raw: unknown): BansConfig {
+function bansOf(raw: unknown): BansFile {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError('bans', 'must be a mapping of metric names to { thresholds: [...] }');
   }
   // A Map: a metric may be named `__proto__` like any other string.
   const bans = new Map<string, MetricConfig>();
-  for (const [metric, value] of Object.entries(raw)) {
-    if (value === null || typeof value !== 'object' || !Array.isArray(value.thresholds)) {
-      bans.set(metric, value as MetricConfig); // compileBans says what is wrong with it
+  const matches = new Map<string, LineMatch>();
+  for (const [metric, entry] of Object.entries(raw)) {
+    if (entry === null || typeof entry !== 'object' || !Array.isArray(entry.thresholds)) {
+      bans.set(metric, entry as MetricConfig); // compileBans says what is wrong with it
       continue;
     }
-    const thresholds = (value.thresholds as unknown[]).map((threshold, i) => {
+    const { match, ...value } = entry as { match?: unknown; thresholds: unknown[] };
+    if (match !== undefined) matches.set(metric, lineMatchOf(`${metricPath(metric)}.match`, match));
+    const thresholds = value.thresholds.map((threshold, i) => {
       if (threshold === null || typeof threshold !== 'object') return threshold;
       const { action, ...rest } = threshold as { action?: unknown };
       const path = `${metricPath(metric)}.thresholds[${i}].action`;
@@ -88,7 +105,7 @@ function bansOf(raw: unknown): BansConfig {
     });
     bans.set(metric, { ...value, thresholds } as MetricConfig);
   }
-  return bans;
+  return { bans, matches };
 }
 
 function actionsOf(path: string, value: unknown): Action[] {
