@@ -46,6 +46,11 @@ function daysInMonth(year: number, month: number): number {
   return month === 3 || month === 5 || month === 8 || month === 10 ? 30 : 31;
 }
 
+/** The date part of the last timestamp read, and its epoch ms: consecutive lines almost
+ *  always share their date, so the month lookup and the calendar arithmetic run once a day. */
+let lastDateKey = Number.NaN;
+let lastDateMs = 0;
+
 /**
  * Epoch milliseconds of the timestamp at `text[at, at + 26)`, or NaN when it is not one (a
  * field out of range, 31/Feb, a zone that is not ±hhmm).
@@ -55,23 +60,27 @@ export function parseClfTime(text: string, at: number): number {
   if (text.charCodeAt(at + 11) !== 58 || text.charCodeAt(at + 14) !== 58) return Number.NaN; // ':'
   if (text.charCodeAt(at + 17) !== 58 || text.charCodeAt(at + 20) !== 32) return Number.NaN;
   const day = two(text, at);
-  const month = MONTHS.get(
-    (text.charCodeAt(at + 3) << 16) | (text.charCodeAt(at + 4) << 8) | text.charCodeAt(at + 5),
-  );
   const year = two(text, at + 7) * 100 + two(text, at + 9);
+  const monthCode =
+    (text.charCodeAt(at + 3) << 16) | (text.charCodeAt(at + 4) << 8) | text.charCodeAt(at + 5);
+  // Exact in a double: year < 10^4, day < 100, the month's letters in 24 bits.
+  const dateKey = (year * 128 + day) * 0x100_0000 + monthCode;
+  if (dateKey !== lastDateKey) {
+    // NaN (a non-digit) never equals the key kept, and fails the range tests here.
+    const month = MONTHS.get(monthCode);
+    if (month === undefined || !(day >= 1 && day <= daysInMonth(year, month))) return Number.NaN;
+    lastDateKey = dateKey;
+    lastDateMs = daysFromCivil(year, month, day) * DAY_MS;
+  }
   const hour = two(text, at + 12);
   const minute = two(text, at + 15);
   const second = two(text, at + 18);
   const sign = text.charCodeAt(at + 21);
   const zoneHours = two(text, at + 22);
   const zoneMinutes = two(text, at + 24);
-  // NaN fails every comparison, so one test each also refuses a non-digit.
-  if (month === undefined || !(day >= 1 && day <= daysInMonth(year, month))) return Number.NaN;
   if (!(hour <= 23 && minute <= 59 && second <= 60)) return Number.NaN;
   if ((sign !== 43 && sign !== 45) || !(zoneHours <= 23 && zoneMinutes <= 59)) return Number.NaN;
   const zone = (zoneHours * 60 + zoneMinutes) * 60_000 * (sign === 45 ? -1 : 1);
   // A leap second (:60) is read as the first second of the next minute.
-  return (
-    daysFromCivil(year, month, day) * DAY_MS + ((hour * 60 + minute) * 60 + second) * 1000 - zone
-  );
+  return lastDateMs + ((hour * 60 + minute) * 60 + second) * 1000 - zone;
 }

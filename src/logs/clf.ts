@@ -22,14 +22,19 @@ const QUESTION = 63;
 const HASH = 35;
 const DASH = 45;
 
-/** Index of the `"` closing a quoted field that starts at `from`, or -1 before `end`. */
+/** Index of the `"` closing a quoted field that starts at `from`, or -1 before `end`. Found
+ *  with indexOf (the engine's fast search) rather than a loop over every character: a quote
+ *  is escaped when an odd number of backslashes stand right before it. */
 function closingQuote(text: string, from: number, end: number): number {
-  for (let i = from; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) return i;
-    if (c === BACKSLASH) i++;
+  for (let at = from; ; at++) {
+    at = text.indexOf('"', at);
+    if (at === -1 || at >= end) return -1;
+    let backslashes = 0;
+    while (at - backslashes - 1 >= from && text.charCodeAt(at - backslashes - 1) === BACKSLASH) {
+      backslashes++;
+    }
+    if ((backslashes & 1) === 0) return at;
   }
-  return -1;
 }
 
 /** The fields both formats share; returns the index just past the size field (or a reason). */
