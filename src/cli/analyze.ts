@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type BansFile, readBansFile } from '../banhammer/bans-file.js';
 import { ConfigError, HitwardenError } from '../errors.js';
@@ -31,6 +32,7 @@ interface AnalyzeOptions {
   since?: number;
   until?: number;
   runActions?: boolean;
+  threads: 1 | 2;
 }
 
 /** Longest window a route's peak is measured over: a week. */
@@ -118,6 +120,12 @@ export function registerAnalyze(program: Command): void {
     )
     .option('--until <time>', 'skip lines from this time on', timeArgument)
     .option('--run-actions', 'run the bans file’s actions (default: record what they would do)')
+    .addOption(
+      new Option('--threads <n>', '2: read and parse on a second thread; 1: all on one')
+        .choices(['1', '2'])
+        .argParser((value) => Number(value) as 1 | 2)
+        .default(availableParallelism() >= 2 ? 2 : 1),
+    )
     .action(async (files: string[], options: AnalyzeOptions) => {
       process.exitCode = await runAnalyze(files, options);
     });
@@ -165,6 +173,7 @@ async function runAnalyze(files: string[], options: AnalyzeOptions): Promise<num
       ...(options.until === undefined ? {} : { until: options.until }),
       replays,
       runActions: options.runActions === true,
+      threads: options.threads,
       ...(progress === undefined
         ? {}
         : { onProgress: (bytes, lines) => progress.update(bytes, lines) }),

@@ -4,8 +4,8 @@ import type { BansConfig, MetricConfig } from '../banhammer/config.js';
 import type { TrippedEvent } from '../banhammer/events.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
 import type { Clock } from '../time/clock.js';
+import type { NewRoute } from './line-batch.js';
 import { type CompiledMatch, compileMatch } from './line-match.js';
-import type { RouteStats } from './route-table.js';
 
 /*
  * A bans file replayed on a log: a BanHammer on its own memory store, whose clock is the
@@ -121,12 +121,12 @@ export class BansReplay {
   }
 
   /** Settles which metrics a new route can match (the analysis calls it for each route). */
-  routeAdded(route: RouteStats, id: number): void {
+  routeAdded(route: NewRoute): void {
     const metrics: number[] = [];
     for (let m = 0; m < this.#matches.length; m++) {
       if (this.#matches[m]!.routeMatches(route.method, route.path)) metrics.push(m);
     }
-    this.#routeMetrics[id] = metrics;
+    this.#routeMetrics[route.id] = metrics;
   }
 
   /** Whether a line of `route` and `status` is an event of any metric. */

@@ -1,6 +1,7 @@
 import { type Column, type Format, render } from '../cli/output.js';
-import type { AnalysisResult, RouteReport } from './analysis.js';
+import type { AnalysisResult } from './analysis.js';
 import { type Comparison, compareReplays } from './compare.js';
+import type { RouteReport } from './log-reader.js';
 import type { TierTotal, Trip } from './replay.js';
 
 /*

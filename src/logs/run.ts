@@ -1,98 +1,151 @@
-import { LogReadError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { type AnalysisOptions, type AnalysisResult, LogAnalysis } from './analysis.js';
-import { looksCombined, parseCombined, parseCommon } from './clf.js';
-import { type JsonField, jsonLineParser } from './jsonl.js';
-import { LineSplitter } from './line-splitter.js';
-import { type LogInput, logChunks } from './log-input.js';
-import { type LineParser, LogLine } from './log-line.js';
+import { type BatchData, LineBatch } from './line-batch.js';
+import type { LogInput } from './log-input.js';
+import { LogReader, type ReaderOptions, type ReaderSummary } from './log-reader.js';
 
 /*
- * One run of `hitwarden analyze`: the logs read in order as one stream, each cut into lines,
- * each line parsed by its file's format and counted. A malformed line is counted and the run
- * goes on; a file that cannot be read to its end (a gzip stream cut short) keeps what was read
- * and the run goes on with the next.
+ * One run of `hitwarden analyze`: a log reader (log-reader.ts) feeding the engines
+ * (analysis.ts). With `threads: 2` the reader runs on a worker thread — reading, gunzip,
+ * parsing, routes and status classes on one core, the IP tracker and the bans replays on the
+ * other — and the two halves trade batches of lines. With `threads: 1` the same reader runs
+ * on the main thread and hands its batches straight over. Both give the same result.
  */
 
-export type LogFormat = 'auto' | 'combined' | 'common' | 'jsonl';
+export type { LogFormat } from './log-reader.js';
 
-export interface RunOptions extends AnalysisOptions {
-  readonly format: LogFormat;
-  readonly jsonFields: Readonly<Record<JsonField, readonly string[]>>;
-  /** Told of progress: bytes read from disk or stdin so far, lines so far. */
+export interface RunOptions extends ReaderOptions, AnalysisOptions {
+  /** 2: the reader on a worker thread; 1: everything on this one. @default 2 */
+  readonly threads?: 1 | 2;
+  /** Told of progress now and then: bytes read from files or stdin so far, lines so far. */
   readonly onProgress?: (rawBytes: number, lines: number) => void;
-  readonly maxLineBytes?: number;
 }
 
-/** Picks a format from a file's first line: `{` is JSON lines; else combined when the line
- *  has the two quoted fields after the size, common otherwise. */
-export function detectFormat(text: string, start: number, end: number): Exclude<LogFormat, 'auto'> {
-  let i = start;
-  while (i < end && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
-  if (text.charCodeAt(i) === 123) return 'jsonl';
-  const probe = new LogLine();
-  if (looksCombined(text, start, end, probe)) return 'combined';
-  return parseCommon(text, start, end, Buffer.alloc(0), probe) === undefined
-    ? 'common'
-    : 'combined';
-}
+/** Messages from the reader's worker. */
+export type WorkerMessage =
+  | { readonly type: 'batch'; readonly data: BatchData }
+  | { readonly type: 'progress'; readonly rawBytes: number; readonly lines: number }
+  | { readonly type: 'done'; readonly summary: ReaderSummary }
+  | {
+      readonly type: 'failed';
+      readonly message: string;
+      readonly code: string | undefined;
+      readonly stack: string | undefined;
+    };
 
 export async function analyzeLogs(
   inputs: readonly LogInput[],
   options: RunOptions,
 ): Promise<AnalysisResult> {
   const analysis = new LogAnalysis(options);
-  const parsers: Record<Exclude<LogFormat, 'auto'>, LineParser> = {
-    combined: parseCombined,
-    common: parseCommon,
-    jsonl: jsonLineParser(options.jsonFields),
-  };
-  const line = analysis.line;
-  let file = '';
-  let parser: LineParser | undefined;
-  const splitter = new LineSplitter(
-    {
-      line(text, start, end, bytes, number) {
-        analysis.lines++;
-        if (parser === undefined) {
-          // Blank lines before the first line of a file say nothing of its format.
-          if (start === end) return analysis.malformed(file, number, 'empty line');
-          parser =
-            parsers[options.format === 'auto' ? detectFormat(text, start, end) : options.format];
-        }
-        const reason = parser(text, start, end, bytes, line);
-        if (reason === undefined) analysis.counted();
-        else analysis.malformed(file, number, reason);
-      },
-      tooLong(number) {
-        analysis.lines++;
-        analysis.malformed(file, number, 'line too long');
-      },
-    },
-    options.maxLineBytes,
-  );
-  let raw = 0;
-  const onRaw = (bytes: number) => {
-    raw += bytes;
-  };
   try {
-    for (const input of inputs) {
-      file = input.name;
-      parser = undefined;
-      analysis.fileStarted(file);
-      try {
-        for await (const chunk of logChunks(input, onRaw)) {
-          splitter.push(chunk);
-          options.onProgress?.(raw, analysis.lines);
-        }
-      } catch (error) {
-        if (!(error instanceof LogReadError)) throw error;
-        analysis.readFailed(file, error.message);
-      }
-      splitter.end();
-    }
+    // Standard input can only be read by the main thread's process.stdin.
+    const threaded = (options.threads ?? 2) === 2 && !inputs.some((input) => input.name === '-');
+    const summary = threaded
+      ? await readInWorker(inputs, options, analysis)
+      : await readHere(inputs, options, analysis);
     await analysis.settled();
-    return analysis.result();
+    return analysis.result(summary);
   } finally {
     await analysis.close();
   }
+}
+
+async function readHere(
+  inputs: readonly LogInput[],
+  options: RunOptions,
+  analysis: LogAnalysis,
+): Promise<ReaderSummary> {
+  let lastProgress = 0;
+  const reader: LogReader = new LogReader(readerOptions(options), (batch) => {
+    analysis.consume(batch);
+    reader.recycle(batch);
+  });
+  return reader.read(inputs, () => {
+    const now = performance.now();
+    if (options.onProgress === undefined || now - lastProgress < 100) return;
+    lastProgress = now;
+    options.onProgress(reader.rawBytes, reader.lines);
+  });
+}
+
+/** The options the reader needs, as plain data for `workerData`. */
+function readerOptions(options: RunOptions): ReaderOptions {
+  const { format, jsonFields, windows, since, until, malformedShown, maxRoutes, maxLineBytes } =
+    options;
+  return {
+    format,
+    jsonFields,
+    windows,
+    ...(since === undefined ? {} : { since }),
+    ...(until === undefined ? {} : { until }),
+    ...(malformedShown === undefined ? {} : { malformedShown }),
+    ...(maxRoutes === undefined ? {} : { maxRoutes }),
+    ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
+  };
+}
+
+/** The worker's script: the built one, or (running from the sources, as the tests do) the
+ *  TypeScript one through tsx. */
+function workerScript(): { url: URL; execArgv: string[] } {
+  const built = new URL('./read-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return { url: built, execArgv: [] };
+  return { url: new URL('./read-worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
+}
+
+function readInWorker(
+  inputs: readonly LogInput[],
+  options: RunOptions,
+  analysis: LogAnalysis,
+): Promise<ReaderSummary> {
+  const { url, execArgv } = workerScript();
+  const worker = new Worker(url, {
+    workerData: { inputs, options: readerOptions(options) },
+    execArgv,
+  });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (error: Error | undefined, summary?: ReaderSummary) => {
+      if (settled) return;
+      settled = true;
+      if (error !== undefined) {
+        void worker.terminate();
+        reject(error);
+      } else resolve(summary!);
+    };
+    worker.on('message', (message: WorkerMessage) => {
+      switch (message.type) {
+        case 'batch': {
+          const batch = new LineBatch(message.data);
+          try {
+            analysis.consume(batch);
+          } catch (error) {
+            finish(error as Error);
+            return;
+          }
+          const [data, buffers] = batch.data();
+          worker.postMessage(data, buffers);
+          break;
+        }
+        case 'progress':
+          options.onProgress?.(message.rawBytes, message.lines);
+          break;
+        case 'done':
+          finish(undefined, message.summary);
+          break;
+        case 'failed': {
+          const error = new Error(message.message);
+          if (message.stack !== undefined) error.stack = message.stack;
+          finish(message.code === undefined ? error : Object.assign(error, { code: message.code }));
+          break;
+        }
+      }
+    });
+    worker.on('error', (error) => finish(error));
+    worker.on('exit', (code) =>
+      finish(new Error(`the log reader's thread stopped (exit code ${code}) before it was done`)),
+    );
+  });
 }
