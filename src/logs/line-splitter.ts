@@ -91,7 +91,8 @@ export class LineSplitter {
 
   /** Keeps an unfinished line for the next chunk, as a copy so the chunk can go. */
   #keep(part: Buffer): void {
-    if (part.length > this.#max) {
+    // One byte of room past the limit: the line's \r, which does not count.
+    if (part.length > this.#max + 1) {
       this.#carry = undefined;
       this.#dropping = true;
       this.#sink.tooLong(this.#number);
