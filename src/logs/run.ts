@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type AnalysisOptions, type AnalysisResult, LogAnalysis } from './analysis.js';
 import { type BatchData, LineBatch } from './line-batch.js';
@@ -87,12 +88,17 @@ function readerOptions(options: RunOptions): ReaderOptions {
   };
 }
 
-/** The worker's script: the built one, or (running from the sources, as the tests do) the
- *  TypeScript one through tsx. */
-function workerScript(): { url: URL; execArgv: string[] } {
+/** The worker's script: the built one, or — running from the sources, as the tests do — a
+ *  stub that registers tsx (a devDependency) and imports the TypeScript one. */
+function workerScript(): URL {
   const built = new URL('./read-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(built))) return { url: built, execArgv: [] };
-  return { url: new URL('./read-worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
+  if (existsSync(fileURLToPath(built))) return built;
+  // tsx/esm/api's ESM entry, found from its package.json (require.resolve gives the CJS one).
+  const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
+  const tsx = new URL('./dist/esm/api/index.mjs', pathToFileURL(tsxPackage)).href;
+  const source = new URL('./read-worker.ts', import.meta.url).href;
+  const stub = `const { register } = await import(${JSON.stringify(tsx)}); register(); await import(${JSON.stringify(source)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(stub)}`);
 }
 
 function readInWorker(
@@ -100,10 +106,8 @@ function readInWorker(
   options: RunOptions,
   analysis: LogAnalysis,
 ): Promise<ReaderSummary> {
-  const { url, execArgv } = workerScript();
-  const worker = new Worker(url, {
+  const worker = new Worker(workerScript(), {
     workerData: { inputs, options: readerOptions(options) },
-    execArgv,
   });
   return new Promise((resolve, reject) => {
     let settled = false;
