@@ -1,20 +1,17 @@
 import type { BansFile } from '../banhammer/bans-file.js';
-import { IpTracker, type TopEntry } from '../tracker/ip-tracker.js';
 import type { LineBatch } from './line-batch.js';
 import type { ReaderSummary } from './log-reader.js';
 import { BansReplay, type TierTotal, type Trip } from './replay.js';
 import { TokenCache } from './token-cache.js';
 
 /*
- * The engines' half of `hitwarden analyze`: the IP tracker (top clients) and one bans replay
- * per bans file, fed the counted lines in batches from the log reader. They run on the main
- * thread; the reader may run on another. Their state is bounded by distinct clients and
- * tokens, never by the log's length.
+ * The engines' half of `hitwarden analyze`: one bans replay per bans file, fed the counted
+ * lines in batches from the log reader. They run on the main thread; the reader (with the
+ * top clients) may run on another. Their state is bounded by the distinct tokens, never by
+ * the log's length.
  */
 
 export interface AnalysisOptions {
-  /** Clients in the top list. */
-  readonly top: number;
   /** Bans files to replay, each on its own BanHammer; the second is the `--compare`. */
   readonly replays?: readonly { readonly name: string; readonly file: BansFile }[];
   readonly runActions?: boolean;
@@ -27,14 +24,10 @@ export interface ReplayReport {
 }
 
 export interface AnalysisResult extends ReaderSummary {
-  readonly distinctClients: number;
-  readonly top: readonly TopEntry[];
   readonly replays: readonly ReplayReport[];
 }
 
 export class LogAnalysis {
-  readonly #top: number;
-  readonly #tracker: IpTracker;
   readonly #tokens = new TokenCache();
   /** The line's address, copied out of the batch: a view per line would be garbage. */
   readonly #address = new Uint32Array(4);
@@ -43,8 +36,6 @@ export class LogAnalysis {
   #now = Number.NEGATIVE_INFINITY;
 
   constructor(options: AnalysisOptions) {
-    this.#top = options.top;
-    this.#tracker = new IpTracker({ topN: Math.max(1, options.top) });
     const clock = () => this.#now;
     this.#replays = (options.replays ?? []).map(
       ({ name, file }) =>
@@ -56,7 +47,6 @@ export class LogAnalysis {
   consume(batch: LineBatch): void {
     const replays = this.#replays;
     for (const route of batch.newRoutes) for (const replay of replays) replay.routeAdded(route);
-    const tracker = this.#tracker;
     const { family, words, time, status, route } = batch;
     const at = this.#address;
     for (let i = 0; i < batch.length; i++) {
@@ -66,8 +56,6 @@ export class LogAnalysis {
       at[1] = words[w + 1]!;
       at[2] = words[w + 2]!;
       at[3] = words[w + 3]!;
-      tracker.countAddress(f, at);
-      if (replays.length === 0) continue;
       this.#now = time[i]!;
       for (let r = 0; r < replays.length; r++) {
         const replay = replays[r]!;
@@ -89,8 +77,6 @@ export class LogAnalysis {
   result(summary: ReaderSummary): AnalysisResult {
     return {
       ...summary,
-      distinctClients: this.#tracker.size,
-      top: this.#tracker.top(Math.min(this.#top, this.#tracker.topN)),
       replays: this.#replays.map((replay) => ({
         file: replay.name,
         trips: replay.trips,

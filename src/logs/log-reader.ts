@@ -1,4 +1,5 @@
 import { LogReadError } from '../errors.js';
+import { IpTracker, type TopEntry } from '../tracker/ip-tracker.js';
 import { looksCombined, parseCombined, parseCommon } from './clf.js';
 import { type JsonField, jsonLineParser } from './jsonl.js';
 import { LineBatch, type NewRoute } from './line-batch.js';
@@ -10,9 +11,10 @@ import { RouteTable } from './route-table.js';
 /*
  * The reading half of `hitwarden analyze`: the logs read in order as one stream, each cut
  * into lines, each line parsed by its file's format. What needs nothing but the lines is
- * settled here — the log's clock, the `--since`/`--until` filter, routes with their peaks,
- * status classes, malformed lines — and the counted lines go out in batches to the engines
- * (the IP tracker, the bans replays), on this thread or on another (read-worker.ts).
+ * settled here — the log's clock, the `--since`/`--until` filter, the top clients (an
+ * IpTracker fed the parsed words), routes with their peaks, status classes, malformed lines
+ * — and the counted lines go out in batches to the bans replays, on this thread or on
+ * another (read-worker.ts).
  *
  * A malformed line is counted and the run goes on; a file that cannot be read to its end (a
  * gzip stream cut short) keeps what was read and the run goes on with the next file.
@@ -26,6 +28,11 @@ export type LogFormat = 'auto' | 'combined' | 'common' | 'jsonl';
 
 export interface ReaderOptions {
   readonly format: LogFormat;
+  /** Clients in the top list. */
+  readonly top: number;
+  /** Whether counted lines go out in batches (for the bans replays); without, the reader
+   *  settles everything alone and hands out nothing. */
+  readonly batches: boolean;
   readonly jsonFields: Readonly<Record<JsonField, readonly string[]>>;
   /** Windows for the routes' peaks, in seconds. */
   readonly windows: readonly number[];
@@ -75,6 +82,9 @@ export interface ReaderSummary {
   readonly routes: readonly RouteReport[];
   readonly windows: readonly number[];
   readonly status: Readonly<Record<string, number>>;
+  readonly distinctClients: number;
+  /** The top clients: count descending, ties by address (IPv4 before IPv6). */
+  readonly top: readonly TopEntry[];
 }
 
 /** Where counted lines go; a promise holds the reader back until the batch is taken. */
@@ -99,6 +109,8 @@ export class LogReader {
   readonly #options: ReaderOptions;
   readonly #sink: BatchSink;
   readonly #routes: RouteTable;
+  readonly #tracker: IpTracker;
+  readonly #batches: boolean;
   readonly #line = new LogLine();
   readonly #parsers: Record<Exclude<LogFormat, 'auto'>, LineParser>;
   readonly #since: number;
@@ -130,6 +142,8 @@ export class LogReader {
     this.#since = options.since ?? Number.NEGATIVE_INFINITY;
     this.#until = options.until ?? Number.POSITIVE_INFINITY;
     this.#routes = new RouteTable(options.windows, options.maxRoutes);
+    this.#tracker = new IpTracker({ topN: Math.max(1, options.top) });
+    this.#batches = options.batches;
     this.#parsers = {
       combined: parseCombined,
       common: parseCommon,
@@ -187,7 +201,9 @@ export class LogReader {
       }
       splitter.end();
     }
-    if (this.#batch.length > 0 || this.#batch.newRoutes.length > 0) this.#ready.push(this.#batch);
+    if (this.#batches && (this.#batch.length > 0 || this.#batch.newRoutes.length > 0)) {
+      this.#ready.push(this.#batch);
+    }
     await this.#flush();
     return this.#summary();
   }
@@ -221,6 +237,7 @@ export class LogReader {
     this.#parsed++;
     const now = this.#now;
     this.#classes[(line.status / 100) | 0]!++;
+    this.#tracker.countAddress(line.family as 4 | 6, line.words);
     // The route first: a new one is announced in this batch, before the line that names it.
     const route = this.#routes.hit(
       line.routeText,
@@ -229,6 +246,7 @@ export class LogReader {
       line.routeEnd,
       now,
     );
+    if (!this.#batches) return;
     const batch = this.#batch;
     const i = batch.length++;
     batch.family[i] = line.family;
@@ -300,6 +318,8 @@ export class LogReader {
       routes,
       windows,
       status,
+      distinctClients: this.#tracker.size,
+      top: this.#tracker.top(Math.min(this.#options.top, this.#tracker.topN)),
     };
   }
 }

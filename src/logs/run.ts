@@ -10,14 +10,14 @@ import { LogReader, type ReaderOptions, type ReaderSummary } from './log-reader.
 /*
  * One run of `hitwarden analyze`: a log reader (log-reader.ts) feeding the engines
  * (analysis.ts). With `threads: 2` the reader runs on a worker thread — reading, gunzip,
- * parsing, routes and status classes on one core, the IP tracker and the bans replays on the
- * other — and the two halves trade batches of lines. With `threads: 1` the same reader runs
+ * parsing, top clients, routes and status classes on one core, the bans replays on the
+ * other — and the two halves trade batches of lines (none without a bans file). With `threads: 1` the same reader runs
  * on the main thread and hands its batches straight over. Both give the same result.
  */
 
 export type { LogFormat } from './log-reader.js';
 
-export interface RunOptions extends ReaderOptions, AnalysisOptions {
+export interface RunOptions extends Omit<ReaderOptions, 'batches'>, AnalysisOptions {
   /** 2: the reader on a worker thread; 1: everything on this one. @default 2 */
   readonly threads?: 1 | 2;
   /** Told of progress now and then: bytes read from files or stdin so far, lines so far. */
@@ -78,6 +78,8 @@ function readerOptions(options: RunOptions): ReaderOptions {
     options;
   return {
     format,
+    top: options.top,
+    batches: (options.replays?.length ?? 0) > 0,
     jsonFields,
     windows,
     ...(since === undefined ? {} : { since }),
