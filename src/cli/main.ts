@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerAdmin } from './admin.js';
 import { registerAnalyze } from './analyze.js';
 import { registerDemo } from './demo.js';
+import { registerGenLog } from './gen-log.js';
 import { registerServe } from './serve.js';
 
 const { version } = JSON.parse(
@@ -21,5 +22,6 @@ registerDemo(program);
 registerServe(program);
 registerAdmin(program);
 registerAnalyze(program);
+registerGenLog(program);
 
 await program.parseAsync();
