@@ -86,6 +86,7 @@ export {
 export type { AddressFamily } from './ip/address.js';
 export { CidrSet } from './ip/cidr-set.js';
 export { normalizeIp } from './ip/normalize.js';
+export { parseAddressIn } from './ip/parse.js';
 export { MAX_TIMEOUT_MS } from './options.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory/memory-store.js';
 export { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from './store/rates.js';

@@ -18,6 +18,7 @@ describe('the built package', () => {
     for (const name of [
       'IpTracker',
       'normalizeIp',
+      'parseAddressIn',
       'ManualClock',
       'InvalidIpError',
       'ConfigError',
@@ -30,6 +31,12 @@ describe('the built package', () => {
     const tracker = new api.IpTracker();
     tracker.requestHandled('::ffff:192.0.2.1');
     expect(tracker.top100()).toEqual([{ ip: '192.0.2.1', count: 1 }]);
+    const words = new Uint32Array(4);
+    const line = '2001:db8::9 - - [...]';
+    const family = api.parseAddressIn(line, 0, line.indexOf(' '), words);
+    expect(family).toBe(6);
+    tracker.countAddress(family as 6, words);
+    expect(tracker.count('2001:db8::9')).toBe(1);
   });
 
   it('does not load ioredis until a Redis store opens a client', () => {

@@ -174,7 +174,7 @@ const table = [
   '| --- | ---: | ---: | ---: | ---: | ---: |',
   ...rows.map(
     (r) =>
-      `| ${r.name} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${ratio(r, awkHash)} | ${ratio(r, goaccess)} | ${r.rssMB.toFixed(0)} |`,
+      `| ${r.name.replaceAll('|', '\\|')} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${ratio(r, awkHash)} | ${ratio(r, goaccess)} | ${r.rssMB.toFixed(0)} |`,
   ),
 ].join('\n');
 const machine = host();
