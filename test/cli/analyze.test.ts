@@ -104,6 +104,20 @@ describe('hitwarden analyze', () => {
     expect(piped.files).toEqual(['-']);
   });
 
+  it('detects JSON lines and reads them with the field names given', () => {
+    const jsonl = join(dir, 'lb.jsonl');
+    writeFileSync(
+      jsonl,
+      `${JSON.stringify({ src: '203.0.113.5', at: '2026-12-01T10:00:00Z', method: 'GET', path: '/x?y=1', code: 200 })}\n{"broken":\n`,
+    );
+    const report = JSON.parse(
+      run([jsonl, '--fields', 'ip=src,time=at,status=code', '--output', 'json']).stdout,
+    );
+    expect(report.top).toEqual([{ ip: '203.0.113.5', count: 1 }]);
+    expect(report.routes[0]).toMatchObject({ method: 'GET', path: '/x', count: 1 });
+    expect(report.malformed.byReason).toEqual({ 'not JSON': 1 });
+  });
+
   it('reads several files in order as one stream', () => {
     const report = JSON.parse(run([logFile, gzFile, '--output', 'json']).stdout);
     expect(report.lines).toBe(24);
