@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -144,6 +144,26 @@ describe('hitwarden analyze', () => {
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('Top 3 clients');
     expect(result.stdout).toMatch(/5 outside --since\/--until/);
+  });
+
+  it('draws a progress line on stderr when stderr is a terminal, and wipes it', () => {
+    // util-linux's script(1) runs the command on a pseudo-terminal; stdout goes to a file.
+    const out = join(dir, 'tty-out.json');
+    const big = join(dir, 'big.log');
+    writeFileSync(big, LOG.repeat(20_000));
+    const typescript = join(dir, 'typescript');
+    const result = spawnSync(
+      'script',
+      ['-qec', `${process.execPath} ${bin} analyze ${big} --output json > ${out}`, typescript],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(result.status).toBe(0);
+    const terminal = readFileSync(typescript, 'latin1');
+    expect(terminal).toMatch(/\[[#.]{24}\] \d+% \d+ MB read, [\d.]+M lines\/s/);
+    expect(terminal).toContain('\r\x1b[K');
+    expect(JSON.parse(readFileSync(out, 'utf8')).lines).toBe(12 * 20_000);
   });
 
   it('exits 2 with one line naming the file for a missing log or bans file, and for usage errors', () => {
