@@ -7,7 +7,8 @@ export type HitwardenErrorCode =
   | 'HITWARDEN_SNAPSHOT'
   | 'HITWARDEN_INVALID_KEY'
   | 'HITWARDEN_CAPACITY'
-  | 'HITWARDEN_LOG_READ';
+  | 'HITWARDEN_LOG_READ'
+  | 'HITWARDEN_STATE_FILE';
 
 /**
  * Every error hitwarden throws on purpose. Callers can branch on the class (or on `code`,
@@ -154,5 +155,22 @@ export class LogReadError extends HitwardenError {
   constructor(file: string, rule: string, options?: ErrorOptions) {
     super('HITWARDEN_LOG_READ', `${file}: ${rule}`, options);
     this.file = bounded(file);
+  }
+}
+
+/** What is wrong with a state file: `magic` (not a hitwarden state file), `version` (another
+ *  format version), `kind` (another engine's state), `truncated`, `corrupt` (a checksum or a
+ *  layout that does not hold), or `io` (the file could not be read, written or renamed). */
+export type StateFileProblem = 'magic' | 'version' | 'kind' | 'truncated' | 'corrupt' | 'io';
+
+/** A state file that cannot be saved or loaded; `file` names it, `problem` says which way. */
+export class StateFileError extends HitwardenError {
+  readonly file: string;
+  readonly problem: StateFileProblem;
+
+  constructor(file: string, problem: StateFileProblem, rule: string, options?: ErrorOptions) {
+    super('HITWARDEN_STATE_FILE', `${file}: ${rule}`, options);
+    this.file = bounded(file);
+    this.problem = problem;
   }
 }

@@ -1,0 +1,310 @@
+import { endianness } from 'node:os';
+import { StateFileError } from '../errors.js';
+import { crc32c } from './crc32c.js';
+import type { StateArray, StateImage, StateMeta } from './state-image.js';
+
+/*
+ * The one file format of hitwarden's saved state: a fixed header, then the payload — a JSON
+ * layout (the engine's `meta` and where each table lies) and the tables' bytes as they are in
+ * memory, each aligned to 8 bytes, so a 20M-address tracker is written without turning a
+ * slot into text and read back with one copy.
+ *
+ *   offset  size  field
+ *        0     8  magic "HITWARDN"
+ *        8     4  format version (u32, 1)
+ *       12     4  header length (u32: 48 + the kind, padded to 8)
+ *       16     8  creation time (f64, epoch ms)
+ *       24     8  payload length (f64, an integer)
+ *       32     4  CRC-32C of the payload
+ *       36     2  kind length (u16)          38  2  reserved, 0
+ *       40     4  CRC-32C of the header      44  4  reserved, 0
+ *       48     k  kind (ASCII, e.g. hitwarden.ip-tracker), zero-padded to 8
+ *
+ * All numbers little-endian. Both checksums must hold before anything is parsed, so a torn or
+ * bit-rotted file is refused whole, never half-loaded; the header's own checksum tells a
+ * damaged header from a damaged payload in the message.
+ */
+
+export const STATE_MAGIC = 'HITWARDN';
+export const STATE_FORMAT_VERSION = 1;
+const FIXED_HEADER = 48;
+const MAX_KIND = 256;
+
+/** Element types by the name the layout records. */
+const TYPES = {
+  u8: Uint8Array,
+  i8: Int8Array,
+  u16: Uint16Array,
+  i32: Int32Array,
+  u32: Uint32Array,
+  f64: Float64Array,
+} as const;
+type TypeName = keyof typeof TYPES;
+
+function typeName(array: StateArray): TypeName {
+  if (array instanceof Uint8Array) return 'u8';
+  if (array instanceof Int8Array) return 'i8';
+  if (array instanceof Uint16Array) return 'u16';
+  if (array instanceof Int32Array) return 'i32';
+  if (array instanceof Uint32Array) return 'u32';
+  return 'f64';
+}
+
+interface LayoutEntry {
+  name: string;
+  type: TypeName;
+  length: number;
+  /** From the payload's start. */
+  offset: number;
+}
+
+/** A state ready to write: the header and the payload's pieces, in order. */
+export interface EncodedState {
+  readonly header: Uint8Array;
+  /** The payload: the layout, then each table (views of the engine's own memory), with the
+   *  padding between them. */
+  readonly parts: readonly Uint8Array[];
+  readonly payloadLength: number;
+}
+
+export interface DecodedState {
+  readonly kind: string;
+  readonly version: number;
+  readonly createdAt: number;
+  readonly image: StateImage;
+}
+
+/** Bytes a CRC pass covers before it lets the event loop run: about a millisecond. */
+export const CRC_SLICE_BYTES = 1 << 20;
+
+const pad8 = (n: number) => (8 - (n % 8)) % 8;
+
+function checkHost(file: string): void {
+  if (endianness() !== 'LE') {
+    throw new StateFileError(file, 'io', 'state files are little-endian; this host is big-endian');
+  }
+}
+
+/**
+ * Lays out `image` as a file of `kind` made at `createdAt`. The checksum is computed in
+ * slices with the event loop let run between them (`yieldToLoop`), so a state of hundreds of
+ * megabytes costs the caller no long pause.
+ */
+export async function encodeState(
+  kind: string,
+  image: StateImage,
+  createdAt: number,
+  yieldToLoop: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+): Promise<EncodedState> {
+  checkHost('state');
+  const entries: LayoutEntry[] = [];
+  const tables: Uint8Array[] = [];
+  const names = Object.keys(image.arrays);
+  // The layout's length depends on the offsets it records: lay the tables out after a
+  // generous guess and grow the guess until the JSON fits before them.
+  let reserve = 256 + JSON.stringify(image.meta).length * 3 + names.length * 96;
+  let layoutBytes: Buffer;
+  for (;;) {
+    entries.length = 0;
+    tables.length = 0;
+    let offset = 4 + reserve;
+    offset += pad8(offset);
+    for (const name of names) {
+      const array = image.arrays[name]!;
+      entries.push({ name, type: typeName(array), length: array.length, offset });
+      tables.push(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+      offset += array.byteLength + pad8(array.byteLength);
+    }
+    layoutBytes = Buffer.from(JSON.stringify({ meta: image.meta, arrays: entries }), 'utf8');
+    if (layoutBytes.length <= reserve) break;
+    reserve = layoutBytes.length * 2;
+  }
+  const lead = new Uint8Array(entries.length === 0 ? 4 + layoutBytes.length : entries[0]!.offset);
+  new DataView(lead.buffer).setUint32(0, layoutBytes.length, true);
+  lead.set(layoutBytes, 4);
+  const parts: Uint8Array[] = [lead];
+  let payloadLength = lead.length;
+  for (let i = 0; i < tables.length; i++) {
+    parts.push(tables[i]!);
+    payloadLength += tables[i]!.length;
+    const padding = pad8(tables[i]!.length);
+    if (padding > 0 && i < tables.length - 1) {
+      parts.push(new Uint8Array(padding));
+      payloadLength += padding;
+    }
+  }
+  let crc = 0;
+  for (const part of parts) {
+    for (let at = 0; at < part.length; at += CRC_SLICE_BYTES) {
+      crc = crc32c(part.subarray(at, Math.min(part.length, at + CRC_SLICE_BYTES)), crc);
+      if (part.length > CRC_SLICE_BYTES) await yieldToLoop();
+    }
+  }
+  return { header: header(kind, createdAt, payloadLength, crc), parts, payloadLength };
+}
+
+function header(
+  kind: string,
+  createdAt: number,
+  payloadLength: number,
+  payloadCrc: number,
+): Uint8Array {
+  const kindBytes = Buffer.from(kind, 'latin1');
+  if (kindBytes.length === 0 || kindBytes.length > MAX_KIND || !/^[\x21-\x7e]+$/.test(kind)) {
+    throw new StateFileError(kind, 'kind', 'a state kind is 1 to 256 printable ASCII characters');
+  }
+  const length = FIXED_HEADER + kindBytes.length + pad8(kindBytes.length);
+  const bytes = new Uint8Array(length);
+  const view = new DataView(bytes.buffer);
+  bytes.set(Buffer.from(STATE_MAGIC, 'latin1'), 0);
+  view.setUint32(8, STATE_FORMAT_VERSION, true);
+  view.setUint32(12, length, true);
+  view.setFloat64(16, createdAt, true);
+  view.setFloat64(24, payloadLength, true);
+  view.setUint32(32, payloadCrc, true);
+  view.setUint16(36, kindBytes.length, true);
+  bytes.set(kindBytes, FIXED_HEADER);
+  view.setUint32(40, headerCrc(bytes), true);
+  return bytes;
+}
+
+/** The header's checksum: over its bytes with the checksum's own four taken as zero. */
+function headerCrc(bytes: Uint8Array): number {
+  // A copy whatever `bytes` is (a Buffer's slice() is a view, not a copy).
+  const copy = new Uint8Array(bytes);
+  copy.fill(0, 40, 44);
+  return crc32c(copy);
+}
+
+/**
+ * Reads a whole state file's bytes back into its image, refusing — with a `StateFileError`
+ * that says which and why — anything that is not exactly a state of `kind` this build can
+ * read: another file (`magic`), another format version (`version`), another engine's state
+ * (`kind`), a file cut short (`truncated`), or a checksum or layout that does not hold
+ * (`corrupt`). The tables are copied out of `bytes`.
+ */
+export function decodeState(bytes: Uint8Array, file: string, kind: string): DecodedState {
+  checkHost(file);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const start = Buffer.from(bytes.subarray(0, 8)).toString('latin1');
+  if (bytes.length < 8 && STATE_MAGIC.startsWith(start)) {
+    throw new StateFileError(
+      file,
+      'truncated',
+      `cut short: ${bytes.length} bytes, less than the ${FIXED_HEADER}-byte header`,
+    );
+  }
+  if (start !== STATE_MAGIC) {
+    throw new StateFileError(
+      file,
+      'magic',
+      'not a hitwarden state file (no HITWARDN magic at its start)',
+    );
+  }
+  if (bytes.length < FIXED_HEADER) {
+    throw new StateFileError(
+      file,
+      'truncated',
+      `cut short: ${bytes.length} bytes, less than the ${FIXED_HEADER}-byte header`,
+    );
+  }
+  const version = view.getUint32(8, true);
+  const headerLength = view.getUint32(12, true);
+  const kindLength = view.getUint16(36, true);
+  if (
+    headerLength !== FIXED_HEADER + kindLength + pad8(kindLength) ||
+    kindLength === 0 ||
+    kindLength > MAX_KIND
+  ) {
+    throw new StateFileError(file, 'corrupt', 'corrupt header (its lengths do not agree)');
+  }
+  if (bytes.length < headerLength) {
+    throw new StateFileError(
+      file,
+      'truncated',
+      `cut short inside its header (${bytes.length} of ${headerLength} bytes)`,
+    );
+  }
+  if (headerCrc(bytes.subarray(0, headerLength)) !== view.getUint32(40, true)) {
+    throw new StateFileError(file, 'corrupt', 'corrupt header (checksum mismatch)');
+  }
+  if (version !== STATE_FORMAT_VERSION) {
+    throw new StateFileError(
+      file,
+      'version',
+      `format version ${version}; this version of hitwarden reads version ${STATE_FORMAT_VERSION}`,
+    );
+  }
+  const fileKind = Buffer.from(bytes.subarray(FIXED_HEADER, FIXED_HEADER + kindLength)).toString(
+    'latin1',
+  );
+  if (fileKind !== kind) {
+    throw new StateFileError(file, 'kind', `holds a ${fileKind} state, not a ${kind} one`);
+  }
+  const createdAt = view.getFloat64(16, true);
+  const payloadLength = view.getFloat64(24, true);
+  if (!Number.isSafeInteger(payloadLength) || payloadLength < 4) {
+    throw new StateFileError(file, 'corrupt', 'corrupt header (payload length)');
+  }
+  const end = headerLength + payloadLength;
+  if (bytes.length < end) {
+    throw new StateFileError(
+      file,
+      'truncated',
+      `cut short: ${bytes.length} bytes of the ${end} its header promises`,
+    );
+  }
+  if (bytes.length > end) {
+    throw new StateFileError(
+      file,
+      'corrupt',
+      `${bytes.length - end} bytes past the end its header gives`,
+    );
+  }
+  const payload = bytes.subarray(headerLength, end);
+  if (crc32c(payload) !== view.getUint32(32, true)) {
+    throw new StateFileError(file, 'corrupt', 'corrupt payload (checksum mismatch)');
+  }
+  return { kind, version, createdAt, image: imageOf(payload, file) };
+}
+
+function imageOf(payload: Uint8Array, file: string): StateImage {
+  const corrupt = (why: string) => new StateFileError(file, 'corrupt', `corrupt layout (${why})`);
+  const layoutLength = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true);
+  if (4 + layoutLength > payload.length) throw corrupt('its length runs past the payload');
+  let layout: unknown;
+  try {
+    layout = JSON.parse(Buffer.from(payload.subarray(4, 4 + layoutLength)).toString('utf8'));
+  } catch {
+    throw corrupt('not JSON');
+  }
+  const { meta, arrays } = (layout ?? {}) as { meta?: unknown; arrays?: unknown };
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta) || !Array.isArray(arrays)) {
+    throw corrupt('no meta or arrays');
+  }
+  const out: Record<string, StateArray> = Object.create(null);
+  let previousEnd = 4 + layoutLength;
+  for (const entry of arrays as LayoutEntry[]) {
+    const Type = entry !== null && typeof entry === 'object' ? TYPES[entry.type] : undefined;
+    if (
+      Type === undefined ||
+      typeof entry.name !== 'string' ||
+      Object.hasOwn(out, entry.name) ||
+      !Number.isSafeInteger(entry.length) ||
+      !Number.isSafeInteger(entry.offset) ||
+      entry.length < 0 ||
+      entry.offset < previousEnd ||
+      entry.offset % 8 !== 0
+    ) {
+      throw corrupt(`table ${JSON.stringify(entry?.name ?? null)}`);
+    }
+    const byteLength = entry.length * Type.BYTES_PER_ELEMENT;
+    if (entry.offset + byteLength > payload.length)
+      throw corrupt(`table ${JSON.stringify(entry.name)} runs past the payload`);
+    const copy = new Type(entry.length);
+    new Uint8Array(copy.buffer).set(payload.subarray(entry.offset, entry.offset + byteLength));
+    out[entry.name] = copy;
+    previousEnd = entry.offset + byteLength;
+  }
+  return { meta: meta as { readonly [key: string]: StateMeta }, arrays: out };
+}
