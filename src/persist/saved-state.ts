@@ -1,4 +1,4 @@
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StateFileError } from '../errors.js';
 import { type DecodedState, decodeState, encodeState } from './state-file.js';
@@ -39,6 +39,7 @@ export async function saveState(
 ): Promise<void> {
   const encoded = await encodeState(kind, image, options.createdAt ?? Date.now());
   const folder = dirname(file);
+  await removeStaleTemporaries(folder, basename(file));
   const temporary = join(folder, `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
   const fail = (step: string, error: unknown) =>
     new StateFileError(
@@ -69,6 +70,33 @@ export async function saveState(
   } catch (error) {
     await unlink(temporary).catch(() => {});
     throw fail('replacing', error);
+  }
+}
+
+/** Removes the temporary files of saves that died half-way (a process killed mid-write):
+ *  those of processes no longer running. */
+async function removeStaleTemporaries(folder: string, base: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return; // the save itself will say what is wrong with the folder
+  }
+  const prefix = `.${base}.`;
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (!Number.isInteger(pid) || (pid !== process.pid && running(pid))) continue;
+    await unlink(join(folder, name)).catch(() => {});
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
