@@ -53,6 +53,20 @@ export class IPv6Counts extends GrowingTable {
     return 1;
   }
 
+  /** Adds `delta` (≥ 1) requests for the address in `words[0..3]` (see `IPv4Counts#add`). */
+  add(words: Uint32Array, hash: number, delta: number): void {
+    const first = this.increment(words, hash);
+    if (delta === 1 || first === MAX_COUNT) return;
+    const count = Math.min(first - 1 + delta, MAX_COUNT);
+    const at = this.#find(this.slots, this.mask, words, hash);
+    if (at >= 0) this.slots[at + 4] = count;
+    else this.old![this.#find(this.old!, this.oldMask, words, hash) + 4] = count;
+  }
+
+  protected hashAt(array: Uint32Array, base: number): number {
+    return this.hash(array, base);
+  }
+
   /** The count of the address in `words[0..3]`, 0 when never seen. */
   get(words: Uint32Array, hash: number): number {
     const found = this.#find(this.slots, this.mask, words, hash);
