@@ -74,6 +74,13 @@ export {
   SnapshotError,
   StoreError,
 } from './errors.js';
+// Persistence seam: what every engine's exportState() / loadState() speaks
+export type {
+  StateArray,
+  StateExport,
+  StateImage,
+  StateMeta,
+} from './persist/state-image.js';
 // HTTP guard (the adapters are the subpaths hitwarden/express, hitwarden/fastify, hitwarden/node)
 export {
   type Admission,
