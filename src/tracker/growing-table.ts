@@ -87,6 +87,16 @@ export abstract class GrowingTable extends IncrementalDoubling<Uint32Array> {
     }
   }
 
+  /** Positions of the current table. */
+  get positions(): number {
+    return this.mask + 1;
+  }
+
+  /** Ends a running migration at once (for a small table about to be read by position). */
+  finishMigration(): void {
+    if (this.old !== null) this.migrateStep(Number.POSITIVE_INFINITY);
+  }
+
   /** The hash of the key in `array[base ..]` (this table's seed). */
   protected abstract hashAt(array: Uint32Array, base: number): number;
 

@@ -93,16 +93,29 @@ interface Period {
   readonly offsetMs: number;
 }
 
+/** Overlay positions merged back per macrotask after `release()` (each merge is a likely
+ *  cache miss in the big table: ~1–2 ms a slice into a 20M-address tracker). */
+const DRAIN_SLICE = 4096;
+
 /**
  * The counts made while an export holds the tables frozen (`IpTracker#exportState`): small
  * tables of their own, with the frozen ones' seeds so one hash serves both, added to the
- * frozen counts on every read and merged into them on `release()`.
+ * frozen counts on every read.
+ *
+ * After `release()` the overlay drains: requests count into the tables again, and the
+ * overlay's positions are merged into them a slice per macrotask, from position 0 up, so no
+ * call pays for the whole merge (tens of ms after a long save under load). Meanwhile a read
+ * adds what the overlay holds at or above its cursor, the part not merged yet. The overlay is
+ * never written while it drains, so its positions hold still.
  */
 class Overlay {
   readonly v4: IPv4Counts;
   readonly v6: IPv6Counts;
-  /** Addresses counted here that the frozen tables do not hold. */
+  /** Addresses counted here, not yet merged, that the tables do not hold. */
   added = 0;
+  draining = false;
+  cursor4 = 0;
+  cursor6 = 0;
 
   constructor(
     readonly base4: IPv4Counts,
@@ -113,6 +126,13 @@ class Overlay {
   }
 
   incrementV4(words: Uint32Array, hash: number): number {
+    if (this.draining) {
+      const count = this.base4.increment(words, hash);
+      const pending = this.v4.countFrom(words[0]!, hash, this.cursor4);
+      // New to the tables but counted here: no longer an address only the overlay has.
+      if (pending !== 0 && count === 1) this.added--;
+      return Math.min(count + pending, MAX_COUNT);
+    }
     const delta = this.v4.increment(words, hash);
     const base = this.base4.get(words[0]!, hash);
     if (delta === 1 && base === 0) this.added++;
@@ -120,10 +140,59 @@ class Overlay {
   }
 
   incrementV6(words: Uint32Array, hash: number): number {
+    if (this.draining) {
+      const count = this.base6.increment(words, hash);
+      const pending = this.v6.countFrom(words, hash, this.cursor6);
+      if (pending !== 0 && count === 1) this.added--;
+      return Math.min(count + pending, MAX_COUNT);
+    }
     const delta = this.v6.increment(words, hash);
     const base = this.base6.get(words, hash);
     if (delta === 1 && base === 0) this.added++;
     return Math.min(base + delta, MAX_COUNT);
+  }
+
+  /** What the overlay adds to the count of the IPv4 address `word`. */
+  countV4(word: number, hash: number): number {
+    return this.draining ? this.v4.countFrom(word, hash, this.cursor4) : this.v4.get(word, hash);
+  }
+
+  countV6(words: Uint32Array, hash: number): number {
+    return this.draining ? this.v6.countFrom(words, hash, this.cursor6) : this.v6.get(words, hash);
+  }
+
+  /** Starts draining (the tables are writable again). */
+  startDrain(): void {
+    // Positions are merged in order, so no migration may move them meanwhile.
+    this.v4.finishMigration();
+    this.v6.finishMigration();
+    this.draining = true;
+  }
+
+  /** Merges the next `positions` positions into the tables; true once all are merged. */
+  drain(positions: number): boolean {
+    const words = new Uint32Array(4);
+    let budget = positions;
+    const v4 = this.v4.tables().slots;
+    const end4 = Math.min(v4.length / 2, this.cursor4 + budget);
+    for (let p = this.cursor4; p < end4; p++) {
+      const count = v4[p * 2 + 1]!;
+      if (count === 0) continue;
+      words[0] = v4[p * 2]!;
+      if (this.base4.add(words, this.base4.hash(words[0]!), count)) this.added--;
+    }
+    budget -= end4 - this.cursor4;
+    this.cursor4 = end4;
+    const v6 = this.v6.tables().slots;
+    const end6 = Math.min(v6.length / 5, this.cursor6 + budget);
+    for (let p = this.cursor6; p < end6; p++) {
+      const count = v6[p * 5 + 4]!;
+      if (count === 0) continue;
+      for (let w = 0; w < 4; w++) words[w] = v6[p * 5 + w]!;
+      if (this.base6.add(words, this.base6.hash(words), count)) this.added--;
+    }
+    this.cursor6 = end6;
+    return end4 === v4.length / 2 && end6 === v6.length / 5;
   }
 
   /** Adds every overlay count to the (no longer frozen) tables. */
@@ -268,11 +337,11 @@ export class IpTracker {
       const count = this.#v4.get(words[0]!, hash);
       return overlay === null
         ? count
-        : Math.min(count + overlay.v4.get(words[0]!, hash), MAX_COUNT);
+        : Math.min(count + overlay.countV4(words[0]!, hash), MAX_COUNT);
     }
     const hash = this.#v6.hash(words);
     const count = this.#v6.get(words, hash);
-    return overlay === null ? count : Math.min(count + overlay.v6.get(words, hash), MAX_COUNT);
+    return overlay === null ? count : Math.min(count + overlay.countV6(words, hash), MAX_COUNT);
   }
 
   /** Distinct addresses seen in the current period. */
@@ -291,6 +360,14 @@ export class IpTracker {
     return (
       this.#v4.bytes + this.#v6.bytes + (overlay === null ? 0 : overlay.v4.bytes + overlay.v6.bytes)
     );
+  }
+
+  /**
+   * Whether a released export is still being merged back (a slice per macrotask, see
+   * `exportState`); every answer is exact meanwhile.
+   */
+  get merging(): boolean {
+    return this.#overlay?.draining === true;
   }
 
   /** The last finished period when rollover is on; `undefined` before the first one ends. */
@@ -334,17 +411,25 @@ export class IpTracker {
    * tables themselves, on `SharedArrayBuffer`s, frozen: until `release()` the tracker counts
    * into a small overlay and answers `top`, `count` and `size` from both, so the arrays hold
    * still while they are written out (from this thread in slices, or from a worker the buffers
-   * are posted to) and the call costs microseconds at any size. `release()` adds the overlay
-   * to the tables, in time proportional to the distinct addresses counted meanwhile; call it
-   * once the image is written. A `clear()` or a rollover during an export is fine: the frozen
+   * are posted to) and the call costs microseconds at any size. Call `release()` once the
+   * image is written: counting goes back to the tables at once, and the overlay is merged
+   * into them a slice of `DRAIN_SLICE` positions per macrotask (`merging` says while), each
+   * answer adding what is not merged yet, so no call pays for the whole merge. A `clear()` or a rollover during an export is fine: the frozen
    * arrays are left alone, and `release()` then has nothing to merge.
    *
    * Throws `SnapshotError` while another export is open, and `InvalidTimeError` when the clock
    * returns garbage.
    */
   exportState(): StateExport {
-    if (this.#overlay !== null) {
+    const open = this.#overlay;
+    if (open !== null && !open.draining) {
       throw new SnapshotError('IpTracker.exportState', 'an export is open: release() it first');
+    }
+    // The last export's overlay still merging back (milliseconds after its release, unless
+    // the event loop had no turn since): finished now, so the tables hold every count.
+    if (open !== null) {
+      while (!open.drain(Number.POSITIVE_INFINITY));
+      this.#overlay = null;
     }
     this.#beforeAccess(); // a period that has ended is rolled over first, as any read would
     const takenAt = this.#clock();
@@ -400,8 +485,13 @@ export class IpTracker {
         released = true;
         // After a clear() the overlay was dropped with the counts: nothing to merge.
         if (this.#overlay !== overlay) return;
-        this.#overlay = null;
-        overlay.merge();
+        overlay.startDrain();
+        const slice = () => {
+          if (this.#overlay !== overlay) return; // cleared, loaded over, or finished by an export
+          if (overlay.drain(DRAIN_SLICE)) this.#overlay = null;
+          else setImmediate(slice);
+        };
+        slice();
       },
     };
   }
@@ -417,7 +507,7 @@ export class IpTracker {
    * `previous` as if the process had never stopped. Throws while an export is open.
    */
   loadState(image: StateImage): void {
-    if (this.#overlay !== null) {
+    if (this.#overlay !== null && !this.#overlay.draining) {
       throw new SnapshotError('IpTracker.loadState', 'an export is open: release() it first');
     }
     const r = new ImageReader(image, IMAGE_FORMAT, IMAGE_VERSION);
@@ -453,6 +543,7 @@ export class IpTracker {
     if (savedTopN === this.topN) loadTop(r, top, v4, v6);
     else rebuildTop(top, v4, v6);
 
+    this.#overlay = null; // a released export's overlay, still merging, is replaced too
     this.#v4 = v4;
     this.#v6 = v6;
     this.#top = top;

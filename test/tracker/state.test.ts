@@ -140,6 +140,75 @@ describe('IpTracker exportState / loadState', () => {
     expect(answers(restored, ips)).toEqual(answers(tracker, ips));
   });
 
+  it('a large overlay drains over several macrotasks, every answer exact meanwhile', async () => {
+    const oracle = new OracleTracker(10);
+    const tracker = new IpTracker({ topN: 10 });
+    const feed = (ips: string[]) => {
+      for (const ip of ips) {
+        tracker.requestHandled(ip);
+        oracle.requestHandled(ip);
+      }
+    };
+    const check = (probes: string[]) => {
+      expect(tracker.top(10)).toEqual(oracle.top(10));
+      expect(tracker.size).toBe(oracle.counts.size);
+      for (const ip of probes) expect(tracker.count(ip)).toBe(oracle.count(ip));
+    };
+    const base = distinct(3000);
+    feed(base);
+    feed(base.slice(0, 100));
+    const exported = tracker.exportState();
+    // 20,000 addresses during the freeze, half of them already counted: the overlay grows to
+    // 32,768 positions and doubles (a migration that release() must finish first).
+    const during = [
+      ...distinct(10_000, 1000),
+      ...distinct(10_000, 1000),
+      ...distinct(10_000, 50_000),
+    ];
+    feed(during);
+    check([...base.slice(0, 50), ...during.slice(0, 50)]);
+    exported.release();
+    let slices = 0;
+    while (tracker.merging) {
+      expect(slices).toBeLessThan(100);
+      // Requests between slices: some on addresses not merged yet, some new.
+      feed([...distinct(50, 1000 + slices * 97), ...distinct(20, 100_000 + slices * 20)]);
+      check([...distinct(30, 1000 + slices * 97), ...distinct(10, 50_000 + slices * 300)]);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      slices++;
+    }
+    expect(slices).toBeGreaterThan(3);
+    check([...base, ...during]);
+  });
+
+  it('an export while the last one drains finishes the merge; a load replaces it', () => {
+    const tracker = new IpTracker({ topN: 4 });
+    const oracle = new OracleTracker(4);
+    const first = tracker.exportState();
+    for (const ip of distinct(20_000)) {
+      tracker.requestHandled(ip);
+      oracle.requestHandled(ip);
+    }
+    first.release();
+    expect(tracker.merging).toBe(true);
+    const second = tracker.exportState();
+    expect(tracker.merging).toBe(false);
+    expect(second.image.meta.v4Size).toBe(20_000);
+    const restored = new IpTracker({ topN: 4 });
+    restored.loadState(second.image);
+    // The image is valid until release(): a copy outlives it.
+    const saved = copied(second.image);
+    second.release();
+    expect(restored.top(4)).toEqual(oracle.top(4));
+    const third = tracker.exportState();
+    tracker.requestHandled('9.9.9.9');
+    third.release();
+    tracker.loadState(saved);
+    expect(tracker.merging).toBe(false);
+    expect(tracker.count('9.9.9.9')).toBe(0);
+    expect(tracker.size).toBe(20_000);
+  });
+
   it('a clear() during an export leaves the image intact and release() merges nothing', () => {
     const tracker = new IpTracker({ topN: 3 });
     for (const ip of ['1.1.1.1', '1.1.1.1', '2.2.2.2']) tracker.requestHandled(ip);
