@@ -120,7 +120,8 @@ export abstract class GrowingTable extends IncrementalDoubling<Uint32Array> {
     const stride = this.stride;
     const positions = this.#positionsOf(`arrays.${name}Slots`, slots);
     let held = this.#checkChains(`arrays.${name}Slots`, slots, positions - 1, 0);
-    if (held > Math.floor(positions * MAX_LOAD)) {
+    // One past the load limit is a table at MAX_CAPACITY that refused to grow (CapacityError).
+    if (held > Math.floor(positions * MAX_LOAD) + 1) {
       throw new SnapshotError(
         `arrays.${name}Slots`,
         `${held} keys overload ${positions} positions`,
@@ -165,7 +166,7 @@ export abstract class GrowingTable extends IncrementalDoubling<Uint32Array> {
     if (held !== size) {
       throw new SnapshotError(`meta.${name}Size`, `says ${size} keys, the tables hold ${held}`);
     }
-    if (size > Math.floor(positions * MAX_LOAD) + (old === null ? 0 : 1)) {
+    if (size > Math.floor(positions * MAX_LOAD) + 1) {
       throw new SnapshotError(`meta.${name}Size`, `${size} keys overload ${positions} positions`);
     }
     const fresh = this.allocate(slots.length);

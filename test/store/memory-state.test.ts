@@ -324,7 +324,7 @@ describe('MemoryStore exportState / loadState', () => {
       meta: { ...i.meta, [key]: value as never },
     });
     const array =
-      (name: string, value: (old: Uint32Array & Float64Array) => unknown) => (i: StateImage) => ({
+      (name: string, value: (old: Float64Array) => unknown) => (i: StateImage) => ({
         ...i,
         arrays: { ...i.arrays, [name]: value(i.arrays[name] as never) as never },
       });
