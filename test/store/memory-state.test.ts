@@ -323,11 +323,10 @@ describe('MemoryStore exportState / loadState', () => {
       ...i,
       meta: { ...i.meta, [key]: value as never },
     });
-    const array =
-      (name: string, value: (old: Float64Array) => unknown) => (i: StateImage) => ({
-        ...i,
-        arrays: { ...i.arrays, [name]: value(i.arrays[name] as never) as never },
-      });
+    const array = (name: string, value: (old: Float64Array) => unknown) => (i: StateImage) => ({
+      ...i,
+      arrays: { ...i.arrays, [name]: value(i.arrays[name] as never) as never },
+    });
     const cases: [string, (i: StateImage) => unknown, string][] = [
       ['not an image', () => 'x', 'image'],
       ['wrong format', meta('format', 'hitwarden.ip-tracker'), 'meta.format'],
