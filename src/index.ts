@@ -88,7 +88,18 @@ export { CidrSet } from './ip/cidr-set.js';
 export { normalizeIp } from './ip/normalize.js';
 export { parseAddressIn } from './ip/parse.js';
 export { MAX_TIMEOUT_MS } from './options.js';
-export { MemoryStore, type MemoryStoreOptions } from './store/memory/memory-store.js';
+// Persistence seam: what every engine's exportState() / loadState() speaks
+export type {
+  StateArray,
+  StateExport,
+  StateImage,
+  StateMeta,
+} from './persist/state-image.js';
+export {
+  type MemoryRestoreReport,
+  MemoryStore,
+  type MemoryStoreOptions,
+} from './store/memory/memory-store.js';
 export { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from './store/rates.js';
 export type { RedisConnectionOptions } from './store/redis/connection.js';
 export { StoreTimeoutError } from './store/redis/deadline.js';

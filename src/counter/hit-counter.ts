@@ -16,7 +16,13 @@ import {
   optionsObject,
   readOption,
 } from '../options.js';
+import { ImageReader } from '../persist/image-reader.js';
+import type { StateExport, StateImage, StateMeta } from '../persist/state-image.js';
 import { type Clock, ClockGuard, systemClock } from '../time/clock.js';
+
+/** `meta.version` of a counter's image (its snapshot carries a version of its own). */
+const IMAGE_VERSION = 1;
+
 import { FixedWindow } from './fixed-window.js';
 import { grown, MAX_KEYS } from './options.js';
 import { NONE, RecencyList } from './recency.js';
@@ -375,6 +381,39 @@ export class HitCounter {
     };
     this.#emit('snapshot_taken', { strategy: this.#strategy.kind, keys: keys.length, takenAt });
     return snapshot;
+  }
+
+  /**
+   * The whole state as a `StateImage` for `src/persist/` (the seam every engine shares):
+   * `meta.snapshot` is what `snapshot()` returns, there are no arrays, and `release` has
+   * nothing to do (the snapshot is a copy). Emits `snapshot_taken` like `snapshot()`.
+   */
+  exportState(): StateExport {
+    const snapshot = this.snapshot();
+    const meta: { [key: string]: StateMeta } = {
+      format: SNAPSHOT_FORMAT,
+      version: IMAGE_VERSION,
+      takenAt: snapshot.takenAt,
+      snapshot: snapshot as unknown as StateMeta,
+    };
+    return { image: { meta, arrays: {} }, release: () => {} };
+  }
+
+  /**
+   * Loads an image from `exportState`: `restore` of its snapshot, with the same checks; a
+   * `SnapshotError`'s path is given from the image (`meta.snapshot.keys[3].data`).
+   */
+  loadState(image: StateImage): void {
+    const reader = new ImageReader(image, SNAPSHOT_FORMAT, IMAGE_VERSION);
+    try {
+      this.restore(reader.field('snapshot') as unknown as HitCounterSnapshot);
+    } catch (error) {
+      if (!(error instanceof SnapshotError)) throw error;
+      const path = error.path === 'snapshot' ? 'meta.snapshot' : `meta.snapshot.${error.path}`;
+      throw new SnapshotError(path, error.message.slice(error.path.length + 2), {
+        cause: error,
+      });
+    }
   }
 
   /**

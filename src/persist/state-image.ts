@@ -37,3 +37,16 @@ export interface StateImage {
    *  meaning. */
   readonly arrays: { readonly [name: string]: StateArray };
 }
+
+/**
+ * What an engine's `exportState()` hands out: the image, and `release()` to call once it has
+ * been written. An engine that copies its state makes `release` a no-op; the IP tracker hands
+ * out its live tables frozen instead of copying hundreds of megabytes, counts into a small
+ * overlay meanwhile and merges it back on `release` (see `IpTracker#exportState`). The image is
+ * valid until `release()`; never write into its arrays.
+ */
+export interface StateExport {
+  readonly image: StateImage;
+  /** Ends the export; idempotent. */
+  release(): void;
+}

@@ -68,6 +68,15 @@ export class ClockGuard {
     return now;
   }
 
+  /**
+   * Carries on from a guard of an earlier process whose latest reading was `latest` (a
+   * restored snapshot's): the next reading is judged against it, so a clock a little behind
+   * it is held, and one far behind counts as a correction. Never moves the latest back.
+   */
+  resume(latest: number): void {
+    if (Number.isFinite(latest) && latest > this.#latest[0]!) this.#latest[0] = latest;
+  }
+
   /** The latest time read (`-Infinity` before the first reading), without reading the clock. */
   get latest(): number {
     return this.#latest[0]!;

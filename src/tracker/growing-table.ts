@@ -1,4 +1,4 @@
-import { CapacityError } from '../errors.js';
+import { CapacityError, SnapshotError } from '../errors.js';
 import { sharedUint32 } from '../shared-arrays.js';
 import { IncrementalDoubling } from '../tables/incremental-doubling.js';
 
@@ -25,7 +25,8 @@ export function capacityFor(entries: number): number {
 export const MAX_COUNT = 0xffff_ffff;
 
 export abstract class GrowingTable extends IncrementalDoubling<Uint32Array> {
-  protected readonly seed: number;
+  /** The seed of this table's hash (random per table, kept by an export). */
+  readonly seed: number;
   #growAt: number;
   #size = 0;
 
@@ -84,6 +85,162 @@ export abstract class GrowingTable extends IncrementalDoubling<Uint32Array> {
     for (let base = this.cursor * stride; base < old.length; base += stride) {
       if (old[base + stride - 1] !== 0) fn(old, base);
     }
+  }
+
+  /** Positions of the current table. */
+  get positions(): number {
+    return this.mask + 1;
+  }
+
+  /** Ends a running migration at once (for a small table about to be read by position). */
+  finishMigration(): void {
+    if (this.old !== null) this.migrateStep(Number.POSITIVE_INFINITY);
+  }
+
+  /** The hash of the key in `array[base ..]` (this table's seed). */
+  protected abstract hashAt(array: Uint32Array, base: number): number;
+
+  /**
+   * The live arrays and the migration cursor, for an export: `old` is the table being
+   * migrated away from (null when none), of which the positions from `cursor` on still hold
+   * keys. Read only, and only while nothing counts into this table (the tracker freezes it).
+   */
+  tables(): { slots: Uint32Array; old: Uint32Array | null; cursor: number } {
+    return { slots: this.slots, old: this.old, cursor: this.cursor };
+  }
+
+  /**
+   * Replaces the whole table with copies of exported arrays, after checking them: power-of-two
+   * lengths in bounds, an old table half the size of the new one, every key reachable from its
+   * home position with no copy of itself on the way, no key in both generations, `size` keys in
+   * all and load within bounds. Throws `SnapshotError` (paths from `name`, e.g. `v4`) and
+   * changes nothing when a check fails. Linear in the table's size.
+   */
+  load(name: string, slots: Uint32Array, old: Uint32Array | null, cursor: number, size: number) {
+    const stride = this.stride;
+    const positions = this.#positionsOf(`arrays.${name}Slots`, slots);
+    let held = this.#checkChains(`arrays.${name}Slots`, slots, positions - 1, 0);
+    // One past the load limit is a table at MAX_CAPACITY that refused to grow (CapacityError).
+    if (held > Math.floor(positions * MAX_LOAD) + 1) {
+      throw new SnapshotError(
+        `arrays.${name}Slots`,
+        `${held} keys overload ${positions} positions`,
+      );
+    }
+    let oldPositions = 0;
+    if (old !== null) {
+      oldPositions = this.#positionsOf(`arrays.${name}Old`, old);
+      if (oldPositions * 2 !== positions) {
+        throw new SnapshotError(
+          `arrays.${name}Old`,
+          `must be half the size of ${name}Slots while it migrates (${(positions / 2) * stride} words), holds ${old.length}`,
+        );
+      }
+      if (!Number.isInteger(cursor) || cursor < 0 || cursor >= oldPositions) {
+        throw new SnapshotError(
+          `meta.${name}Cursor`,
+          `must be a whole number from 0 to ${oldPositions - 1}, got ${cursor}`,
+        );
+      }
+      held += this.#checkChains(`arrays.${name}Old`, old, oldPositions - 1, cursor);
+      let occupied = 0;
+      for (let base = 0; base < old.length; base += stride)
+        if (old[base + stride - 1] !== 0) occupied++;
+      if (occupied === oldPositions) {
+        throw new SnapshotError(
+          `arrays.${name}Old`,
+          'has no empty position (a lookup would never end)',
+        );
+      }
+      // A key in both generations would be counted twice.
+      for (let base = cursor * stride; base < old.length; base += stride) {
+        if (old[base + stride - 1] === 0) continue;
+        if (this.#chainFind(slots, positions - 1, old, base) >= 0) {
+          throw new SnapshotError(
+            `arrays.${name}Old`,
+            `position ${base / stride} holds a key that ${name}Slots holds too`,
+          );
+        }
+      }
+    }
+    if (held !== size) {
+      throw new SnapshotError(`meta.${name}Size`, `says ${size} keys, the tables hold ${held}`);
+    }
+    if (size > Math.floor(positions * MAX_LOAD) + 1) {
+      throw new SnapshotError(`meta.${name}Size`, `${size} keys overload ${positions} positions`);
+    }
+    const fresh = this.allocate(slots.length);
+    fresh.set(slots);
+    let freshOld: Uint32Array | null = null;
+    if (old !== null) {
+      freshOld = this.allocate(old.length);
+      freshOld.set(old);
+    }
+    this.slots = fresh;
+    this.mask = positions - 1;
+    this.old = freshOld;
+    this.oldMask = oldPositions - 1;
+    this.cursor = old === null ? 0 : cursor;
+    this.#growAt = Math.floor(positions * MAX_LOAD);
+    this.#size = size;
+  }
+
+  #positionsOf(path: string, array: Uint32Array): number {
+    const positions = array.length / this.stride;
+    if (
+      !Number.isInteger(positions) ||
+      positions < MIN_CAPACITY ||
+      positions > MAX_CAPACITY ||
+      (positions & (positions - 1)) !== 0
+    ) {
+      throw new SnapshotError(
+        path,
+        `must hold a power of two (${MIN_CAPACITY} to ${MAX_CAPACITY}) times ${this.stride} words, holds ${array.length}`,
+      );
+    }
+    return positions;
+  }
+
+  /**
+   * Checks that every key at a position from `from` on is found by a lookup: the positions
+   * from its home up to it are all occupied and none holds the same key. Returns the keys.
+   */
+  #checkChains(path: string, array: Uint32Array, mask: number, from: number): number {
+    const stride = this.stride;
+    let held = 0;
+    for (let p = from; p <= mask; p++) {
+      const base = p * stride;
+      if (array[base + stride - 1] === 0) continue;
+      held++;
+      for (let i = this.hashAt(array, base) & mask; i !== p; i = (i + 1) & mask) {
+        const at = i * stride;
+        if (array[at + stride - 1] === 0) {
+          throw new SnapshotError(
+            path,
+            `the key at position ${p} cannot be reached from its home position`,
+          );
+        }
+        if (this.#sameKey(array, at, array, base)) {
+          throw new SnapshotError(path, `the key at position ${p} is also at position ${i}`);
+        }
+      }
+    }
+    return held;
+  }
+
+  /** Where `array` holds the key at `keys[base ..]`, or -1 (a lookup by probing). */
+  #chainFind(array: Uint32Array, mask: number, keys: Uint32Array, base: number): number {
+    const stride = this.stride;
+    for (let i = this.hashAt(keys, base) & mask; ; i = (i + 1) & mask) {
+      const at = i * stride;
+      if (array[at + stride - 1] === 0) return -1;
+      if (this.#sameKey(array, at, keys, base)) return at;
+    }
+  }
+
+  #sameKey(a: Uint32Array, at: number, b: Uint32Array, bt: number): boolean {
+    for (let w = 0; w < this.stride - 1; w++) if (a[at + w] !== b[bt + w]) return false;
+    return true;
   }
 
   /** Called by a subclass after it filled a fresh slot. */

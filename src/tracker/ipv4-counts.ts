@@ -46,6 +46,34 @@ export class IPv4Counts extends GrowingTable {
     return 1;
   }
 
+  /**
+   * Adds `delta` (≥ 1) requests for the address in `words[0]`, saturating like `increment`;
+   * true when the address was new. How a frozen tracker's overlay is merged back
+   * (`IpTracker#exportState`).
+   */
+  add(words: Uint32Array, hash: number, delta: number): boolean {
+    const first = this.increment(words, hash);
+    if (delta === 1 || first === MAX_COUNT) return first === 1;
+    const count = Math.min(first - 1 + delta, MAX_COUNT);
+    const word = words[0]!;
+    // `increment` left the key in the new table, or above the cursor in the old one.
+    const at = this.#find(this.slots, this.mask, word, hash);
+    if (at >= 0) this.slots[at + 1] = count;
+    else this.old![this.#find(this.old!, this.oldMask, word, hash) + 1] = count;
+    return first === 1;
+  }
+
+  /** The count of `word` if it sits at position `from` or later (no migration running),
+   *  else 0: what a draining overlay has not merged yet. */
+  countFrom(word: number, hash: number, from: number): number {
+    const at = this.#find(this.slots, this.mask, word, hash);
+    return at >= 0 && at / STRIDE >= from ? this.slots[at + 1]! : 0;
+  }
+
+  protected hashAt(array: Uint32Array, base: number): number {
+    return this.hash(array[base]!);
+  }
+
   /** The count of `word`, 0 when never seen. */
   get(word: number, hash: number): number {
     const found = this.#find(this.slots, this.mask, word, hash);

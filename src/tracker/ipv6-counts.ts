@@ -53,6 +53,28 @@ export class IPv6Counts extends GrowingTable {
     return 1;
   }
 
+  /** Adds `delta` (≥ 1) requests for the address in `words[0..3]` (see `IPv4Counts#add`). */
+  add(words: Uint32Array, hash: number, delta: number): boolean {
+    const first = this.increment(words, hash);
+    if (delta === 1 || first === MAX_COUNT) return first === 1;
+    const count = Math.min(first - 1 + delta, MAX_COUNT);
+    const at = this.#find(this.slots, this.mask, words, hash);
+    if (at >= 0) this.slots[at + 4] = count;
+    else this.old![this.#find(this.old!, this.oldMask, words, hash) + 4] = count;
+    return first === 1;
+  }
+
+  /** The count of the address if it sits at position `from` or later (see
+   *  `IPv4Counts#countFrom`). */
+  countFrom(words: Uint32Array, hash: number, from: number): number {
+    const at = this.#find(this.slots, this.mask, words, hash);
+    return at >= 0 && at / STRIDE >= from ? this.slots[at + 4]! : 0;
+  }
+
+  protected hashAt(array: Uint32Array, base: number): number {
+    return this.hash(array, base);
+  }
+
   /** The count of the address in `words[0..3]`, 0 when never seen. */
   get(words: Uint32Array, hash: number): number {
     const found = this.#find(this.slots, this.mask, words, hash);

@@ -128,6 +128,20 @@ export class TopK {
     this.v4TieBound = this.#families[root] === 4 ? this.#words[root * 4]! : 0x1_0000_0000;
   }
 
+  /**
+   * Copies of the entries (in id order, which is no order at all: the heap is rebuilt from
+   * them by `offer`), for an export: `count`, family (4 or 6) and the four address words
+   * (IPv4 in the first) of each.
+   */
+  exportEntries(): { counts: Uint32Array; families: Uint8Array; words: Uint32Array } {
+    const size = this.#size;
+    const families = this.#families.slice(0, size);
+    const words = this.#words.slice(0, size * 4);
+    // An IPv4 entry uses one word; the other three may hold an older IPv6 entry's.
+    for (let id = 0; id < size; id++) if (families[id] === 4) words.fill(0, id * 4 + 1, id * 4 + 4);
+    return { counts: this.#counts.slice(0, size), families, words };
+  }
+
   /** The best `n` entries, best first. O(K log K); allocates only the answer. */
   top(n: number): TopEntry[] {
     const ids = Array.from(this.#heap.subarray(0, this.#size));

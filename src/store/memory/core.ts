@@ -16,8 +16,9 @@ import {
   TRIPPED,
   UNTRACKED,
 } from '../sync-decisions.js';
+import type { MemoryImage, MemoryPairs } from './memory-image.js';
 import { memoryOptions, type WhenFull } from './memory-options.js';
-import { RateBuckets } from './rate-buckets.js';
+import { PER_BLOCK, RateBuckets, WINDOWS } from './rate-buckets.js';
 import { RingPool } from './ring-pool.js';
 
 /*
@@ -140,6 +141,10 @@ const F_INLINE_RING = 7;
 const IN_USE = 1;
 /** Used since the hand last passed (CLOCK's reference bit). */
 const REFERENCED = 2;
+/** `pairFlags` of an image (memory-image.ts): the CLOCK bit, and "not settled since the last
+ *  clock correction". */
+const PAIR_REFERENCED = 1;
+const PAIR_UNSETTLED = 2;
 
 /** The options of `MemoryStore` that the core uses (read by `memoryOptions`). */
 export interface MemoryCoreOptions {
@@ -1149,6 +1154,283 @@ export class MemoryCore implements SyncDecisions {
     if (dead) this.#expirations++;
     else this.#evictions++;
     return true;
+  }
+
+  /**
+   * Every pair as columns (memory-image.ts has the layout), for `MemoryStore#exportState`: a
+   * copy, in slot order, with each pair's slot, the free slots in list order, both hands and
+   * the clock's latest reading, so a restored core evicts, sweeps and settles exactly as this
+   * one would. Reads only (a pair not yet settled after a clock correction is marked so, not
+   * settled); allocates, and takes time linear in the slots (not a hot path).
+   */
+  exportPairs(): MemoryPairs {
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    const highWater = this.#highWater;
+    const corrections = this.#clock.corrections;
+    let events = 0;
+    let buckets = 0;
+    let banned = 0;
+    let ends = 0;
+    const n = this.#size;
+    for (let slot = 0; slot < highWater; slot++) {
+      const rec = slot << REC_SHIFT_I32;
+      if ((i32[rec + I_FLAGS]! & IN_USE) === 0) continue;
+      events += i32[rec + I_RING_COUNT]!;
+      if (i32[rec + I_BUCKET] !== NONE) buckets++;
+      if (i32[rec + I_BANS] !== NONE) {
+        banned++;
+        ends += this.#tables[i32[rec + I_METRIC]!]!.limits.length;
+      }
+    }
+    const tokens = new Array<string>(n);
+    const pairs = {
+      tokens,
+      pairSlot: new Uint32Array(n),
+      pairFlags: new Uint8Array(n),
+      pairMetric: new Uint32Array(n),
+      pairExpires: new Float64Array(n),
+      ringCounts: new Uint32Array(n),
+      ringTimes: new Float64Array(events),
+      bucketPairs: new Uint32Array(buckets),
+      bucketCounts: new Uint32Array(buckets * PER_BLOCK),
+      bucketEpochs: new Float64Array(buckets * WINDOWS),
+      banPairs: new Uint32Array(banned),
+      banEnds: new Float64Array(ends),
+      freeSlots: new Uint32Array(highWater - n),
+      highWater,
+      hand: this.#hand,
+      evictionHand: this.#evictionHand,
+      clockLatest: this.#clock.latest,
+    };
+    let k = 0;
+    let event = 0;
+    let bucket = 0;
+    let ban = 0;
+    let end = 0;
+    for (let slot = 0; slot < highWater; slot++) {
+      const rec = slot << REC_SHIFT_I32;
+      const flags = i32[rec + I_FLAGS]!;
+      if ((flags & IN_USE) === 0) continue;
+      const metric = i32[rec + I_METRIC]!;
+      tokens[k] = this.#tokenAt(slot)!;
+      pairs.pairSlot[k] = slot;
+      pairs.pairFlags[k] =
+        ((flags & REFERENCED) !== 0 ? PAIR_REFERENCED : 0) |
+        (i32[rec + I_SETTLED] !== corrections ? PAIR_UNSETTLED : 0);
+      pairs.pairMetric[k] = metric;
+      pairs.pairExpires[k] = f64[(slot << REC_SHIFT_F64) + F_EXPIRES_AT]!;
+      const count = i32[rec + I_RING_COUNT]!;
+      pairs.ringCounts[k] = count;
+      const cls = i32[rec + I_RING_CLASS]!;
+      const oldest = i32[rec + I_RING_NEXT]! - count;
+      for (let e = 0; e < count; e++)
+        pairs.ringTimes[event++] = this.#ringAt(slot, cls, oldest + e);
+      const block = i32[rec + I_BUCKET]!;
+      if (block !== NONE) {
+        pairs.bucketPairs[bucket] = k;
+        this.#buckets.exportBlock(
+          block,
+          pairs.bucketCounts,
+          bucket * PER_BLOCK,
+          pairs.bucketEpochs,
+          bucket * WINDOWS,
+        );
+        bucket++;
+      }
+      const bans = i32[rec + I_BANS]!;
+      if (bans !== NONE) {
+        const table = this.#tables[metric]!;
+        pairs.banPairs[ban++] = k;
+        const data = this.#bans.data[table.banClass]!;
+        for (let t = 0; t < table.limits.length; t++) {
+          pairs.banEnds[end++] = data[(bans << table.banClass) + t]!;
+        }
+      }
+      k++;
+    }
+    let free = 0;
+    for (
+      let slot = this.#freeHead;
+      slot !== NONE;
+      slot = i32[(slot << REC_SHIFT_I32) + I_NEXT_FREE]!
+    ) {
+      pairs.freeSlots[free++] = slot;
+    }
+    return pairs;
+  }
+
+  /**
+   * Fills this core — fresh, before any decision — with the pairs of a checked image.
+   * `metricOf[m]` is this core's metric for the image's metric `m` (−1: dropped, its pairs
+   * are skipped), `changed[m]` whether its thresholds differ from the image's. Pairs whose
+   * state expired by now are skipped. Each pair is re-hashed with this core's seed.
+   *
+   * When the image's slots fit under this core's `maxTokens`, every pair goes back to its own
+   * slot, with the free list, both hands and the CLOCK bits, so what is evicted or swept next
+   * is what the saved core would have picked; a skipped pair's slot joins the free list. Else
+   * the pairs are packed from slot 0 in their order and those past `maxTokens` are skipped.
+   * The clock guard resumes from the saved one's latest reading (a clock far behind it is a
+   * correction, and the pairs settle as they are next touched).
+   */
+  restorePairs(
+    image: MemoryImage,
+    metricOf: Int32Array,
+    changed: Uint8Array,
+  ): { pairs: number; expired: number; overCap: number; dropped: number } {
+    const settledAt = this.#clock.corrections;
+    this.#clock.resume(image.clockLatest);
+    const now = this.#clock.read();
+    const { tokens, pairMetric, ringCounts, ringTimes, bucketPairs, banPairs, banEnds } = image;
+    const keep = new Uint8Array(tokens.length);
+    let expired = 0;
+    let dropped = 0;
+    let kept = 0;
+    for (let k = 0, at = 0; k < tokens.length; at += ringCounts[k]!, k++) {
+      const metric = metricOf[pairMetric[k]!]!;
+      if (metric < 0) dropped++;
+      else if (!(this.#expiresAt(image, k, at, metric, changed) > now)) expired++;
+      else {
+        keep[k] = 1;
+        kept++;
+      }
+    }
+    const inPlace = Math.max(this.#maxTokens, 16) >= image.highWater && kept <= this.#maxTokens;
+    const overCap = inPlace ? 0 : Math.max(0, kept - this.#maxTokens);
+    const highWater = inPlace ? image.highWater : Math.min(kept, this.#maxTokens);
+    let capacity = this.#capacity;
+    while (capacity < highWater) capacity = Math.min(capacity * 2, Math.max(this.#maxTokens, 16));
+    if (capacity !== this.#capacity) this.#grow(capacity);
+    // Slots may be filled out of order: every chunk of token strings up to the high water.
+    while (this.#tokenChunks.length << TOKEN_CHUNK_BITS < highWater) {
+      this.#tokenChunks.push(new Array<string | undefined>(TOKEN_CHUNK).fill(undefined));
+    }
+    const freed: number[] = [];
+    let event = 0;
+    let bucket = 0;
+    let ban = 0;
+    let end = 0;
+    let next = 0;
+    for (let k = 0; k < tokens.length; k++) {
+      const from = event;
+      const count = ringCounts[k]!;
+      event += count;
+      const saved = pairMetric[k]!;
+      const bucketAt = bucket < bucketPairs.length && bucketPairs[bucket] === k ? bucket++ : NONE;
+      const endsAt = end;
+      const banned = ban < banPairs.length && banPairs[ban] === k;
+      if (banned) {
+        ban++;
+        end += image.metrics[saved]!.thresholds.length;
+      }
+      if (keep[k] === 0 || (!inPlace && next >= highWater)) {
+        if (inPlace) freed.push(image.pairSlot[k]!);
+        continue;
+      }
+      const metric = metricOf[saved]!;
+      const slot = inPlace ? image.pairSlot[k]! : next++;
+      const table = this.#tables[metric]!;
+      const i32 = this.#i32;
+      const f64 = this.#f64;
+      const rec = slot << REC_SHIFT_I32;
+      const frec = slot << REC_SHIFT_F64;
+      const token = tokens[k]!;
+      const hash = hashOf(token, metric, this.#seed);
+      // The newest events the metric's largest limit needs (all of them, unless it shrank).
+      const ringSize = Math.min(count, 1 << table.maxRingClass);
+      const cls = ceilLog2(ringSize);
+      const flags = image.pairFlags[k]!;
+      i32[rec + I_HASH] = hash;
+      i32[rec + I_METRIC] = metric;
+      i32[rec + I_RING_CLASS] = cls;
+      i32[rec + I_RING_NEXT] = ringSize;
+      i32[rec + I_RING_COUNT] = ringSize;
+      i32[rec + I_BUCKET] = NONE;
+      i32[rec + I_BANS] = NONE;
+      i32[rec + I_FLAGS] = (flags & PAIR_REFERENCED) !== 0 ? IN_USE | REFERENCED : IN_USE;
+      i32[rec + I_SETTLED] = (flags & PAIR_UNSETTLED) !== 0 ? -1 : settledAt;
+      f64[frec + F_BLOCKED_UNTIL] = 0;
+      f64[frec + F_EXPIRES_AT] = this.#expiresAt(image, k, from, metric, changed);
+      const first = from + count - ringSize;
+      if (cls === 0) {
+        i32[rec + I_RING_BLOCK] = 0;
+        f64[frec + F_INLINE_RING] = ringSize === 1 ? ringTimes[first]! : 0;
+      } else {
+        const block = this.#rings.alloc(cls);
+        this.#rings.data[cls]!.set(ringTimes.subarray(first, first + ringSize), block << cls);
+        i32[rec + I_RING_BLOCK] = block;
+      }
+      if (bucketAt !== NONE) {
+        i32[rec + I_BUCKET] = this.#buckets.importBlock(
+          image.bucketCounts,
+          bucketAt * PER_BLOCK,
+          image.bucketEpochs,
+          bucketAt * WINDOWS,
+        );
+      } else if (ringSize < count) {
+        // A ring cut by a smaller limit would forget events its rates count: bucket them.
+        const block = this.#buckets.alloc();
+        for (let e = from; e < from + count; e++) this.#buckets.add(block, ringTimes[e]!);
+        i32[rec + I_BUCKET] = block;
+      }
+      if (banned) {
+        const banClass = table.banClass;
+        const block = this.#bans.alloc(banClass);
+        const data = this.#bans.data[banClass]!;
+        data.fill(0, block << banClass, (block + 1) << banClass);
+        const thresholds = Math.min(table.limits.length, image.metrics[saved]!.thresholds.length);
+        let blockedUntil = 0;
+        for (let t = 0; t < thresholds; t++) {
+          const until = banEnds[endsAt + t]!;
+          data[(block << banClass) + t] = until;
+          if (until > blockedUntil) blockedUntil = until;
+          if (table.passMask[t] === 0 && until > this.#latestBanEnd) this.#latestBanEnd = until;
+        }
+        i32[rec + I_BANS] = block;
+        f64[frec + F_BLOCKED_UNTIL] = blockedUntil;
+      }
+      this.#setToken(slot, token);
+      this.#indexInsert(slot, hash);
+      this.#size++;
+    }
+    this.#highWater = highWater;
+    if (inPlace) {
+      // The saved free list, with the slots of the pairs left out pushed on its head, as
+      // `#drop` would have.
+      let head = NONE;
+      const free = image.freeSlots;
+      for (let j = free.length - 1; j >= 0; j--) {
+        this.#i32[(free[j]! << REC_SHIFT_I32) + I_NEXT_FREE] = head;
+        head = free[j]!;
+      }
+      for (const slot of freed) {
+        this.#i32[(slot << REC_SHIFT_I32) + I_NEXT_FREE] = head;
+        head = slot;
+      }
+      this.#freeHead = head;
+      this.#hand = image.hand;
+      this.#evictionHand = image.evictionHand;
+    }
+    this.#evictions = image.evictions;
+    this.#expirations = image.expirations + expired;
+    this.#untracked = image.untracked;
+    return { pairs: this.#size, expired, overCap, dropped };
+  }
+
+  /** When pair `k` of `image` (its ring from `ringTimes[from]`) expires here: as saved, or,
+   *  for a metric whose thresholds changed, no sooner than a span of the new thresholds after
+   *  its newest event. */
+  #expiresAt(
+    image: MemoryImage,
+    k: number,
+    from: number,
+    metric: number,
+    changed: Uint8Array,
+  ): number {
+    const saved = image.pairExpires[k]!;
+    const count = image.ringCounts[k]!;
+    if (changed[image.pairMetric[k]!] !== 1 || count === 0) return saved;
+    return Math.max(saved, image.ringTimes[from + count - 1]! + this.#tables[metric]!.spanMs);
   }
 
   #grow(capacity: number): void {

@@ -1,10 +1,20 @@
 import { StoreError } from '../../errors.js';
 import { integerOption } from '../../options.js';
+import type { StateExport, StateImage } from '../../persist/state-image.js';
 import type { StatusEntry, TokenStatus } from '../stats.js';
-import type { Decision, Store, StoreSetup } from '../store.js';
+import type { Decision, Store, StoreMetric, StoreSetup } from '../store.js';
 import { BLOCKING, HAS_ACTIONS, PASSED, type SyncDecisions, TRIPPED } from '../sync-decisions.js';
 import { MemoryCore } from './core.js';
+import {
+  checkMemoryImage,
+  type MemoryImage,
+  type MemoryRestoreReport,
+  memoryImage,
+  sameThresholds,
+} from './memory-image.js';
 import { type MemoryOptions, memoryOptions, type WhenFull } from './memory-options.js';
+
+export type { MemoryRestoreReport } from './memory-image.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -47,6 +57,11 @@ export class MemoryStore implements Store {
   /** `StoreSetup.quota`: whether `incr`'s decisions carry their quota. */
   #quota = false;
   #closed = false;
+  /** The metrics `open` was given, named in an export. */
+  #metrics: readonly StoreMetric[] = [];
+  /** An image `loadState` checked, applied by `open`. */
+  #pending: MemoryImage | undefined;
+  #restoreReport: MemoryRestoreReport | undefined;
 
   /** Throws `ConfigError` (path `MemoryStore.<option>`) for an option it cannot use. */
   constructor(options?: MemoryStoreOptions) {
@@ -107,9 +122,59 @@ export class MemoryStore implements Store {
     if (this.#core !== undefined || this.#closed) {
       throw new StoreError('MemoryStore is already bound to a BanHammer; give each its own store');
     }
-    this.#core = new MemoryCore(setup.metrics, setup.clock, this.#options);
+    const core = new MemoryCore(setup.metrics, setup.clock, this.#options);
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      this.#restoreReport = restore(core, pending, setup.metrics);
+    }
+    this.#core = core;
+    this.#metrics = setup.metrics;
     this.#quota = setup.quota === true;
-    return this.#core;
+    return core;
+  }
+
+  /**
+   * The whole state as a `StateImage` (layout in memory-image.ts): every live pair's token,
+   * metric (by name), ring of timestamps, bucketed rates and per-threshold ban ends (shadow
+   * ones included), with absolute epoch-ms times, and the eviction counters. A copy made
+   * synchronously (linear in the pairs: tens of milliseconds per million), so `release` has
+   * nothing to do. Throws `StoreError` unless the store is open.
+   */
+  exportState(): StateExport {
+    const core = this.core;
+    const takenAt = core.now();
+    const pairs = core.exportPairs();
+    const image = memoryImage(
+      takenAt,
+      this.#metrics,
+      { evictions: core.evictions, expirations: core.expirations, untracked: core.untracked },
+      pairs,
+    );
+    return { image, release: () => {} };
+  }
+
+  /**
+   * Restores an image from `exportState` into this store, which must not be open yet: the
+   * image is checked now (a malformed one is a `SnapshotError` naming the part, and the store
+   * stays empty) and applied when the BanHammer opens the store, once the config's metrics
+   * are known. Metrics are matched by name, so a config that reorders them loads the same;
+   * what `open` dropped or changed is in `restoreReport`. Times are absolute: whatever
+   * expired while the store was down is dropped, and bans end when they would have. Each
+   * pair is re-hashed with the new store's seed. Throws `StoreError` once the store is open.
+   */
+  loadState(image: StateImage): void {
+    if (this.#core !== undefined || this.#closed) {
+      throw new StoreError(
+        'MemoryStore.loadState: the store is already open; load it before the BanHammer opens it',
+      );
+    }
+    this.#pending = checkMemoryImage(image);
+  }
+
+  /** What `open` made of the image given to `loadState`; `undefined` without one. */
+  get restoreReport(): MemoryRestoreReport | undefined {
+    return this.#restoreReport;
   }
 
   async incr(token: string, metric: number): Promise<Decision> {
@@ -197,4 +262,37 @@ export class MemoryStore implements Store {
     this.#core = undefined;
     this.#closed = true;
   }
+}
+
+/** Applies a checked image to a fresh core: the image's metrics matched to the config's by name. */
+function restore(
+  core: MemoryCore,
+  image: MemoryImage,
+  metrics: readonly StoreMetric[],
+): MemoryRestoreReport {
+  const byName = new Map<string, number>();
+  for (const [i, metric] of metrics.entries()) byName.set(metric.name, i);
+  const metricOf = new Int32Array(image.metrics.length);
+  const changed = new Uint8Array(image.metrics.length);
+  const droppedMetrics: string[] = [];
+  const changedMetrics: string[] = [];
+  image.metrics.forEach((saved, m) => {
+    const now = byName.get(saved.name);
+    metricOf[m] = now ?? -1;
+    if (now === undefined) droppedMetrics.push(saved.name);
+    else if (!sameThresholds(saved, metrics[now]!)) {
+      changed[m] = 1;
+      changedMetrics.push(saved.name);
+    }
+  });
+  const counts = core.restorePairs(image, metricOf, changed);
+  return {
+    takenAt: image.takenAt,
+    pairs: counts.pairs,
+    expired: counts.expired,
+    overCap: counts.overCap,
+    droppedMetrics,
+    droppedPairs: counts.dropped,
+    changedMetrics,
+  };
 }

@@ -14,8 +14,10 @@ import { RATE_BUCKETS, RATE_WINDOWS_SECONDS } from '../rates.js';
  * Blocks live in shared typed arrays with a free stack, like the rings.
  */
 
-const WINDOWS = RATE_WINDOWS_SECONDS.length;
-const PER_BLOCK = WINDOWS * RATE_BUCKETS;
+/** Rate windows per block. */
+export const WINDOWS = RATE_WINDOWS_SECONDS.length;
+/** Bucket counts per block. */
+export const PER_BLOCK = WINDOWS * RATE_BUCKETS;
 const BUCKET_MS = RATE_WINDOWS_SECONDS.map((seconds) => (seconds * 1000) / RATE_BUCKETS);
 const INITIAL_BLOCKS = 16;
 
@@ -107,6 +109,38 @@ export class RateBuckets {
       this.#place[epochAt] = target % RATE_BUCKETS;
     }
     this.#until[block] = (this.#epoch[block * WINDOWS]! + 1) * BUCKET_MS[0]!;
+  }
+
+  /**
+   * Copies `block`'s bucket counts (`PER_BLOCK` of them) to `counts[countsAt ..]` and its
+   * windows' newest bucket indices (`WINDOWS`) to `epochs[epochsAt ..]`: all a block is (the
+   * sums, places and end time follow from them), in absolute time, for an export.
+   */
+  exportBlock(
+    block: number,
+    counts: Uint32Array,
+    countsAt: number,
+    epochs: Float64Array,
+    epochsAt: number,
+  ): void {
+    counts.set(this.#counts.subarray(block * PER_BLOCK, (block + 1) * PER_BLOCK), countsAt);
+    epochs.set(this.#epoch.subarray(block * WINDOWS, (block + 1) * WINDOWS), epochsAt);
+  }
+
+  /** A block filled from `exportBlock`'s output (checked by the caller: whole epochs ≥ 0). */
+  importBlock(counts: Uint32Array, countsAt: number, epochs: Float64Array, epochsAt: number) {
+    const block = this.alloc();
+    this.#counts.set(counts.subarray(countsAt, countsAt + PER_BLOCK), block * PER_BLOCK);
+    for (let w = 0; w < WINDOWS; w++) {
+      const epoch = epochs[epochsAt + w]!;
+      let sum = 0;
+      for (let k = 0; k < RATE_BUCKETS; k++) sum += counts[countsAt + w * RATE_BUCKETS + k]!;
+      this.#epoch[block * WINDOWS + w] = epoch;
+      this.#sums[block * WINDOWS + w] = sum;
+      this.#place[block * WINDOWS + w] = epoch % RATE_BUCKETS;
+    }
+    this.#until[block] = (this.#epoch[block * WINDOWS]! + 1) * BUCKET_MS[0]!;
+    return block;
   }
 
   get bytes(): number {

@@ -1,0 +1,439 @@
+import { SnapshotError } from '../../errors.js';
+import { checkArray, checkNumber, checkObject, ImageReader } from '../../persist/image-reader.js';
+import type { StateImage, StateMeta } from '../../persist/state-image.js';
+import { mix32 } from '../../tables/mix.js';
+import type { StoreMetric } from '../store.js';
+import { MAX_TOKENS } from './memory-options.js';
+import { PER_BLOCK, WINDOWS } from './rate-buckets.js';
+
+/*
+ * The memory store's image: its pairs as columns, not its slots as they lie. The slot layout
+ * (record offsets, ring blocks, the index) depends on the hash seed, the metrics' order and
+ * their limits, so an image of it would only load into a store configured exactly alike.
+ * Written by pair instead, with metrics by name and every time absolute, an image loads into
+ * a store whose config reordered, changed or dropped metrics, and a restored store re-hashes
+ * every pair with a seed of its own.
+ *
+ * Arrays (n pairs, in slot order):
+ *   tokenChars   Uint16Array  every token's UTF-16 code units, one after the other
+ *   tokenEnds    Uint32Array  n: where each token ends in tokenChars
+ *   pairSlot     Uint32Array  n: the pair's slot, ascending (below meta.highWater)
+ *   pairFlags    Uint8Array   n: 1 used since the eviction hand passed, 2 not settled since
+ *                             the last clock correction
+ *   pairMetric   Uint32Array  n: the pair's metric, an index into meta.metrics
+ *   pairExpires  Float64Array n: epoch ms when nothing in the pair can matter any more
+ *   ringCounts   Uint32Array  n: events the pair's ring holds
+ *   ringTimes    Float64Array Σ ringCounts: the rings' timestamps, oldest first, pair by pair
+ *   bucketPairs  Uint32Array  b: the pairs with bucketed rates, ascending
+ *   bucketCounts Uint32Array  b × 3 × 60: their buckets (rate-buckets.ts)
+ *   bucketEpochs Float64Array b × 3: each window's newest bucket, as time / bucket width
+ *   banPairs     Uint32Array  k: the pairs ever banned since made, ascending
+ *   banEnds      Float64Array Σ thresholds: their per-threshold ban ends (0: none), epoch ms
+ *   freeSlots    Uint32Array  the free slots below meta.highWater, in free-list order
+ * Meta beside the metrics: highWater (slots ever used), hand and evictionHand (the two clock
+ * hands' slots), clockLatest (the clock guard's latest reading, null before the first), the
+ * counters evictions, expirations and untracked. Keeping the layout of the slots (not of
+ * the index, which is re-hashed) is what makes a restored store evict, sweep and settle the
+ * same pairs at the same times as the saved one.
+ */
+
+export const IMAGE_FORMAT = 'hitwarden.memory-store';
+export const IMAGE_VERSION = 1;
+
+/** The pairs as the core exports and restores them (tokens decoded). */
+export interface MemoryPairs {
+  readonly tokens: readonly string[];
+  readonly pairSlot: Uint32Array;
+  readonly pairFlags: Uint8Array;
+  readonly pairMetric: Uint32Array;
+  readonly pairExpires: Float64Array;
+  readonly ringCounts: Uint32Array;
+  readonly ringTimes: Float64Array;
+  readonly bucketPairs: Uint32Array;
+  readonly bucketCounts: Uint32Array;
+  readonly bucketEpochs: Float64Array;
+  readonly banPairs: Uint32Array;
+  readonly banEnds: Float64Array;
+  readonly freeSlots: Uint32Array;
+  readonly highWater: number;
+  readonly hand: number;
+  readonly evictionHand: number;
+  /** `-Infinity` before the first reading. */
+  readonly clockLatest: number;
+}
+
+/** A checked image, waiting for the store's `open` to learn its metrics. */
+export interface MemoryImage extends MemoryPairs {
+  readonly takenAt: number;
+  readonly metrics: readonly StoreMetric[];
+  readonly evictions: number;
+  readonly expirations: number;
+  readonly untracked: number;
+}
+
+/** What `open` made of a loaded image (`MemoryStore#restoreReport`). */
+export interface MemoryRestoreReport {
+  /** When the image was taken (epoch ms, the saving store's clock). */
+  readonly takenAt: number;
+  /** Pairs restored. */
+  readonly pairs: number;
+  /** Pairs whose state expired while the store was down (not restored). */
+  readonly expired: number;
+  /** Pairs past this store's `maxTokens` (not restored). */
+  readonly overCap: number;
+  /** Metrics of the image that the config no longer has: their pairs were not restored. */
+  readonly droppedMetrics: readonly string[];
+  /** Pairs not restored because their metric was dropped. */
+  readonly droppedPairs: number;
+  /**
+   * Metrics whose thresholds differ from the image's: their events are kept (the newest that
+   * the largest limit needs), their bans by threshold index (a ban at an index the metric no
+   * longer has is dropped).
+   */
+  readonly changedMetrics: readonly string[];
+}
+
+/** The image of `pairs` (tokens encoded), with the store's metrics and counters. */
+export function memoryImage(
+  takenAt: number,
+  metrics: readonly StoreMetric[],
+  counters: { evictions: number; expirations: number; untracked: number },
+  pairs: MemoryPairs,
+): StateImage {
+  const { tokenChars, tokenEnds } = encodeTokens(pairs.tokens);
+  const meta: { [key: string]: StateMeta } = {
+    format: IMAGE_FORMAT,
+    version: IMAGE_VERSION,
+    takenAt,
+    metrics: metrics.map((metric) => ({
+      name: metric.name,
+      thresholds: metric.thresholds.map((t) => ({
+        limit: t.limit,
+        windowSeconds: t.windowSeconds,
+        durationSeconds: t.durationSeconds,
+        shadow: t.shadow === true,
+      })),
+    })),
+    evictions: counters.evictions,
+    expirations: counters.expirations,
+    untracked: counters.untracked,
+    highWater: pairs.highWater,
+    hand: pairs.hand,
+    evictionHand: pairs.evictionHand,
+    clockLatest: Number.isFinite(pairs.clockLatest) ? pairs.clockLatest : null,
+  };
+  return {
+    meta,
+    arrays: {
+      tokenChars,
+      tokenEnds,
+      pairSlot: pairs.pairSlot,
+      pairFlags: pairs.pairFlags,
+      pairMetric: pairs.pairMetric,
+      pairExpires: pairs.pairExpires,
+      ringCounts: pairs.ringCounts,
+      ringTimes: pairs.ringTimes,
+      bucketPairs: pairs.bucketPairs,
+      bucketCounts: pairs.bucketCounts,
+      bucketEpochs: pairs.bucketEpochs,
+      banPairs: pairs.banPairs,
+      banEnds: pairs.banEnds,
+      freeSlots: pairs.freeSlots,
+    },
+  };
+}
+
+/**
+ * Checks every part of an image and decodes its tokens: lengths that agree, times finite,
+ * each ring in time order, whole bucket epochs, no (token, metric) pair twice, thresholds of
+ * the kind a config makes. Throws `SnapshotError` naming the part.
+ */
+export function checkMemoryImage(image: unknown): MemoryImage {
+  const r = new ImageReader(image, IMAGE_FORMAT, IMAGE_VERSION);
+  const whole = { integer: true, min: 0 };
+  const takenAt = r.number('takenAt');
+  const metrics = checkMetrics(r.field('metrics'));
+  const tokenEnds = r.array('tokenEnds', Uint32Array);
+  const n = tokenEnds.length;
+  const tokenChars = r.array('tokenChars', Uint16Array);
+  const highWater = r.number('highWater', { integer: true, min: n, max: MAX_TOKENS });
+  const pairSlot = r.array('pairSlot', Uint32Array, n);
+  const pairFlags = r.array('pairFlags', Uint8Array, n);
+  const freeSlots = r.array('freeSlots', Uint32Array, highWater - n);
+  const hand = r.number('hand', { integer: true, min: 0, max: Math.max(0, highWater - 1) });
+  const evictionHand = r.number('evictionHand', {
+    integer: true,
+    min: 0,
+    max: Math.max(0, highWater - 1),
+  });
+  const latest = r.field('clockLatest');
+  const clockLatest =
+    latest === null ? Number.NEGATIVE_INFINITY : checkNumber('meta.clockLatest', latest);
+  // Every slot below the high water is a pair's or free, once.
+  const used = new Uint8Array(highWater);
+  for (let k = 0; k < n; k++) {
+    const slot = pairSlot[k]!;
+    if (slot >= highWater || (k > 0 && slot <= pairSlot[k - 1]!)) {
+      throw new SnapshotError(
+        'arrays.pairSlot',
+        `must be slots below ${highWater}, ascending (element ${k})`,
+      );
+    }
+    used[slot] = 1;
+    if (pairFlags[k]! > 3)
+      throw new SnapshotError('arrays.pairFlags', `element ${k} is ${pairFlags[k]}`);
+  }
+  for (let j = 0; j < freeSlots.length; j++) {
+    const slot = freeSlots[j]!;
+    if (slot >= highWater || used[slot] === 1) {
+      throw new SnapshotError(
+        'arrays.freeSlots',
+        `element ${j} (${slot}) is not a free slot below ${highWater} met once`,
+      );
+    }
+    used[slot] = 1;
+  }
+  const pairMetric = r.array('pairMetric', Uint32Array, n);
+  const pairExpires = r.array('pairExpires', Float64Array, n);
+  const ringCounts = r.array('ringCounts', Uint32Array, n);
+  let events = 0;
+  for (let k = 0; k < n; k++) {
+    if (pairMetric[k]! >= metrics.length) {
+      throw new SnapshotError(
+        'arrays.pairMetric',
+        `pair ${k} names metric ${pairMetric[k]}, the image has ${metrics.length}`,
+      );
+    }
+    if (!Number.isFinite(pairExpires[k]!)) {
+      throw new SnapshotError('arrays.pairExpires', `pair ${k} expires at ${pairExpires[k]}`);
+    }
+    events += ringCounts[k]!;
+  }
+  const ringTimes = r.array('ringTimes', Float64Array, events);
+  for (let k = 0, at = 0; k < n; k++) {
+    const end = at + ringCounts[k]!;
+    for (let previous = Number.NEGATIVE_INFINITY; at < end; at++) {
+      const t = ringTimes[at]!;
+      if (!Number.isFinite(t) || t < previous) {
+        throw new SnapshotError(
+          'arrays.ringTimes',
+          `pair ${k}'s ring is not finite times in order (at ${at})`,
+        );
+      }
+      previous = t;
+    }
+  }
+  const bucketPairs = ascendingPairs(r.array('bucketPairs', Uint32Array), n, 'arrays.bucketPairs');
+  const bucketCounts = r.array('bucketCounts', Uint32Array, bucketPairs.length * PER_BLOCK);
+  const bucketEpochs = r.array('bucketEpochs', Float64Array, bucketPairs.length * WINDOWS);
+  for (let i = 0; i < bucketEpochs.length; i++) {
+    const epoch = bucketEpochs[i]!;
+    if (!Number.isInteger(epoch) || epoch < 0) {
+      throw new SnapshotError(
+        'arrays.bucketEpochs',
+        `element ${i} is ${epoch}, not a whole number ≥ 0`,
+      );
+    }
+  }
+  const banPairs = ascendingPairs(r.array('banPairs', Uint32Array), n, 'arrays.banPairs');
+  let ends = 0;
+  for (let j = 0; j < banPairs.length; j++)
+    ends += metrics[pairMetric[banPairs[j]!]!]!.thresholds.length;
+  const banEnds = r.array('banEnds', Float64Array, ends);
+  for (let i = 0; i < ends; i++) {
+    if (!(banEnds[i]! >= 0 && Number.isFinite(banEnds[i]!))) {
+      throw new SnapshotError('arrays.banEnds', `element ${i} is ${banEnds[i]}`);
+    }
+  }
+  const tokens = decodeTokens(tokenChars, tokenEnds);
+  checkDistinct(tokenChars, tokenEnds, pairMetric);
+  return {
+    takenAt,
+    metrics,
+    evictions: r.number('evictions', whole),
+    expirations: r.number('expirations', whole),
+    untracked: r.number('untracked', whole),
+    tokens,
+    pairSlot,
+    pairFlags,
+    freeSlots,
+    highWater,
+    hand,
+    evictionHand,
+    clockLatest,
+    pairMetric,
+    pairExpires,
+    ringCounts,
+    ringTimes,
+    bucketPairs,
+    bucketCounts,
+    bucketEpochs,
+    banPairs,
+    banEnds,
+  };
+}
+
+/**
+ * Refuses an image holding a (token, metric) pair twice. Hashes the code units straight from
+ * the column into an open-addressing table of pair numbers: a `Set` of the decoded tokens
+ * took ~0.7 s at a million (each sliced string flattened and hashed), this ~50 ms.
+ */
+function checkDistinct(chars: Uint16Array, ends: Uint32Array, metrics: Uint32Array): void {
+  const n = ends.length;
+  let positions = 16;
+  while (positions < n * 2) positions *= 2;
+  const mask = positions - 1;
+  const table = new Int32Array(positions).fill(-1);
+  const hashes = new Int32Array(n);
+  const startOf = (k: number) => (k === 0 ? 0 : ends[k - 1]!);
+  for (let k = 0; k < n; k++) {
+    const from = startOf(k);
+    const end = ends[k]!;
+    let h = Math.imul(metrics[k]! + 1, 0x9e3779b1);
+    for (let at = from; at < end; at++) h = Math.imul(h ^ chars[at]!, 0x01000193);
+    h = mix32(h ^ (end - from));
+    hashes[k] = h;
+    for (let at = h & mask; ; at = (at + 1) & mask) {
+      const other = table[at]!;
+      if (other === -1) {
+        table[at] = k;
+        break;
+      }
+      if (hashes[other] !== h || metrics[other] !== metrics[k]) continue;
+      const otherFrom = startOf(other);
+      const length = end - from;
+      if (ends[other]! - otherFrom !== length) continue;
+      let same = true;
+      for (let c = 0; c < length && same; c++) same = chars[from + c] === chars[otherFrom + c];
+      if (same) {
+        throw new SnapshotError(
+          'arrays.tokenChars',
+          `pair ${k} repeats pair ${other}'s token and metric`,
+        );
+      }
+    }
+  }
+}
+
+function checkMetrics(value: StateMeta | undefined): StoreMetric[] {
+  const names = new Set<string>();
+  return checkArray('meta.metrics', value).map((item, m) => {
+    const path = `meta.metrics[${m}]`;
+    const metric = checkObject(path, item);
+    if (typeof metric.name !== 'string' || names.has(metric.name)) {
+      throw new SnapshotError(`${path}.name`, 'must be a string no other metric has');
+    }
+    names.add(metric.name);
+    const thresholds = checkArray(`${path}.thresholds`, metric.thresholds).map((t, i) => {
+      const at = `${path}.thresholds[${i}]`;
+      const threshold = checkObject(at, t);
+      if (typeof threshold.shadow !== 'boolean') {
+        throw new SnapshotError(`${at}.shadow`, 'must be a boolean');
+      }
+      return {
+        limit: checkNumber(`${at}.limit`, threshold.limit, {
+          integer: true,
+          min: 0,
+          max: 0xffff_ffff,
+        }),
+        windowSeconds: checkNumber(`${at}.windowSeconds`, threshold.windowSeconds, { min: 0 }),
+        durationSeconds: checkNumber(`${at}.durationSeconds`, threshold.durationSeconds, {
+          min: 0,
+        }),
+        shadow: threshold.shadow,
+      };
+    });
+    if (thresholds.length === 0) {
+      throw new SnapshotError(`${path}.thresholds`, 'must hold at least one threshold');
+    }
+    return { name: metric.name, thresholds };
+  });
+}
+
+function ascendingPairs(pairs: Uint32Array, n: number, path: string): Uint32Array {
+  for (let j = 0; j < pairs.length; j++) {
+    if (pairs[j]! >= n || (j > 0 && pairs[j]! <= pairs[j - 1]!)) {
+      throw new SnapshotError(path, `must be pair numbers below ${n}, ascending (element ${j})`);
+    }
+  }
+  return pairs;
+}
+
+/** Whether two metrics' thresholds are the same (name aside). */
+export function sameThresholds(a: StoreMetric, b: StoreMetric): boolean {
+  return (
+    a.thresholds.length === b.thresholds.length &&
+    a.thresholds.every((t, i) => {
+      const u = b.thresholds[i]!;
+      return (
+        t.limit === u.limit &&
+        t.windowSeconds === u.windowSeconds &&
+        t.durationSeconds === u.durationSeconds &&
+        (t.shadow === true) === (u.shadow === true)
+      );
+    })
+  );
+}
+
+/** Tokens as one column of UTF-16 code units (lossless for any string, lone surrogates too). */
+export function encodeTokens(tokens: readonly string[]): {
+  tokenChars: Uint16Array;
+  tokenEnds: Uint32Array;
+} {
+  let total = 0;
+  for (const token of tokens) total += token.length;
+  const tokenChars = new Uint16Array(total);
+  const tokenEnds = new Uint32Array(tokens.length);
+  let at = 0;
+  for (let k = 0; k < tokens.length; k++) {
+    const token = tokens[k]!;
+    for (let i = 0; i < token.length; i++) tokenChars[at++] = token.charCodeAt(i);
+    tokenEnds[k] = at;
+  }
+  return { tokenChars, tokenEnds };
+}
+
+/** Decoding chunk: `String.fromCharCode.apply` takes its arguments on the stack. */
+const DECODE_CHUNK = 8192;
+
+const UTF16 = new TextDecoder('utf-16le');
+
+export function decodeTokens(tokenChars: Uint16Array, tokenEnds: Uint32Array): string[] {
+  const tokens = new Array<string>(tokenEnds.length);
+  // One decode of the whole column, then a slice per token (a String.fromCharCode per token
+  // is several times slower at a million); only when no code unit is a surrogate, since the
+  // decoder turns a lone one into U+FFFD and a token may hold anything.
+  let whole: string | undefined;
+  if (!tokenChars.some((unit) => unit >= 0xd800 && unit <= 0xdfff)) {
+    whole = UTF16.decode(tokenChars);
+  }
+  let from = 0;
+  for (let k = 0; k < tokenEnds.length; k++) {
+    const end = tokenEnds[k]!;
+    if (end < from || end > tokenChars.length) {
+      throw new SnapshotError(
+        'arrays.tokenEnds',
+        `element ${k} is ${end}, after ${from} and within ${tokenChars.length} needed`,
+      );
+    }
+    if (whole !== undefined) tokens[k] = whole.slice(from, end);
+    else {
+      let token = '';
+      for (let at = from; at < end; at += DECODE_CHUNK) {
+        token += String.fromCharCode.apply(
+          null,
+          tokenChars.subarray(at, Math.min(end, at + DECODE_CHUNK)) as unknown as number[],
+        );
+      }
+      tokens[k] = token;
+    }
+    from = end;
+  }
+  if (from !== tokenChars.length) {
+    throw new SnapshotError(
+      'arrays.tokenChars',
+      `holds ${tokenChars.length} code units, the tokens ${from}`,
+    );
+  }
+  return tokens;
+}
