@@ -23,6 +23,8 @@ interface ServeOptions {
   adminToken?: string;
   demoTraffic?: boolean;
   logLevel: string;
+  state?: string;
+  saveEvery: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -76,6 +78,17 @@ export function registerServe(program: Command): void {
       ),
     )
     .addOption(
+      new Option('--state <dir>', 'save the engines to this folder, restore them at start').env(
+        'HITWARDEN_STATE',
+      ),
+    )
+    .addOption(
+      new Option('--save-every <seconds>', 'with --state: seconds between saves (and at shutdown)')
+        .env('HITWARDEN_SAVE_EVERY')
+        .argParser(integerArgument(1, 86_400))
+        .default(60),
+    )
+    .addOption(
       new Option('--log-level <level>', 'pino log level')
         .env('HITWARDEN_LOG_LEVEL')
         .choices(LOG_LEVELS)
@@ -124,6 +137,10 @@ async function runServe(options: ServeOptions): Promise<void> {
       adminToken: options.adminToken === '' ? undefined : options.adminToken,
       demoTraffic: options.demoTraffic === true,
       logger,
+      state:
+        options.state === undefined || options.state === ''
+          ? undefined
+          : { dir: options.state, saveEverySeconds: options.saveEvery },
     });
   } catch (error) {
     if (error instanceof ConfigError) usage(error.message);

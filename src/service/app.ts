@@ -10,6 +10,7 @@ import type { BansConfig } from '../banhammer/config.js';
 import { FixedWindow } from '../counter/fixed-window.js';
 import { HitCounter } from '../counter/hit-counter.js';
 import { hitwarden } from '../http/fastify.js';
+import { MemoryStore } from '../store/memory/memory-store.js';
 import { RedisStore } from '../store/redis/redis-store.js';
 import type { Store } from '../store/store.js';
 import { IpTracker } from '../tracker/ip-tracker.js';
@@ -22,6 +23,7 @@ import { DemoTraffic, type DemoTrafficOptions } from './demo-traffic.js';
 import { ServiceMetrics } from './metrics.js';
 import { RequestError, sendError } from './replies.js';
 import { SeriesRing } from './series.js';
+import { ServiceState, saveable, serviceCounts } from './state.js';
 import { registerStatic } from './static.js';
 import { SnapshotStream } from './stream.js';
 import { TripsRing } from './trips.js';
@@ -50,6 +52,8 @@ export interface ServiceOptions {
   logger?: FastifyBaseLogger | false | undefined;
   /** Where the dashboard's built files are. @default dist/web */
   webRoot?: string | undefined;
+  /** Save the engines to this folder and restore them at start (see state.ts). */
+  state?: { dir: string; saveEverySeconds: number } | undefined;
 }
 
 export interface Service {
@@ -96,8 +100,34 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     options.store === undefined && options.redis !== undefined
       ? new RedisStore({ url: options.redis })
       : undefined;
-  const store = options.store ?? redis;
+  const logger =
+    options.logger === undefined || options.logger === false ? undefined : options.logger;
+  const state =
+    options.state === undefined ? undefined : new ServiceState(options.state.dir, logger);
+  await state?.open();
+  // With --state on the memory store, the store is made here so that its saved state is
+  // loaded before the BanHammer opens it.
+  const memory =
+    state !== undefined && options.store === undefined && redis === undefined
+      ? new MemoryStore()
+      : undefined;
+  const store = options.store ?? redis ?? memory;
+  if (memory !== undefined) await state!.restore(saveable('store', memory));
   const banHammer = new BanHammer<boolean>(options.bans, store === undefined ? {} : { store });
+  const report = memory?.restoreReport;
+  if (
+    report !== undefined &&
+    (report.droppedMetrics.length > 0 || report.changedMetrics.length > 0)
+  ) {
+    logger?.warn(
+      {
+        dropped: report.droppedMetrics,
+        changed: report.changedMetrics,
+        droppedPairs: report.droppedPairs,
+      },
+      'the saved store had metrics this bans config drops or changes',
+    );
+  }
   const tracker = new IpTracker({ topN: MAX_TOP });
   let trackerRequests = 0;
   tracker.observe({
@@ -126,8 +156,22 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const series = new SeriesRing(counter, routes, SHORT_SPAN_SECONDS, longCounter);
   const trips = new TripsRing();
   const bans = new BansPager(banHammer, clock);
-  const logger =
-    options.logger === undefined || options.logger === false ? undefined : options.logger;
+  if (state !== undefined) {
+    await state.restore(saveable('tracker', tracker));
+    await state.restore(
+      serviceCounts(
+        () => trackerRequests,
+        (requests) => {
+          trackerRequests = requests;
+        },
+      ),
+    );
+    await state.restore(saveable('counter', counter));
+    await state.restore(saveable('long-counter', longCounter));
+    // On Redis the bans live in Redis, and the deny cache is refilled from it.
+    if (memory !== undefined) await state.restore(saveable('deny-cache', banHammer.denyCache));
+    state.saveEvery(options.state!.saveEverySeconds);
+  }
 
   const context: ServiceContext = {
     banHammer,
@@ -137,7 +181,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     series,
     trips,
     bans,
-    store: store === undefined ? 'memory' : 'redis',
+    store: options.store === undefined && redis === undefined ? 'memory' : 'redis',
     demo: options.demoTraffic !== undefined && options.demoTraffic !== false,
     version,
     admin: options.adminToken !== undefined,
@@ -172,6 +216,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       return activeBans.counts;
     },
     streamClients: () => stream.clients,
+    state,
   });
 
   banHammer.on('tripped', (event) => {
@@ -292,6 +337,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     if (ticker !== undefined) clearTimeout(ticker);
     ticker = undefined;
     bans.closeAll();
+    // The last save, after the last request and before the store closes.
+    await state?.close();
     await banHammer.close();
   });
   await app.ready();

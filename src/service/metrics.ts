@@ -4,6 +4,7 @@ import type { HitCounter } from '../counter/hit-counter.js';
 import type { Guard } from '../http/guard.js';
 import type { RedisStore } from '../store/redis/redis-store.js';
 import type { IpTracker } from '../tracker/ip-tracker.js';
+import type { ServiceState } from './state.js';
 
 /*
  * GET /metrics: Prometheus text from prom-client, names in Prometheus style (hitwarden_
@@ -33,6 +34,8 @@ export interface MetricsSources {
   /** Bans in force per metric (a scan, cached by the caller). */
   activeBans: () => Promise<Map<string, number>>;
   streamClients: () => number;
+  /** With `--state`: how each engine was restored, and the saves. */
+  state?: ServiceState | undefined;
 }
 
 export class ServiceMetrics {
@@ -150,6 +153,54 @@ export class ServiceMetrics {
       async collect() {
         const counts = await sources.activeBans();
         for (const metric of banHammer.metrics) this.set({ metric }, counts.get(metric) ?? 0);
+      },
+    });
+    if (sources.state !== undefined) this.#stateMetrics(registry, sources.state);
+  }
+
+  /** With `--state`: how each engine started, and the saves since. */
+  #stateMetrics(registry: Registry, state: ServiceState): void {
+    new Gauge({
+      name: 'hitwarden_state_restored',
+      help: 'How each engine started: 1 for its "from" (current: its saved file; previous: the file was refused and its previous generation loaded; none: started empty).',
+      labelNames: ['engine', 'from'],
+      registers: [registry],
+      collect() {
+        for (const restored of state.restored) {
+          for (const from of ['current', 'previous', 'none'] as const) {
+            this.set({ engine: restored.engine, from }, restored.from === from ? 1 : 0);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'hitwarden_state_files_refused',
+      help: 'Saved state files refused at start (truncated, corrupt, wrong version or kind), by engine: look at the log.',
+      labelNames: ['engine'],
+      registers: [registry],
+      collect() {
+        for (const restored of state.restored)
+          this.set({ engine: restored.engine }, restored.refused.length);
+      },
+    });
+    totalOf(
+      registry,
+      'hitwarden_state_saves_total',
+      'State saves run (periodic and at shutdown).',
+      () => state.saves,
+    );
+    totalOf(
+      registry,
+      'hitwarden_state_save_failures_total',
+      'State saves in which an engine could not be saved (the last good file stays).',
+      () => state.failedSaves,
+    );
+    new Gauge({
+      name: 'hitwarden_state_last_save_seconds',
+      help: 'How long the last state save took.',
+      registers: [registry],
+      collect() {
+        this.set((state.lastSave?.ms ?? 0) / 1000);
       },
     });
   }
