@@ -25,6 +25,8 @@ interface ServeOptions {
   logLevel: string;
   state?: string;
   saveEvery: number;
+  rollover?: string;
+  tz?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -89,6 +91,17 @@ export function registerServe(program: Command): void {
         .default(60),
     )
     .addOption(
+      new Option(
+        '--rollover <HH:MM>',
+        'with --state: when the tracker starts a new day (default 00:00)',
+      ).env('HITWARDEN_ROLLOVER'),
+    )
+    .addOption(
+      new Option('--tz <zone>', 'with --state: the time zone of --rollover (default UTC)').env(
+        'HITWARDEN_TZ',
+      ),
+    )
+    .addOption(
       new Option('--log-level <level>', 'pino log level')
         .env('HITWARDEN_LOG_LEVEL')
         .choices(LOG_LEVELS)
@@ -118,6 +131,10 @@ async function loadService(): Promise<typeof import('../service/app.js').createS
 }
 
 async function runServe(options: ServeOptions): Promise<void> {
+  const stateless = options.state === undefined || options.state === '';
+  if (stateless && (options.rollover !== undefined || options.tz !== undefined)) {
+    usage('--rollover and --tz need --state: the days are kept in its folder');
+  }
   const file = options.bans ?? EXAMPLE_BANS_FILE;
   let bans: ReturnType<typeof loadBansFile>;
   try {
@@ -141,6 +158,7 @@ async function runServe(options: ServeOptions): Promise<void> {
         options.state === undefined || options.state === ''
           ? undefined
           : { dir: options.state, saveEverySeconds: options.saveEvery },
+      rollover: { time: options.rollover ?? '00:00', zone: options.tz ?? 'UTC' },
     });
   } catch (error) {
     if (error instanceof ConfigError) usage(error.message);

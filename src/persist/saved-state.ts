@@ -38,6 +38,29 @@ export async function saveState(
   options: SaveOptions = {},
 ): Promise<void> {
   const encoded = await encodeState(kind, image, options.createdAt ?? Date.now());
+  await replaceFile(
+    file,
+    async (handle) => {
+      await writeAll(handle, encoded.header);
+      for (const part of encoded.parts) await writeAll(handle, part);
+    },
+    options.keepPrevious !== false,
+  );
+}
+
+type FileHandle = Awaited<ReturnType<typeof open>>;
+
+/**
+ * Replaces `file` with what `write` writes, so that a crash at any instant leaves the old
+ * file or the new one, whole: a temporary file in the same folder, fsynced, renamed over the
+ * target, the folder fsynced; with `keepPrevious`, the old file stays as `<file>.1`. Throws
+ * `StateFileError` (`io`) with the last good file untouched.
+ */
+export async function replaceFile(
+  file: string,
+  write: (handle: FileHandle) => Promise<void>,
+  keepPrevious: boolean,
+): Promise<void> {
   const folder = dirname(file);
   await removeStaleTemporaries(folder, basename(file));
   const temporary = join(folder, `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
@@ -46,15 +69,12 @@ export async function saveState(
       file,
       'io',
       `save failed (${step}: ${(error as NodeJS.ErrnoException).code ?? String(error)}); the last good file is untouched`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  let handle: FileHandle | undefined;
   try {
     handle = await open(temporary, 'wx', 0o600);
-    await writeAll(handle, encoded.header);
-    for (const part of encoded.parts) await writeAll(handle, part);
+    await write(handle);
     await handle.sync();
     await handle.close();
     handle = undefined;
@@ -64,7 +84,7 @@ export async function saveState(
     throw fail('writing', error);
   }
   try {
-    if (options.keepPrevious !== false) await keepPrevious(file);
+    if (keepPrevious) await keepPreviousOf(file);
     await rename(temporary, file);
     await syncFolder(folder);
   } catch (error) {
@@ -74,7 +94,7 @@ export async function saveState(
 }
 
 /** Removes the temporary files of saves that died half-way (a process killed mid-write):
- *  those of processes no longer running. */
+ *  those of processes no longer running, and this one's own from a failed save. */
 async function removeStaleTemporaries(folder: string, base: string): Promise<void> {
   let names: string[];
   try {
@@ -100,6 +120,7 @@ function running(pid: number): boolean {
   }
 }
 
+/** Writes all of `bytes`, a slice per call (each done off the event loop by libuv). */
 async function writeAll(
   handle: Awaited<ReturnType<typeof open>>,
   bytes: Uint8Array,
@@ -112,7 +133,7 @@ async function writeAll(
 }
 
 /** `<file>.1` becomes what `file` is now, atomically: a hard link to it, renamed into place. */
-async function keepPrevious(file: string): Promise<void> {
+async function keepPreviousOf(file: string): Promise<void> {
   const staged = `${previousOf(file)}.${process.pid}.tmp`;
   await unlink(staged).catch(() => {});
   try {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { BanHammer } from '../banhammer/ban-hammer.js';
+import { ConfigError } from '../errors.js';
 import type { TokenStatus } from '../store/stats.js';
 import type { ServiceContext } from './context.js';
 import { integerParam, RequestError, tokenParam } from './replies.js';
@@ -74,9 +75,27 @@ export async function statusBody(
   return { token, banned: !verdict.allowed, retry_after_ms: verdict.retryAfterMs, metrics };
 }
 
+/** `/api/top?day=YYYY-MM-DD`: a day kept at a rollover (--state only). */
+async function keptDay(ctx: ServiceContext, day: unknown): Promise<unknown> {
+  if (typeof day !== 'string') throw new RequestError('bad_request', 'day must be given once');
+  if (ctx.days === undefined) {
+    throw new RequestError('not_found', 'days are kept only when the service runs with --state');
+  }
+  let kept: unknown;
+  try {
+    kept = await ctx.days.read(day);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new RequestError('bad_request', error.message);
+    throw error;
+  }
+  if (kept === undefined) throw new RequestError('not_found', `no day ${day} kept`);
+  return kept;
+}
+
 export function registerApi(app: FastifyInstance, ctx: ServiceContext): void {
   app.get('/api/top', async (request) => {
     const query = request.query as Record<string, unknown>;
+    if (query.day !== undefined) return keptDay(ctx, query.day);
     return topBody(ctx, integerParam('n', query.n, 1, MAX_TOP, 100));
   });
 

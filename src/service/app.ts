@@ -18,6 +18,7 @@ import { registerAdmin } from './admin.js';
 import { MAX_TOP, registerApi } from './api.js';
 import { BansPager } from './bans-pages.js';
 import { type ServiceContext, tokenRule } from './context.js';
+import { DaysKept, dailyRollover } from './days.js';
 import { registerDemoRoutes } from './demo-routes.js';
 import { DemoTraffic, type DemoTrafficOptions } from './demo-traffic.js';
 import { ServiceMetrics } from './metrics.js';
@@ -54,6 +55,9 @@ export interface ServiceOptions {
   webRoot?: string | undefined;
   /** Save the engines to this folder and restore them at start (see state.ts). */
   state?: { dir: string; saveEverySeconds: number } | undefined;
+  /** With `state`: the tracker's daily rollover, at `time` (HH:MM) in `zone`, each closing
+   *  day's top list kept in DIR/days (see days.ts). @default { time: '00:00', zone: 'UTC' } */
+  rollover?: { time: string; zone: string } | undefined;
 }
 
 export interface Service {
@@ -128,7 +132,22 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       'the saved store had metrics this bans config drops or changes',
     );
   }
-  const tracker = new IpTracker({ topN: MAX_TOP });
+  const rollover =
+    state === undefined
+      ? undefined
+      : dailyRollover(options.rollover?.time ?? '00:00', options.rollover?.zone ?? 'UTC', clock());
+  const days = rollover === undefined ? undefined : new DaysKept(state!.dir, rollover.zoneMinutes);
+  const tracker = new IpTracker({
+    topN: MAX_TOP,
+    ...(rollover === undefined
+      ? {}
+      : {
+          rollover: {
+            periodSeconds: rollover.periodSeconds,
+            offsetSeconds: rollover.offsetSeconds,
+          },
+        }),
+  });
   let trackerRequests = 0;
   tracker.observe({
     countedV4: () => {
@@ -189,6 +208,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     routes,
     trackerRequests: () => trackerRequests,
     tokenOf: tokenRule(),
+    days,
   };
 
   let activeBans: { at: number; counts: Promise<Map<string, number>> } | undefined;
@@ -317,6 +337,12 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       () => {
         series.sample(clock());
         stream.tick().catch((error: unknown) => logger?.warn({ err: error }, 'stream tick'));
+        days
+          ?.record(tracker.previous)
+          .then((day) => {
+            if (day !== undefined) logger?.info({ day }, 'day kept');
+          })
+          .catch((error: unknown) => logger?.error({ err: error }, 'could not keep the day'));
         schedule();
       },
       1020 - (clock() % 1000),

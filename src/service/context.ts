@@ -3,6 +3,7 @@ import type { HitCounter } from '../counter/hit-counter.js';
 import { ClientAddress } from '../http/client-address.js';
 import type { IpTracker } from '../tracker/ip-tracker.js';
 import type { BansPager } from './bans-pages.js';
+import type { DaysKept } from './days.js';
 import type { SeriesRing } from './series.js';
 import type { TripsRing } from './trips.js';
 
@@ -33,6 +34,8 @@ export interface ServiceContext {
   trackerRequests(): number;
   /** The client token of an address, as the guard makes it (an IPv6 /64 prefix). */
   tokenOf(address: string): string;
+  /** With --state: the days kept (`/api/top?day=`). */
+  readonly days: DaysKept | undefined;
 }
 
 /** The address → token rule of the guard, for the top list's `banned`. */
