@@ -4,6 +4,7 @@
 //   node --import tsx bench/banhammer/store-state.ts [pairs=1000000] [path/to/src]
 //
 // Prints one JSON line: the fill, `exportState()` (a synchronous copy), the image's bytes,
+// `exportStateInSlices()` beside a loop of one decision per macrotask (its longest wait),
 // `loadState()` (the checks) and the open that applies it (a BanHammer constructed over the
 // loaded store), and a check that the restored store answers like the saved one.
 
@@ -38,6 +39,30 @@ let bytes = 0;
 for (const array of Object.values(exported.image.arrays) as ArrayBufferView[])
   bytes += array.byteLength;
 
+// The same export a range of slots per macrotask, beside a loop of one incr per macrotask:
+// the longest wait between two of its turns is the longest slice.
+let longestGap = 0;
+let turns = 0;
+let slicing = true;
+const loop = new Promise<void>((done) => {
+  let last = performance.now();
+  const turn = () => {
+    const now = performance.now();
+    longestGap = Math.max(longestGap, now - last);
+    hammer.incr(tokens[N - 1 - (turns++ % 997)]!, 'login');
+    last = performance.now();
+    if (slicing) setImmediate(turn);
+    else done();
+  };
+  setImmediate(turn);
+});
+start = performance.now();
+const sliced = await store.exportStateInSlices();
+const slicedMs = performance.now() - start;
+slicing = false;
+await loop;
+sliced.release();
+
 const restored = new MemoryStore({ maxTokens: N });
 start = performance.now();
 restored.loadState(exported.image);
@@ -46,7 +71,7 @@ start = performance.now();
 const hammer2 = new BanHammer(bans, { store: restored, clock });
 const openMs = performance.now() - start;
 let same = restored.size === store.size;
-for (let i = 0; i < N; i += Math.floor(N / 1000)) {
+for (let i = 0; i < N - 1000; i += Math.floor(N / 1000)) {
   const a = await hammer.status(tokens[i]!, 'login');
   const b = await hammer2.status(tokens[i]!, 'login');
   same &&= JSON.stringify(a) === JSON.stringify(b);
@@ -57,6 +82,9 @@ console.log(
     fillMs: Math.round(fillMs),
     exportMs: Math.round(exportMs),
     imageBytes: bytes,
+    inSlicesMs: Math.round(slicedMs),
+    inSlicesLongestGapMs: +longestGap.toFixed(3),
+    inSlicesTurns: turns,
     metaBytes: JSON.stringify(exported.image.meta).length,
     loadStateMs: Math.round(loadMs),
     openApplyMs: Math.round(openMs),

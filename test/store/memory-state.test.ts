@@ -223,6 +223,91 @@ describe('MemoryStore exportState / loadState', () => {
     );
   });
 
+  it('exportStateInSlices: alone, the same image as exportState', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(op, { maxLength: 40 }),
+        fc.integer({ min: 1, max: 5 }),
+        async (before, slice) => {
+          const clock = new ManualClock(Date.parse('2026-12-02T12:00:00Z'));
+          const first = make(clock);
+          await play(first.hammer, clock, before);
+          const sliced = await first.store.exportStateInSlices(slice);
+          expect(sliced.image).toEqual(first.store.exportState().image);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('exportStateInSlices under traffic: a valid image; pairs untouched meanwhile come back as they are', async () => {
+    const during = fc.array(
+      fc.oneof(
+        fc.record({
+          op: fc.constant('incr' as const),
+          token: fc.constantFrom('x', 'y', 'z', 'w'),
+          metric: fc.constantFrom(...metrics),
+          count: fc.integer({ min: 1, max: 8 }),
+        }),
+        fc.record({
+          op: fc.constant('reset' as const),
+          token: fc.constantFrom('x', 'y', 'z', 'w'),
+          metric: fc.constantFrom(...metrics),
+        }),
+        fc.record({ op: fc.constant('wait' as const), seconds: fc.integer({ min: 1, max: 900 }) }),
+      ),
+      { maxLength: 20 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(op, { maxLength: 40 }),
+        fc.array(fc.constantFrom('x', 'y', 'z', 'w'), { maxLength: 6 }),
+        during,
+        fc.integer({ min: 1, max: 4 }),
+        // At least 8: the 7 tokens banned on login never fill the table (a ban would throw).
+        fc.integer({ min: 8, max: 16 }),
+        async (before, early, meanwhile, slice, maxTokens) => {
+          const clock = new ManualClock(Date.parse('2026-12-02T12:00:00Z'));
+          const first = make(clock, bans, { maxTokens });
+          await play(first.hammer, clock, before);
+          for (const token of early) await first.hammer.decide(token, 'login');
+          const pending = first.store.exportStateInSlices(slice);
+          let done = false;
+          void pending.then(() => {
+            done = true;
+          });
+          const touched = new Set<string>();
+          // Traffic between the slices, until the export is over (the image is compared with
+          // the store as it is then).
+          for (const step of meanwhile) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            if (done) break;
+            if (step.op !== 'wait') touched.add(step.token);
+            await play(first.hammer, clock, [step]);
+          }
+          const { image } = await pending;
+          const store = new MemoryStore({ maxTokens });
+          store.loadState(structuredClone(image));
+          const hammer = new BanHammer(bans, {
+            store,
+            clock: new ManualClock(clock.now()).now,
+            quota: true,
+          });
+          // New pairs made meanwhile may have evicted untouched ones: only those still held.
+          for (const token of tokens) {
+            if (touched.has(token)) continue;
+            for (const metric of metrics) {
+              const live = await first.hammer.status(token, metric);
+              expect(await hammer.status(token, metric)).toEqual(live);
+            }
+          }
+          expect(store.size).toBeLessThanOrEqual(first.store.size + touched.size * 2);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it('busy tokens (bucketed rates) round-trip', async () => {
     const clock = new ManualClock(1_000_000_000);
     const first = make(clock);

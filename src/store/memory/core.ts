@@ -16,7 +16,7 @@ import {
   TRIPPED,
   UNTRACKED,
 } from '../sync-decisions.js';
-import type { MemoryImage, MemoryPairs } from './memory-image.js';
+import { type MemoryImage, type MemoryPairs, PairColumns } from './memory-image.js';
 import { memoryOptions, type WhenFull } from './memory-options.js';
 import { PER_BLOCK, RateBuckets, WINDOWS } from './rate-buckets.js';
 import { RingPool } from './ring-pool.js';
@@ -145,6 +145,9 @@ const REFERENCED = 2;
  *  clock correction". */
 const PAIR_REFERENCED = 1;
 const PAIR_UNSETTLED = 2;
+/** Scratch for `exportSlots`: one block of rate buckets. */
+const EXPORT_COUNTS = new Uint32Array(PER_BLOCK);
+const EXPORT_EPOCHS = new Float64Array(WINDOWS);
 
 /** The options of `MemoryStore` that the core uses (read by `memoryOptions`). */
 export interface MemoryCoreOptions {
@@ -260,6 +263,10 @@ export class MemoryCore implements SyncDecisions {
   #oldIndex: SharedInt32Array | null = null;
   /** Old positions below this have moved to `#index`. */
   #oldCursor = 0;
+  /** While `exportStateInSlices` walks the slots: 1 for each slot freed or settled (after a
+   *  clock correction) since it began — changes no request of the pair's own made — so the
+   *  export reads those slots again at its end. */
+  #dropWatch: Uint8Array | null = null;
 
   constructor(metrics: readonly StoreMetric[], clock: Clock, given?: MemoryCoreOptions) {
     const options = memoryOptions(given);
@@ -821,6 +828,8 @@ export class MemoryCore implements SyncDecisions {
     const rec = slot << REC_SHIFT_I32;
     const frec = slot << REC_SHIFT_F64;
     i32[rec + I_SETTLED] = this.#clock.corrections;
+    const watch = this.#dropWatch;
+    if (watch !== null) watch[slot] = 1;
     const table = this.#tables[i32[rec + I_METRIC]!]!;
     const cls = i32[rec + I_RING_CLASS]!;
     const ring = cls === 0 ? f64 : this.#rings.data[cls]!;
@@ -1071,6 +1080,8 @@ export class MemoryCore implements SyncDecisions {
   #drop(slot: number): void {
     const i32 = this.#i32;
     const rec = slot << REC_SHIFT_I32;
+    const watch = this.#dropWatch;
+    if (watch !== null) watch[slot] = 1;
     this.#indexRemove(slot);
     const cls = i32[rec + I_RING_CLASS]!;
     if (cls > 0) this.#rings.free(cls, i32[rec + I_RING_BLOCK]!);
@@ -1157,107 +1168,185 @@ export class MemoryCore implements SyncDecisions {
   }
 
   /**
-   * Every pair as columns (memory-image.ts has the layout), for `MemoryStore#exportState`: a
-   * copy, in slot order, with each pair's slot, the free slots in list order, both hands and
-   * the clock's latest reading, so a restored core evicts, sweeps and settles exactly as this
-   * one would. Reads only (a pair not yet settled after a clock correction is marked so, not
-   * settled); allocates, and takes time linear in the slots (not a hot path).
+   * Appends the pairs of slots `from` up to `to` (at most the high water) to `out`, as columns
+   * (memory-image.ts has the layout), in slot order; returns the slot to go on from. Reads
+   * only: a pair not yet settled after a clock correction is marked so, not settled. With
+   * `finishExport` this is `MemoryStore#exportState` (all slots at once) and
+   * `exportStateInSlices` (a range per macrotask). Allocates; not a hot path.
    */
-  exportPairs(): MemoryPairs {
+  /** Starts noting the slots freed from now on (for an export over several macrotasks);
+   *  false when another such export is running. */
+  watchDrops(): boolean {
+    if (this.#dropWatch !== null) return false;
+    this.#dropWatch = new Uint8Array(this.#capacity);
+    return true;
+  }
+
+  /** Stops noting freed slots (an export over several macrotasks ended or failed). */
+  unwatchDrops(): void {
+    this.#dropWatch = null;
+  }
+
+  exportSlots(from: number, to: number, out: PairColumns): number {
     const i32 = this.#i32;
     const f64 = this.#f64;
-    const highWater = this.#highWater;
+    const end = Math.min(to, this.#highWater);
     const corrections = this.#clock.corrections;
-    let events = 0;
-    let buckets = 0;
-    let banned = 0;
-    let ends = 0;
-    const n = this.#size;
-    for (let slot = 0; slot < highWater; slot++) {
-      const rec = slot << REC_SHIFT_I32;
-      if ((i32[rec + I_FLAGS]! & IN_USE) === 0) continue;
-      events += i32[rec + I_RING_COUNT]!;
-      if (i32[rec + I_BUCKET] !== NONE) buckets++;
-      if (i32[rec + I_BANS] !== NONE) {
-        banned++;
-        ends += this.#tables[i32[rec + I_METRIC]!]!.limits.length;
-      }
-    }
-    const tokens = new Array<string>(n);
-    const pairs = {
-      tokens,
-      pairSlot: new Uint32Array(n),
-      pairFlags: new Uint8Array(n),
-      pairMetric: new Uint32Array(n),
-      pairExpires: new Float64Array(n),
-      ringCounts: new Uint32Array(n),
-      ringTimes: new Float64Array(events),
-      bucketPairs: new Uint32Array(buckets),
-      bucketCounts: new Uint32Array(buckets * PER_BLOCK),
-      bucketEpochs: new Float64Array(buckets * WINDOWS),
-      banPairs: new Uint32Array(banned),
-      banEnds: new Float64Array(ends),
-      freeSlots: new Uint32Array(highWater - n),
-      highWater,
-      hand: this.#hand,
-      evictionHand: this.#evictionHand,
-      clockLatest: this.#clock.latest,
-    };
-    let k = 0;
-    let event = 0;
-    let bucket = 0;
-    let ban = 0;
-    let end = 0;
-    for (let slot = 0; slot < highWater; slot++) {
+    for (let slot = from; slot < end; slot++) {
       const rec = slot << REC_SHIFT_I32;
       const flags = i32[rec + I_FLAGS]!;
       if ((flags & IN_USE) === 0) continue;
+      const k = out.pairSlot.length;
       const metric = i32[rec + I_METRIC]!;
-      tokens[k] = this.#tokenAt(slot)!;
-      pairs.pairSlot[k] = slot;
-      pairs.pairFlags[k] =
+      out.pushToken(this.#tokenAt(slot)!);
+      out.pairSlot.push(slot);
+      out.pairFlags.push(
         ((flags & REFERENCED) !== 0 ? PAIR_REFERENCED : 0) |
-        (i32[rec + I_SETTLED] !== corrections ? PAIR_UNSETTLED : 0);
-      pairs.pairMetric[k] = metric;
-      pairs.pairExpires[k] = f64[(slot << REC_SHIFT_F64) + F_EXPIRES_AT]!;
+          (i32[rec + I_SETTLED] !== corrections ? PAIR_UNSETTLED : 0),
+      );
+      out.pairMetric.push(metric);
+      out.pairExpires.push(f64[(slot << REC_SHIFT_F64) + F_EXPIRES_AT]!);
       const count = i32[rec + I_RING_COUNT]!;
-      pairs.ringCounts[k] = count;
+      out.ringCounts.push(count);
       const cls = i32[rec + I_RING_CLASS]!;
       const oldest = i32[rec + I_RING_NEXT]! - count;
-      for (let e = 0; e < count; e++)
-        pairs.ringTimes[event++] = this.#ringAt(slot, cls, oldest + e);
+      for (let e = 0; e < count; e++) out.ringTimes.push(this.#ringAt(slot, cls, oldest + e));
       const block = i32[rec + I_BUCKET]!;
       if (block !== NONE) {
-        pairs.bucketPairs[bucket] = k;
-        this.#buckets.exportBlock(
-          block,
-          pairs.bucketCounts,
-          bucket * PER_BLOCK,
-          pairs.bucketEpochs,
-          bucket * WINDOWS,
-        );
-        bucket++;
+        out.bucketPairs.push(k);
+        this.#buckets.exportBlock(block, EXPORT_COUNTS, 0, EXPORT_EPOCHS, 0);
+        for (let c = 0; c < PER_BLOCK; c++) out.bucketCounts.push(EXPORT_COUNTS[c]!);
+        for (let w = 0; w < WINDOWS; w++) out.bucketEpochs.push(EXPORT_EPOCHS[w]!);
       }
       const bans = i32[rec + I_BANS]!;
       if (bans !== NONE) {
         const table = this.#tables[metric]!;
-        pairs.banPairs[ban++] = k;
+        out.banPairs.push(k);
         const data = this.#bans.data[table.banClass]!;
         for (let t = 0; t < table.limits.length; t++) {
-          pairs.banEnds[end++] = data[(bans << table.banClass) + t]!;
+          out.banEnds.push(data[(bans << table.banClass) + t]!);
         }
       }
-      k++;
     }
-    let free = 0;
+    return end;
+  }
+
+  /**
+   * The columns of `out` with the layout as it is now: the free slots (the free list in its
+   * order, less any slot `out` holds a pair of, then every other slot below the high water
+   * that `out` does not hold: a pair made after the walk passed its slot is not in the image,
+   * so its slot is free there), both hands and the clock's latest reading. With every slot
+   * exported in one go this is the store exactly; over several macrotasks, each pair as it was
+   * when its slot was read, and the rest as at the end.
+   */
+  finishExport(given: PairColumns, corrections: number, watched: boolean): MemoryPairs {
+    const i32 = this.#i32;
+    const highWater = this.#highWater;
+    const watch = watched ? this.#dropWatch : null;
+    if (watched) this.#dropWatch = null;
+    // Most walks see no slot freed or settled behind them: then the columns stand as read.
+    const out = watch === null || watch.indexOf(1) === -1 ? given : this.#withRereads(given, watch);
+    const held = new Uint8Array(highWater);
+    const pairs = out.pairSlot.length;
+    for (let k = 0; k < pairs; k++) held[out.pairSlot.at(k)] = 1;
+    const free = new Uint32Array(highWater - pairs);
+    let f = 0;
     for (
       let slot = this.#freeHead;
       slot !== NONE;
       slot = i32[(slot << REC_SHIFT_I32) + I_NEXT_FREE]!
     ) {
-      pairs.freeSlots[free++] = slot;
+      if (held[slot] === 0) {
+        held[slot] = 1;
+        free[f++] = slot;
+      }
     }
-    return pairs;
+    for (let slot = 0; slot < highWater; slot++) if (held[slot] === 0) free[f++] = slot;
+    const pairFlags = out.pairFlags.done();
+    // A clock corrected during the walk: every pair read before it may need settling.
+    if (corrections !== this.#clock.corrections) {
+      for (let k = 0; k < pairFlags.length; k++) pairFlags[k]! |= PAIR_UNSETTLED;
+    }
+    return {
+      tokenChars: out.tokenChars.done(),
+      tokenEnds: out.tokenEnds.done(),
+      pairSlot: out.pairSlot.done(),
+      pairFlags,
+      pairMetric: out.pairMetric.done(),
+      pairExpires: out.pairExpires.done(),
+      ringCounts: out.ringCounts.done(),
+      ringTimes: out.ringTimes.done(),
+      bucketPairs: out.bucketPairs.done(),
+      bucketCounts: out.bucketCounts.done(),
+      bucketEpochs: out.bucketEpochs.done(),
+      banPairs: out.banPairs.done(),
+      banEnds: out.banEnds.done(),
+      freeSlots: free,
+      highWater,
+      hand: this.#hand,
+      evictionHand: this.#evictionHand,
+      clockLatest: this.#clock.latest,
+    };
+  }
+
+  /** `given` with the slots freed or settled after they were read (`#dropWatch`) read anew. */
+  #withRereads(given: PairColumns, watch: Uint8Array): PairColumns {
+    const out = new PairColumns();
+    // Slots freed or settled since the walk began are read again, as they are now, in their
+    // place in slot order (their earlier reading is dropped).
+    let next = 0;
+    const reread = (upTo: number) => {
+      for (; next < upTo; next++) if (watch[next] === 1) this.exportSlots(next, next + 1, out);
+    };
+    let event = 0;
+    let bucket = 0;
+    let ban = 0;
+    let end = 0;
+    for (let k = 0; k < given.pairSlot.length; k++) {
+      const count = given.ringCounts.at(k);
+      const from = event;
+      event += count;
+      const hasBucket = bucket < given.bucketPairs.length && given.bucketPairs.at(bucket) === k;
+      const bucketAt = bucket;
+      if (hasBucket) bucket++;
+      const hasBans = ban < given.banPairs.length && given.banPairs.at(ban) === k;
+      const endsAt = end;
+      const metric = given.pairMetric.at(k);
+      const thresholds = this.#tables[metric]!.limits.length;
+      if (hasBans) {
+        ban++;
+        end += thresholds;
+      }
+      const slot = given.pairSlot.at(k);
+      reread(slot + 1);
+      if (watch[slot] === 1) continue;
+      const j = out.pairSlot.length;
+      for (let c = k === 0 ? 0 : given.tokenEnds.at(k - 1); c < given.tokenEnds.at(k); c++) {
+        out.tokenChars.push(given.tokenChars.at(c));
+      }
+      out.tokenEnds.push(out.tokenChars.length);
+      out.pairSlot.push(slot);
+      out.pairFlags.push(given.pairFlags.at(k));
+      out.pairMetric.push(metric);
+      out.pairExpires.push(given.pairExpires.at(k));
+      out.ringCounts.push(count);
+      for (let e = from; e < from + count; e++) out.ringTimes.push(given.ringTimes.at(e));
+      if (hasBucket) {
+        out.bucketPairs.push(j);
+        for (let c = 0; c < PER_BLOCK; c++) {
+          out.bucketCounts.push(given.bucketCounts.at(bucketAt * PER_BLOCK + c));
+        }
+        for (let w = 0; w < WINDOWS; w++) {
+          out.bucketEpochs.push(given.bucketEpochs.at(bucketAt * WINDOWS + w));
+        }
+      }
+      if (hasBans) {
+        out.banPairs.push(j);
+        for (let t = 0; t < thresholds; t++) out.banEnds.push(given.banEnds.at(endsAt + t));
+      }
+    }
+    reread(watch.length);
+    return out;
   }
 
   /**
@@ -1440,5 +1529,10 @@ export class MemoryCore implements SyncDecisions {
     this.#i32 = new Int32Array(buffer);
     this.#f64 = new Float64Array(buffer);
     this.#capacity = capacity;
+    const watch = this.#dropWatch;
+    if (watch !== null) {
+      this.#dropWatch = new Uint8Array(capacity);
+      this.#dropWatch.set(watch);
+    }
   }
 }

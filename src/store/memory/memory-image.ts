@@ -40,9 +40,14 @@ import { PER_BLOCK, WINDOWS } from './rate-buckets.js';
 export const IMAGE_FORMAT = 'hitwarden.memory-store';
 export const IMAGE_VERSION = 1;
 
-/** The pairs as the core exports and restores them (tokens decoded). */
-export interface MemoryPairs {
-  readonly tokens: readonly string[];
+/** The pairs as the core exports them (tokens as UTF-16 columns). */
+export interface MemoryPairs extends PairTables {
+  readonly tokenChars: Uint16Array;
+  readonly tokenEnds: Uint32Array;
+}
+
+/** The columns and layout an export and a checked image share. */
+export interface PairTables {
   readonly pairSlot: Uint32Array;
   readonly pairFlags: Uint8Array;
   readonly pairMetric: Uint32Array;
@@ -62,8 +67,65 @@ export interface MemoryPairs {
   readonly clockLatest: number;
 }
 
+type ColumnArray = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+
+/** A typed array that an export appends to, doubling as it fills. */
+export class Column<T extends ColumnArray> {
+  length = 0;
+  #data: T;
+  readonly #make: (length: number) => T;
+
+  constructor(make: (length: number) => T) {
+    this.#make = make;
+    this.#data = make(1024);
+  }
+
+  push(value: number): void {
+    if (this.length === this.#data.length) {
+      const bigger = this.#make(this.#data.length * 2);
+      bigger.set(this.#data as never);
+      this.#data = bigger;
+    }
+    this.#data[this.length++] = value;
+  }
+
+  at(i: number): number {
+    return this.#data[i]!;
+  }
+
+  /** What was appended: a view, not a copy (the column is not used after). */
+  done(): T {
+    return this.#data.subarray(0, this.length) as T;
+  }
+}
+
+/** The columns of `MemoryPairs` while an export collects them (`MemoryCore#exportSlots`). */
+export class PairColumns {
+  readonly tokenChars = new Column((n) => new Uint16Array(n));
+  readonly tokenEnds = new Column((n) => new Uint32Array(n));
+  readonly pairSlot = new Column((n) => new Uint32Array(n));
+  readonly pairFlags = new Column((n) => new Uint8Array(n));
+  readonly pairMetric = new Column((n) => new Uint32Array(n));
+  readonly pairExpires = new Column((n) => new Float64Array(n));
+  readonly ringCounts = new Column((n) => new Uint32Array(n));
+  readonly ringTimes = new Column((n) => new Float64Array(n));
+  readonly bucketPairs = new Column((n) => new Uint32Array(n));
+  readonly bucketCounts = new Column((n) => new Uint32Array(n));
+  readonly bucketEpochs = new Column((n) => new Float64Array(n));
+  readonly banPairs = new Column((n) => new Uint32Array(n));
+  readonly banEnds = new Column((n) => new Float64Array(n));
+
+  /** Appends a token's code units. */
+  pushToken(token: string): void {
+    for (let i = 0; i < token.length; i++) this.tokenChars.push(token.charCodeAt(i));
+    this.tokenEnds.push(this.tokenChars.length);
+  }
+}
+
 /** A checked image, waiting for the store's `open` to learn its metrics. */
-export interface MemoryImage extends MemoryPairs {
+export interface MemoryImage extends PairTables {
+  /** The tokens, decoded. */
+  readonly tokens: readonly string[];
   readonly takenAt: number;
   readonly metrics: readonly StoreMetric[];
   readonly evictions: number;
@@ -100,7 +162,7 @@ export function memoryImage(
   counters: { evictions: number; expirations: number; untracked: number },
   pairs: MemoryPairs,
 ): StateImage {
-  const { tokenChars, tokenEnds } = encodeTokens(pairs.tokens);
+  const { tokenChars, tokenEnds } = pairs;
   const meta: { [key: string]: StateMeta } = {
     format: IMAGE_FORMAT,
     version: IMAGE_VERSION,
