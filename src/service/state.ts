@@ -21,7 +21,8 @@ import type { StateExport, StateImage } from '../persist/state-image.js';
 /** An engine with a snapshot seam, by the name of its file. */
 export interface Saveable {
   readonly name: string;
-  exportState(): StateExport;
+  /** May take several turns of the event loop (the memory store copies in slices). */
+  exportState(): StateExport | Promise<StateExport>;
   loadState(image: StateImage): void;
 }
 
@@ -133,7 +134,7 @@ export class ServiceState {
     const started = performance.now();
     const errors: string[] = [];
     for (const engine of this.#engines) {
-      const exported = engine.exportState();
+      const exported = await engine.exportState();
       try {
         await saveState(
           join(this.dir, `${engine.name}.state`),
@@ -178,7 +179,7 @@ export function serviceCounts(read: () => number, write: (requests: number) => v
 /** An engine's snapshot seam under the name of its file. */
 export function saveable(
   name: string,
-  engine: { exportState(): StateExport; loadState(image: StateImage): void },
+  engine: { exportState(): StateExport | Promise<StateExport>; loadState(image: StateImage): void },
 ): Saveable {
   return {
     name,

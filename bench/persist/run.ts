@@ -1,0 +1,213 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { countOption, flag } from '../args.js';
+import { machine as host, writeResults } from '../results.js';
+import { median, spread } from '../stats.js';
+
+/*
+ * npm run bench:persist [-- --rounds 3 --addresses 20000000 --tokens 1000000 --keys 100000]
+ * npm run bench:persist -- --quick     smoke run: small sizes, 1 round (persist-quick.*)
+ *
+ * Saves and loads through hitwarden's own files (src/persist: the checksummed format, the
+ * temporary file, fsync, rename, the folder's fsync) for a tracker of N distinct addresses, a
+ * memory store of M tokens (one event each, every tenth banned) and a hit counter of K keys;
+ * the longest a request loop waited while the tracker was being saved (batches of 1,000
+ * requests, one per macrotask, a tenth from new addresses); and beside the store,
+ * rate-limiter-flexible's `RateLimiterMemory` with M keys: `dump()` + `JSON.stringify` to a
+ * file, and `readFile` + `JSON.parse` + `restore()`. Results: bench/results/persist.md.
+ */
+
+const quick = flag('quick');
+const rounds = countOption('rounds', quick ? 1 : 3);
+const ADDRESSES = countOption('addresses', quick ? 200_000 : 20_000_000);
+const TOKENS = countOption('tokens', quick ? 20_000 : 1_000_000);
+const KEYS = countOption('keys', quick ? 2_000 : 100_000);
+
+const { IpTracker, MemoryStore, BanHammer, HitCounter, SlidingWindowCounter } = await import(
+  '../../src/index.js'
+);
+const { saveState, loadState } = await import('../../src/persist/saved-state.js');
+
+const dir = mkdtempSync(join(tmpdir(), 'hitwarden-bench-persist-'));
+const textOf = (i: number) => {
+  const w = Math.imul(i + 1, 0x9e3779b1) >>> 0;
+  return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+};
+const sizeOf = (file: string) => statSync(file).size;
+
+async function trackerRound() {
+  const tracker = new IpTracker({ expectedAddresses: ADDRESSES + ADDRESSES / 10 });
+  for (let i = 0; i < ADDRESSES; i++) tracker.requestHandled(textOf(i));
+  const file = join(dir, 'tracker.state');
+  // The request loop beside the save: what a request arriving during it waited at most.
+  let saving = true;
+  let longestGap = 0;
+  let fresh = ADDRESSES;
+  let served = 0;
+  const loop = new Promise<void>((resolve) => {
+    let last = performance.now();
+    const tick = () => {
+      longestGap = Math.max(longestGap, performance.now() - last);
+      for (let i = 0; i < 1000; i++)
+        tracker.requestHandled(textOf(i % 10 === 0 ? fresh++ : i * 7919));
+      served += 1000;
+      last = performance.now();
+      if (saving || tracker.merging) setImmediate(tick);
+      else resolve();
+    };
+    setImmediate(tick);
+  });
+  const sizeAtFreeze = tracker.size;
+  let start = performance.now();
+  const exported = tracker.exportState();
+  await saveState(file, 'hitwarden.ip-tracker', exported.image);
+  exported.release();
+  const saveMs = performance.now() - start;
+  saving = false;
+  await loop;
+  start = performance.now();
+  const loaded = await loadState(file, 'hitwarden.ip-tracker');
+  const fresh2 = new IpTracker({ expectedAddresses: 16 });
+  fresh2.loadState(loaded.image);
+  const loadMs = performance.now() - start;
+  // The file holds the tracker as it was at the freeze.
+  if (fresh2.size !== sizeAtFreeze)
+    throw new Error(`loaded ${fresh2.size} addresses, saved ${sizeAtFreeze}`);
+  return {
+    saveMs,
+    loadMs,
+    bytes: sizeOf(file),
+    longestGapMs: longestGap,
+    servedDuringSave: served,
+  };
+}
+
+const bans = {
+  login: { thresholds: [{ limit: 5, window: 60, action: [], action_duration: 600 }] },
+};
+const tokens = Array.from({ length: TOKENS }, (_, i) => textOf(i));
+
+async function storeRound() {
+  const now = Date.now();
+  const store = new MemoryStore({ maxTokens: TOKENS });
+  const hammer = new BanHammer(bans, { store, clock: () => now });
+  for (let i = 0; i < TOKENS; i++) {
+    void hammer.incr(tokens[i]!, 'login');
+    if (i % 10 === 0) await hammer.now(tokens[i]!, 'login', 0);
+  }
+  const file = join(dir, 'store.state');
+  let start = performance.now();
+  const exported = store.exportState();
+  await saveState(file, 'hitwarden.memory-store', exported.image);
+  exported.release();
+  const saveMs = performance.now() - start;
+  start = performance.now();
+  const restored = new MemoryStore({ maxTokens: TOKENS });
+  restored.loadState((await loadState(file, 'hitwarden.memory-store')).image);
+  const again = new BanHammer(bans, { store: restored, clock: () => now });
+  const loadMs = performance.now() - start;
+  if (
+    JSON.stringify(await again.status(tokens[10]!, 'login')) !==
+    JSON.stringify(await hammer.status(tokens[10]!, 'login'))
+  ) {
+    throw new Error('restored store differs');
+  }
+  await hammer.close();
+  await again.close();
+  return { saveMs, loadMs, bytes: sizeOf(file) };
+}
+
+async function peerRound() {
+  const limiter = new RateLimiterMemory({ points: 5, duration: 60, blockDuration: 600 });
+  for (let i = 0; i < TOKENS; i++) {
+    await limiter.consume(tokens[i]!).catch(() => {});
+    if (i % 10 === 0) await limiter.block(tokens[i]!, 600);
+  }
+  const file = join(dir, 'rlf.json');
+  let start = performance.now();
+  await writeFile(file, JSON.stringify(limiter.dump()));
+  const saveMs = performance.now() - start;
+  start = performance.now();
+  const restored = new RateLimiterMemory({ points: 5, duration: 60, blockDuration: 600 });
+  restored.restore(JSON.parse(await readFile(file, 'utf8')));
+  const loadMs = performance.now() - start;
+  return { saveMs, loadMs, bytes: sizeOf(file) };
+}
+
+async function counterRound() {
+  const counter = new HitCounter({
+    strategy: new SlidingWindowCounter({ windowSeconds: 60, maxWindowSeconds: 3600 }),
+    maxKeys: KEYS,
+  });
+  for (let i = 0; i < KEYS; i++) for (let k = 0; k < 5; k++) counter.record(`key-${i}`);
+  const file = join(dir, 'counter.state');
+  let start = performance.now();
+  const exported = counter.exportState();
+  await saveState(file, 'hitwarden.hit-counter', exported.image);
+  exported.release();
+  const saveMs = performance.now() - start;
+  start = performance.now();
+  const again = new HitCounter({
+    strategy: new SlidingWindowCounter({ windowSeconds: 60, maxWindowSeconds: 3600 }),
+    maxKeys: KEYS,
+  });
+  again.loadState((await loadState(file, 'hitwarden.hit-counter')).image);
+  const loadMs = performance.now() - start;
+  return { saveMs, loadMs, bytes: sizeOf(file) };
+}
+
+type Round = { saveMs: number; loadMs: number; bytes: number; longestGapMs?: number };
+const results: Record<string, Round[]> = { tracker: [], store: [], peer: [], counter: [] };
+for (let round = 0; round < rounds; round++) {
+  for (const [name, run] of [
+    ['tracker', trackerRound],
+    ['store', storeRound],
+    ['peer', peerRound],
+    ['counter', counterRound],
+  ] as const) {
+    const r = await run();
+    results[name]!.push(r);
+    console.log(
+      `round ${round + 1} ${name.padEnd(8)} save ${r.saveMs.toFixed(0)} ms, load ${r.loadMs.toFixed(0)} ms, ${(r.bytes / 1e6).toFixed(1)} MB${'longestGapMs' in r ? `, longest request wait ${(r as Round).longestGapMs!.toFixed(1)} ms` : ''} (load avg ${loadavg()[0]!.toFixed(2)})`,
+    );
+    global.gc?.();
+  }
+}
+rmSync(dir, { recursive: true, force: true });
+
+const cell = (values: number[], digits = 0) => {
+  const s = spread(values);
+  return `${median(values).toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+};
+const row = (label: string, rs: Round[]) =>
+  `| ${label} | ${cell(rs.map((r) => r.saveMs))} | ${cell(rs.map((r) => r.loadMs))} | ${(median(rs.map((r) => r.bytes)) / 1e6).toFixed(1)} |`;
+const ratio = (ours: Round[], theirs: Round[], key: 'saveMs' | 'loadMs') =>
+  median(ours.map((r, i) => theirs[i]![key] / r[key])).toFixed(1);
+const machine = host();
+const markdown = `# bench:persist — saving and loading the engines
+
+\`npm run bench:persist -- --rounds ${rounds}\` on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}; medians (and ranges) of ${rounds} rounds.
+Every save goes through hitwarden's own state files: the checksummed format, a temporary file, fsync, rename, the folder's fsync.
+
+| state | save ms | load ms | file MB |
+| --- | ---: | ---: | ---: |
+${row(`IpTracker, ${ADDRESSES.toLocaleString('en-US')} addresses`, results.tracker!)}
+${row(`MemoryStore, ${TOKENS.toLocaleString('en-US')} tokens (a tenth banned)`, results.store!)}
+${row(`rate-limiter-flexible RateLimiterMemory, ${TOKENS.toLocaleString('en-US')} keys: dump() + JSON.stringify + writeFile / readFile + JSON.parse + restore()`, results.peer!)}
+${row(`HitCounter (sliding window), ${KEYS.toLocaleString('en-US')} keys`, results.counter!)}
+
+- MemoryStore ÷ rate-limiter-flexible, same round: saves ${ratio(results.store!, results.peer!, 'saveMs')}× as fast, loads ${ratio(results.store!, results.peer!, 'loadMs')}× as fast (rate-limiter-flexible writes no checksum and does not fsync).
+- While the tracker was saved, a request loop beside it (batches of 1,000, a tenth from new addresses) waited at most ${cell(
+  results.tracker!.map((r) => r.longestGapMs!),
+  1,
+)} ms between batches.
+`;
+writeResults(
+  quick ? 'persist-quick' : 'persist',
+  { machine, rounds, ADDRESSES, TOKENS, KEYS, results },
+  markdown,
+);
+console.log(`\n${markdown}`);
