@@ -99,6 +99,11 @@ export function registerApi(app: FastifyInstance, ctx: ServiceContext): void {
     return topBody(ctx, integerParam('n', query.n, 1, MAX_TOP, 100));
   });
 
+  app.get('/api/days', async () => ({
+    kept: ctx.days !== undefined,
+    days: ctx.days === undefined ? [] : await ctx.days.list(),
+  }));
+
   app.get('/api/rates', async (request) => {
     const query = request.query as Record<string, unknown>;
     const windows = windowsParam(query.windows);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, quoteInput } from '../errors.js';
 import { replaceFile } from '../persist/saved-state.js';
@@ -93,6 +93,22 @@ export class DaysKept {
       false,
     );
     return day;
+  }
+
+  /** The days kept, newest first. */
+  async list(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.#dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return names
+      .filter((name) => name.endsWith('.json') && DAY.test(name.slice(0, -5)))
+      .map((name) => name.slice(0, -5))
+      .sort()
+      .reverse();
   }
 
   /** The kept day's file, or undefined when there is none; throws `ConfigError` (`day`)

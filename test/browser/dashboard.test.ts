@@ -1,4 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithBrowser } from '../support/browser-suite.js';
@@ -16,7 +18,21 @@ import { ServiceProcess } from './service-process.js';
 
 const ADMIN_TOKEN = 'browser-test-admin-token';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
+/** The service keeps its state (and a day, written here before it starts) in this folder. */
+const STATE = mkdtempSync(join(tmpdir(), 'hitwarden-browser-state-'));
+const KEPT_DAY = {
+  day: '2026-11-30',
+  start: '2026-11-30T00:00:00.000Z',
+  end: '2026-12-01T00:00:00.000Z',
+  addresses: 4242,
+  top: [
+    { ip: '192.0.2.10', count: 900 },
+    { ip: '2001:db8::10', count: 100 },
+  ],
+};
 const SERVE_ARGS = [
+  '--state',
+  STATE,
   '--admin-token',
   ADMIN_TOKEN,
   '--trust-proxy',
@@ -36,6 +52,8 @@ describeWithBrowser('the dashboard in headless Chromium', (executablePath) => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
+    mkdirSync(join(STATE, 'days'), { recursive: true });
+    writeFileSync(join(STATE, 'days', `${KEPT_DAY.day}.json`), JSON.stringify(KEPT_DAY));
     service = await ServiceProcess.start(['--port', '0', ...SERVE_ARGS]);
     browser = await chromium.launch({
       executablePath,
@@ -74,6 +92,7 @@ describeWithBrowser('the dashboard in headless Chromium', (executablePath) => {
   afterAll(async () => {
     await browser?.close();
     const code = await service?.stop();
+    rmSync(STATE, { recursive: true, force: true });
     expect(code).toBe(0);
   });
 
@@ -186,6 +205,26 @@ describeWithBrowser('the dashboard in headless Chromium', (executablePath) => {
     expectNoProblems();
   });
 
+  it('shows a kept day from the day picker, and goes back to live', async () => {
+    const picker = page.locator('#top-day-picker');
+    await picker.waitFor({ state: 'visible', timeout: 10_000 });
+    await page.selectOption('#top-day', KEPT_DAY.day);
+    await page
+      .locator('#top-hint', { hasText: 'kept day 2026-11-30' })
+      .waitFor({ timeout: 10_000 });
+    // Snapshots keep coming; the kept day stays on screen through them.
+    await page.waitForTimeout(1500);
+    expect(await visibleTopRows(page)).toEqual([
+      { ip: '192.0.2.10', count: 900, share: '90.0 %' },
+      { ip: '2001:db8::10', count: 100, share: '10.0 %' },
+    ]);
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-kept-day.png` });
+    await page.selectOption('#top-day', '');
+    await topClient(page).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#top-hint').textContent()).toBe('this period, top 100');
+    expectNoProblems();
+  });
+
   it('says reconnecting… while the service is down and recovers when it is back', async () => {
     const port = service.port;
     // While the service is away the browser's reconnects are refused, and says so.
@@ -200,7 +239,8 @@ describeWithBrowser('the dashboard in headless Chromium', (executablePath) => {
     service = await ServiceProcess.start(['--port', String(port), ...SERVE_ARGS]);
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: 20_000 });
     expected = [];
-    // A fresh service (memory store): the page follows it, new traffic and all.
+    // The restarted service (its state restored from --state): the page follows it, new
+    // traffic and all.
     await sendTraffic(service.url, 1500);
     await topClient(page).waitFor({ timeout: 15_000 });
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);

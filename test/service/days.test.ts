@@ -1,14 +1,26 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { DaysKept, dailyRollover, dayOf, zoneOffsetMinutes } from '../../src/service/days.js';
 import { IpTracker } from '../../src/tracker/ip-tracker.js';
-import { json, spawnServe } from './support.js';
+import { json, type Spawned, spawnServe as spawn } from './support.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hitwarden-days-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Every service a test started, killed after it even when an assertion failed midway. */
+const started: Spawned[] = [];
+async function spawnServe(args: string[]): Promise<Spawned> {
+  const served = await spawn(args);
+  started.push(served);
+  return served;
+}
+afterEach(() => {
+  for (const served of started.splice(0))
+    if (served.child.exitCode === null) served.child.kill('SIGKILL');
+});
 const WINTER = Date.UTC(2026, 0, 15);
 const SUMMER = Date.UTC(2026, 6, 15);
 

@@ -1,6 +1,8 @@
 import type {
   BansBody,
   ConfigBody,
+  DayBody,
+  DaysBody,
   ErrorBody,
   SeriesBody,
   TopBody,
@@ -55,6 +57,8 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
 export const api = {
   config: () => request<ConfigBody>('/api/config'),
   top: (n = 100) => request<TopBody>(`/api/top?n=${n}`),
+  days: () => request<DaysBody>('/api/days'),
+  day: (day: string) => request<DayBody>(`/api/top?day=${encodeURIComponent(day)}`),
   series: (seconds: number) => request<SeriesBody>(`/api/series?seconds=${seconds}`),
   bans: (limit = 100) => request<BansBody>(`/api/bans?limit=${limit}`),
   trips: (limit = 50) => request<TripsBody>(`/api/trips?limit=${limit}`),

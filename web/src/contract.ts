@@ -18,6 +18,21 @@ export interface TopBody {
   rows: TopRow[];
 }
 
+/** `/api/days`: the days kept at rollovers (with --state), newest first. */
+export interface DaysBody {
+  kept: boolean;
+  days: string[];
+}
+
+/** `/api/top?day=`: one kept day. */
+export interface DayBody {
+  day: string;
+  start: string;
+  end: string;
+  addresses: number;
+  top: { ip: string; count: number }[];
+}
+
 export interface SeriesRoute {
   route: string;
   /** Hits per second, oldest first; `points[i]` is the second starting at `start + i * step * 1000`. */

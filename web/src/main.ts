@@ -89,9 +89,67 @@ function applyConfig(config: ConfigBody): void {
   setText(facts.version, `v${config.version}${config.demo ? ' · demo traffic' : ''}`);
 }
 
+/** The kept day shown instead of the live top list, when one is picked. */
+let shownDay: string | undefined;
+const dayPicker = byId('top-day-picker', HTMLElement);
+const daySelect = byId('top-day', HTMLSelectElement);
+const topHint = byId('top-hint', HTMLElement);
+
+/** Fills the day picker from /api/days; it shows only when the service keeps days. */
+async function loadDays(): Promise<void> {
+  let body: Awaited<ReturnType<typeof api.days>>;
+  try {
+    body = await api.days();
+  } catch {
+    return; // an older service, or a blip: the picker stays as it is
+  }
+  dayPicker.hidden = !body.kept || body.days.length === 0;
+  const current = daySelect.value;
+  daySelect.replaceChildren(
+    new Option('live', ''),
+    ...body.days.map((day) => new Option(day, day)),
+  );
+  daySelect.value = body.days.includes(current) ? current : '';
+}
+
+async function showDay(day: string): Promise<void> {
+  if (day === '') {
+    shownDay = undefined;
+    setText(topHint, 'this period, top 100');
+    return; // the next snapshot fills the table
+  }
+  try {
+    const kept = await api.day(day);
+    shownDay = day;
+    const total = kept.top.reduce((sum, row) => sum + row.count, 0);
+    top.update({
+      time: Date.parse(kept.end),
+      total,
+      size: kept.addresses,
+      rows: kept.top
+        .slice(0, 100)
+        .map((row) => ({ ...row, share: total > 0 ? row.count / total : 0, banned: false })),
+    });
+    setText(
+      topHint,
+      `kept day ${kept.day}, ${formatCount(kept.addresses)} addresses (shares of its top list)`,
+    );
+  } catch (error) {
+    setText(
+      topHint,
+      error instanceof ApiError ? `day ${day}: ${error.message}` : `day ${day}: not available`,
+    );
+  }
+}
+
+daySelect.addEventListener('change', () => void showDay(daySelect.value));
+void loadDays();
+// A day is kept at each rollover: look again now and then.
+setInterval(() => void loadDays(), 60_000);
+
 function onSnapshot(snapshot: Snapshot, first: boolean): void {
   clockOffset = snapshot.time - Date.now();
-  top.update(snapshot.top);
+  if (shownDay === undefined) top.update(snapshot.top);
   if (first) series.clear();
   chart.update(series, series.merge(snapshot.series));
   bans.update(snapshot.bans, snapshot.time);
