@@ -116,6 +116,7 @@ async function showDay(day: string): Promise<void> {
   if (day === '') {
     shownDay = undefined;
     setText(topHint, 'this period, top 100');
+    topHint.title = '';
     return; // the next snapshot fills the table
   }
   try {
