@@ -131,10 +131,8 @@ async function showDay(day: string): Promise<void> {
         .slice(0, 100)
         .map((row) => ({ ...row, share: total > 0 ? row.count / total : 0, banned: false })),
     });
-    setText(
-      topHint,
-      `kept day ${kept.day}, ${formatCount(kept.addresses)} addresses (shares of its top list)`,
-    );
+    setText(topHint, `kept day ${kept.day}`);
+    topHint.title = `${formatCount(kept.addresses)} addresses that day; shares are of its top list`;
   } catch (error) {
     setText(
       topHint,
