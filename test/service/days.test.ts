@@ -1,26 +1,17 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { DaysKept, dailyRollover, dayOf, zoneOffsetMinutes } from '../../src/service/days.js';
 import { IpTracker } from '../../src/tracker/ip-tracker.js';
-import { json, type Spawned, spawnServe as spawn } from './support.js';
+import { json, spawnServeCleanedUp } from './support.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hitwarden-days-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** Every service a test started, killed after it even when an assertion failed midway. */
-const started: Spawned[] = [];
-async function spawnServe(args: string[]): Promise<Spawned> {
-  const served = await spawn(args);
-  started.push(served);
-  return served;
-}
-afterEach(() => {
-  for (const served of started.splice(0))
-    if (served.child.exitCode === null) served.child.kill('SIGKILL');
-});
+const spawnServe = spawnServeCleanedUp();
 const WINTER = Date.UTC(2026, 0, 15);
 const SUMMER = Date.UTC(2026, 6, 15);
 
@@ -80,6 +71,27 @@ describe('the days kept', () => {
     expect(await days.read('2026-01-14')).toEqual(kept);
     expect(await days.read('2026-01-13')).toBeUndefined();
     await expect(days.read('../../etc/passwd')).rejects.toThrow(ConfigError);
+  });
+
+  it('refuses --rollover or --tz without --state, and a zone it does not know: exit 2, one line', () => {
+    const bin = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [bin, 'serve', '--port', '0', ...args], { encoding: 'utf8' });
+    const cases: [string[], RegExp][] = [
+      [['--rollover', '01:00'], /--rollover and --tz need --state/],
+      [['--tz', 'Europe/Paris'], /--rollover and --tz need --state/],
+      [['--state', join(root, 'bad-tz'), '--tz', 'Mars/Olympus'], /--tz: not a time zone/],
+      [
+        ['--state', join(root, 'bad-time'), '--rollover', '25:00'],
+        /--rollover: must be a time of day/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const result = run(args);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(message);
+    }
   });
 
   it('serves a kept day at /api/top?day=, 404 for a day not kept, 400 for a bad one', async () => {

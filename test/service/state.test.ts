@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { json, login, type Spawned, spawnServe as spawn, waitUntil } from './support.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { json, login, spawnServeCleanedUp, waitUntil } from './support.js';
 
 /*
  * `hitwarden serve --state DIR` as a user runs it: counts and bans survive a SIGTERM restart
@@ -13,17 +13,7 @@ import { json, login, type Spawned, spawnServe as spawn, waitUntil } from './sup
 const root = mkdtempSync(join(tmpdir(), 'hitwarden-serve-state-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** Every service a test started, killed after it even when an assertion failed midway. */
-const started: Spawned[] = [];
-async function spawnServe(args: string[]): Promise<Spawned> {
-  const served = await spawn(args);
-  started.push(served);
-  return served;
-}
-afterEach(() => {
-  for (const served of started.splice(0))
-    if (served.child.exitCode === null) served.child.kill('SIGKILL');
-});
+const spawnServe = spawnServeCleanedUp();
 
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { afterEach } from 'vitest';
 import type { BansConfig } from '../../src/banhammer/config.js';
 import { createService, type Service, type ServiceOptions } from '../../src/service/app.js';
 
@@ -75,6 +76,25 @@ export function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise
       reject(new Error(`serve exited with ${code}: ${err}`));
     });
   });
+}
+
+/**
+ * `spawnServe` for a test file whose services must be gone after each test, even one whose
+ * assertion failed midway (a leaked service would hold its port and CPU for the whole run).
+ * Call it at the file's top level.
+ */
+export function spawnServeCleanedUp(): (args: string[]) => Promise<Spawned> {
+  const started: Spawned[] = [];
+  afterEach(() => {
+    for (const served of started.splice(0)) {
+      if (served.child.exitCode === null) served.child.kill('SIGKILL');
+    }
+  });
+  return async (args) => {
+    const served = await spawnServe(args);
+    started.push(served);
+    return served;
+  };
 }
 
 export async function login(url: string, password: string, headers: Record<string, string> = {}) {
