@@ -90,6 +90,7 @@ export { parseAddressIn } from './ip/parse.js';
 export { MAX_TIMEOUT_MS } from './options.js';
 // Persistence seam: what every engine's exportState() / loadState() speaks
 export type {
+  LoadStateOptions,
   StateArray,
   StateExport,
   StateImage,

@@ -1,7 +1,7 @@
-import { link, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { link, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StateFileError } from '../errors.js';
-import { type DecodedState, decodeState, encodeState } from './state-file.js';
+import { type DecodedState, encodeState, readState, type StateSource } from './state-file.js';
 import type { StateImage } from './state-image.js';
 
 /*
@@ -154,23 +154,56 @@ async function syncFolder(folder: string): Promise<void> {
   }
 }
 
-/** Reads and checks a `kind` state file; throws `StateFileError` saying what is wrong. */
+/** Reads and checks a `kind` state file; throws `StateFileError` saying what is wrong. The
+ *  image's tables are fresh arrays of their own, which an engine may adopt. */
 export async function loadState(file: string, kind: string): Promise<DecodedState> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
+  const cannotRead = (error: unknown) => {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new StateFileError(
+    return new StateFileError(
       file,
       'io',
       code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? String(error)})`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
+  };
+  let handle: FileHandle;
+  let length: number;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw cannotRead(error);
   }
-  return decodeState(bytes, file, kind);
+  try {
+    try {
+      length = (await handle.stat()).size;
+    } catch (error) {
+      throw cannotRead(error);
+    }
+    const source: StateSource = {
+      length,
+      read: async (into, position) => {
+        for (let done = 0; done < into.length; ) {
+          let bytesRead: number;
+          try {
+            ({ bytesRead } = await handle.read(into, done, into.length - done, position + done));
+          } catch (error) {
+            throw cannotRead(error);
+          }
+          if (bytesRead === 0) {
+            throw new StateFileError(
+              file,
+              'truncated',
+              `cut short while it was read (${position + done} of ${length} bytes)`,
+            );
+          }
+          done += bytesRead;
+        }
+      },
+    };
+    return await readState(source, file, kind);
+  } finally {
+    await handle.close().catch(() => {});
+  }
 }
 
 /** What `loadLatest` found: the state and where it came from, and every file it refused. */

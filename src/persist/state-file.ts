@@ -58,6 +58,25 @@ interface LayoutEntry {
   offset: number;
 }
 
+/** A zeroed table of `length` elements on a `SharedArrayBuffer` of its own. */
+function sharedTable(type: TypeName, length: number): StateArray {
+  const buffer = new SharedArrayBuffer(length * TYPES[type].BYTES_PER_ELEMENT);
+  switch (type) {
+    case 'u8':
+      return new Uint8Array(buffer);
+    case 'i8':
+      return new Int8Array(buffer);
+    case 'u16':
+      return new Uint16Array(buffer);
+    case 'i32':
+      return new Int32Array(buffer);
+    case 'u32':
+      return new Uint32Array(buffer);
+    case 'f64':
+      return new Float64Array(buffer);
+  }
+}
+
 /** A state ready to write: the header and the payload's pieces, in order. */
 export interface EncodedState {
   readonly header: Uint8Array;
@@ -177,23 +196,113 @@ function headerCrc(bytes: Uint8Array): number {
 }
 
 /**
- * Reads a whole state file's bytes back into its image, refusing — with a `StateFileError`
- * that says which and why — anything that is not exactly a state of `kind` this build can
- * read: another file (`magic`), another format version (`version`), another engine's state
- * (`kind`), a file cut short (`truncated`), or a checksum or layout that does not hold
- * (`corrupt`). The tables are copied out of `bytes`.
+ * Where a state's bytes come from: a file being read (`src/persist/saved-state.ts`) or bytes
+ * already in memory (`bytesSource`). Reading is by position so that a table's bytes go
+ * straight into the typed array it becomes.
  */
-export function decodeState(bytes: Uint8Array, file: string, kind: string): DecodedState {
+export interface StateSource {
+  /** Bytes in all. */
+  readonly length: number;
+  /** Fills the whole of `into` with the bytes from `position` on (never past `length`). */
+  read(into: Uint8Array, position: number): Promise<void>;
+}
+
+/** The bytes of a state already in memory, as a source. */
+export function bytesSource(bytes: Uint8Array): StateSource {
+  return {
+    length: bytes.length,
+    read: async (into, position) => {
+      into.set(bytes.subarray(position, position + into.length));
+    },
+  };
+}
+
+/** Bytes read (and checksummed) per step: a table arrives in slices this big, the next one
+ *  read while the last is checksummed. */
+export const READ_SLICE_BYTES = 4 << 20;
+
+/**
+ * Reads a whole state back into its image, refusing — with a `StateFileError` that says which
+ * and why — anything that is not exactly a state of `kind` this build can read: another file
+ * (`magic`), another format version (`version`), another engine's state (`kind`), a file cut
+ * short (`truncated`), or a checksum or layout that does not hold (`corrupt`).
+ *
+ * Each table is read straight into a typed array of its own on a `SharedArrayBuffer` — one
+ * copy from the file, none after, and memory V8 does not count as external pressure
+ * (`src/shared-arrays.ts`) — so an engine can adopt it (`LoadStateOptions.adopt`). The
+ * payload's checksum runs along as the slices arrive and must hold before anything is
+ * returned; when the layout itself does not parse, the checksum still decides the message, so
+ * a damaged file is always reported as one.
+ */
+export async function readState(
+  source: StateSource,
+  file: string,
+  kind: string,
+): Promise<DecodedState> {
   checkHost(file);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const start = Buffer.from(bytes.subarray(0, 8)).toString('latin1');
-  if (bytes.length < 8 && STATE_MAGIC.startsWith(start)) {
-    throw new StateFileError(
+  const head = new Uint8Array(Math.min(source.length, FIXED_HEADER + MAX_KIND + 8));
+  await source.read(head, 0);
+  const header = checkHeader(head, source.length, file, kind);
+  const payload = new ChecksummedPayload(source, header.headerLength, header.payloadLength);
+  const corrupt = async (why: string) => {
+    await payload.skipTo(header.payloadLength);
+    return payload.crc !== header.payloadCrc
+      ? checksumMismatch(file)
+      : new StateFileError(file, 'corrupt', `corrupt layout (${why})`);
+  };
+  const lead = new Uint8Array(4);
+  await payload.into(lead);
+  const layoutLength = new DataView(lead.buffer).getUint32(0, true);
+  if (4 + layoutLength > header.payloadLength)
+    throw await corrupt('its length runs past the payload');
+  const layoutBytes = new Uint8Array(layoutLength);
+  await payload.into(layoutBytes);
+  const layout = parseLayout(layoutBytes, header.payloadLength);
+  if (typeof layout === 'string') throw await corrupt(layout);
+  const arrays: Record<string, StateArray> = Object.create(null);
+  for (const entry of layout.entries) {
+    await payload.skipTo(entry.offset);
+    const table = sharedTable(entry.type, entry.length);
+    await payload.into(new Uint8Array(table.buffer));
+    arrays[entry.name] = table;
+  }
+  await payload.skipTo(header.payloadLength);
+  if (payload.crc !== header.payloadCrc) throw checksumMismatch(file);
+  return {
+    kind,
+    version: header.version,
+    createdAt: header.createdAt,
+    image: { meta: layout.meta, arrays },
+  };
+}
+
+/** `readState` of bytes in memory. */
+export function decodeState(bytes: Uint8Array, file: string, kind: string): Promise<DecodedState> {
+  return readState(bytesSource(bytes), file, kind);
+}
+
+const checksumMismatch = (file: string) =>
+  new StateFileError(file, 'corrupt', 'corrupt payload (checksum mismatch)');
+
+interface CheckedHeader {
+  readonly version: number;
+  readonly createdAt: number;
+  readonly headerLength: number;
+  readonly payloadLength: number;
+  readonly payloadCrc: number;
+}
+
+/** Checks the header in `head` (the file's first bytes) of a file of `length` bytes. */
+function checkHeader(head: Uint8Array, length: number, file: string, kind: string): CheckedHeader {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const cutShort = () =>
+    new StateFileError(
       file,
       'truncated',
-      `cut short: ${bytes.length} bytes, less than the ${FIXED_HEADER}-byte header`,
+      `cut short: ${length} bytes, less than the ${FIXED_HEADER}-byte header`,
     );
-  }
+  const start = Buffer.from(head.subarray(0, 8)).toString('latin1');
+  if (length < 8 && STATE_MAGIC.startsWith(start)) throw cutShort();
   if (start !== STATE_MAGIC) {
     throw new StateFileError(
       file,
@@ -201,13 +310,7 @@ export function decodeState(bytes: Uint8Array, file: string, kind: string): Deco
       'not a hitwarden state file (no HITWARDN magic at its start)',
     );
   }
-  if (bytes.length < FIXED_HEADER) {
-    throw new StateFileError(
-      file,
-      'truncated',
-      `cut short: ${bytes.length} bytes, less than the ${FIXED_HEADER}-byte header`,
-    );
-  }
+  if (length < FIXED_HEADER) throw cutShort();
   const version = view.getUint32(8, true);
   const headerLength = view.getUint32(12, true);
   const kindLength = view.getUint16(36, true);
@@ -218,14 +321,14 @@ export function decodeState(bytes: Uint8Array, file: string, kind: string): Deco
   ) {
     throw new StateFileError(file, 'corrupt', 'corrupt header (its lengths do not agree)');
   }
-  if (bytes.length < headerLength) {
+  if (length < headerLength) {
     throw new StateFileError(
       file,
       'truncated',
-      `cut short inside its header (${bytes.length} of ${headerLength} bytes)`,
+      `cut short inside its header (${length} of ${headerLength} bytes)`,
     );
   }
-  if (headerCrc(bytes.subarray(0, headerLength)) !== view.getUint32(40, true)) {
+  if (headerCrc(head.subarray(0, headerLength)) !== view.getUint32(40, true)) {
     throw new StateFileError(file, 'corrupt', 'corrupt header (checksum mismatch)');
   }
   if (version !== STATE_FORMAT_VERSION) {
@@ -235,76 +338,119 @@ export function decodeState(bytes: Uint8Array, file: string, kind: string): Deco
       `format version ${version}; this version of hitwarden reads version ${STATE_FORMAT_VERSION}`,
     );
   }
-  const fileKind = Buffer.from(bytes.subarray(FIXED_HEADER, FIXED_HEADER + kindLength)).toString(
+  const fileKind = Buffer.from(head.subarray(FIXED_HEADER, FIXED_HEADER + kindLength)).toString(
     'latin1',
   );
   if (fileKind !== kind) {
     throw new StateFileError(file, 'kind', `holds a ${fileKind} state, not a ${kind} one`);
   }
-  const createdAt = view.getFloat64(16, true);
   const payloadLength = view.getFloat64(24, true);
   if (!Number.isSafeInteger(payloadLength) || payloadLength < 4) {
     throw new StateFileError(file, 'corrupt', 'corrupt header (payload length)');
   }
   const end = headerLength + payloadLength;
-  if (bytes.length < end) {
+  if (length < end) {
     throw new StateFileError(
       file,
       'truncated',
-      `cut short: ${bytes.length} bytes of the ${end} its header promises`,
+      `cut short: ${length} bytes of the ${end} its header promises`,
     );
   }
-  if (bytes.length > end) {
+  if (length > end) {
     throw new StateFileError(
       file,
       'corrupt',
-      `${bytes.length - end} bytes past the end its header gives`,
+      `${length - end} bytes past the end its header gives`,
     );
   }
-  const payload = bytes.subarray(headerLength, end);
-  if (crc32c(payload) !== view.getUint32(32, true)) {
-    throw new StateFileError(file, 'corrupt', 'corrupt payload (checksum mismatch)');
-  }
-  return { kind, version, createdAt, image: imageOf(payload, file) };
+  return {
+    version,
+    createdAt: view.getFloat64(16, true),
+    headerLength,
+    payloadLength,
+    payloadCrc: view.getUint32(32, true),
+  };
 }
 
-function imageOf(payload: Uint8Array, file: string): StateImage {
-  const corrupt = (why: string) => new StateFileError(file, 'corrupt', `corrupt layout (${why})`);
-  const layoutLength = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true);
-  if (4 + layoutLength > payload.length) throw corrupt('its length runs past the payload');
+/** The layout's meta and tables, or why it does not hold. */
+function parseLayout(
+  bytes: Uint8Array,
+  payloadLength: number,
+): { meta: { readonly [key: string]: StateMeta }; entries: LayoutEntry[] } | string {
   let layout: unknown;
   try {
-    layout = JSON.parse(Buffer.from(payload.subarray(4, 4 + layoutLength)).toString('utf8'));
+    layout = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
-    throw corrupt('not JSON');
+    return 'not JSON';
   }
   const { meta, arrays } = (layout ?? {}) as { meta?: unknown; arrays?: unknown };
   if (meta === null || typeof meta !== 'object' || Array.isArray(meta) || !Array.isArray(arrays)) {
-    throw corrupt('no meta or arrays');
+    return 'no meta or arrays';
   }
-  const out: Record<string, StateArray> = Object.create(null);
-  let previousEnd = 4 + layoutLength;
+  const names = new Set<string>();
+  let previousEnd = 4 + bytes.length;
   for (const entry of arrays as LayoutEntry[]) {
     const Type = entry !== null && typeof entry === 'object' ? TYPES[entry.type] : undefined;
     if (
       Type === undefined ||
+      !Object.hasOwn(TYPES, entry.type) ||
       typeof entry.name !== 'string' ||
-      Object.hasOwn(out, entry.name) ||
+      names.has(entry.name) ||
       !Number.isSafeInteger(entry.length) ||
       !Number.isSafeInteger(entry.offset) ||
       entry.length < 0 ||
       entry.offset < previousEnd ||
       entry.offset % 8 !== 0
     ) {
-      throw corrupt(`table ${JSON.stringify(entry?.name ?? null)}`);
+      return `table ${JSON.stringify(entry?.name ?? null)}`;
     }
-    const byteLength = entry.length * Type.BYTES_PER_ELEMENT;
-    if (entry.offset + byteLength > payload.length)
-      throw corrupt(`table ${JSON.stringify(entry.name)} runs past the payload`);
-    const copy = new Type(entry.length);
-    new Uint8Array(copy.buffer).set(payload.subarray(entry.offset, entry.offset + byteLength));
-    out[entry.name] = copy;
-    previousEnd = entry.offset + byteLength;
+    const end = entry.offset + entry.length * Type.BYTES_PER_ELEMENT;
+    if (end > payloadLength) return `table ${JSON.stringify(entry.name)} runs past the payload`;
+    names.add(entry.name);
+    previousEnd = end;
   }
-  return { meta: meta as { readonly [key: string]: StateMeta }, arrays: out };
+  return { meta: meta as { readonly [key: string]: StateMeta }, entries: arrays as LayoutEntry[] };
+}
+
+/**
+ * The payload read front to back, its CRC-32C kept as it goes. `into` fills an array from
+ * where the last read ended, a slice at a time, the next slice read while the last one is
+ * checksummed; `skipTo` reads (and checksums) the padding up to an offset.
+ */
+class ChecksummedPayload {
+  crc = 0;
+  /** From the payload's start. */
+  #at = 0;
+  readonly #source: StateSource;
+  readonly #start: number;
+  readonly #length: number;
+
+  constructor(source: StateSource, start: number, length: number) {
+    this.#source = source;
+    this.#start = start;
+    this.#length = length;
+  }
+
+  async into(target: Uint8Array): Promise<void> {
+    const slices = Math.ceil(target.length / READ_SLICE_BYTES);
+    const sliceAt = (k: number) =>
+      target.subarray(k * READ_SLICE_BYTES, Math.min(target.length, (k + 1) * READ_SLICE_BYTES));
+    const base = this.#start + this.#at;
+    let pending = slices === 0 ? undefined : this.#source.read(sliceAt(0), base);
+    for (let k = 0; k < slices; k++) {
+      await pending;
+      pending =
+        k + 1 < slices
+          ? this.#source.read(sliceAt(k + 1), base + (k + 1) * READ_SLICE_BYTES)
+          : undefined;
+      this.crc = crc32c(sliceAt(k), this.crc);
+    }
+    this.#at += target.length;
+  }
+
+  async skipTo(offset: number): Promise<void> {
+    const end = Math.min(offset, this.#length);
+    while (this.#at < end)
+      await this.into(new Uint8Array(Math.min(end - this.#at, READ_SLICE_BYTES)));
+  }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { SnapshotError, StateFileError } from '../errors.js';
 import { loadLatest, saveState } from '../persist/saved-state.js';
-import type { StateExport, StateImage } from '../persist/state-image.js';
+import type { LoadStateOptions, StateExport, StateImage } from '../persist/state-image.js';
 
 /*
  * `hitwarden serve --state DIR`: the engines saved to DIR every `--save-every` seconds and on
@@ -23,7 +23,7 @@ export interface Saveable {
   readonly name: string;
   /** May take several turns of the event loop (the memory store copies in slices). */
   exportState(): StateExport | Promise<StateExport>;
-  loadState(image: StateImage): void;
+  loadState(image: StateImage, options?: LoadStateOptions): void;
 }
 
 /** How one engine's state was found at start. */
@@ -83,7 +83,8 @@ export class ServiceState {
     let from = latest.from;
     if (latest.state !== undefined) {
       try {
-        engine.loadState(latest.state.image);
+        // Read from the file for this engine alone: its tables may be adopted, not copied.
+        engine.loadState(latest.state.image, { adopt: true });
       } catch (error) {
         if (!(error instanceof SnapshotError)) throw error;
         refused.push(`${file}: ${error.message}`);
@@ -179,11 +180,14 @@ export function serviceCounts(read: () => number, write: (requests: number) => v
 /** An engine's snapshot seam under the name of its file. */
 export function saveable(
   name: string,
-  engine: { exportState(): StateExport | Promise<StateExport>; loadState(image: StateImage): void },
+  engine: {
+    exportState(): StateExport | Promise<StateExport>;
+    loadState(image: StateImage, options?: LoadStateOptions): void;
+  },
 ): Saveable {
   return {
     name,
     exportState: () => engine.exportState(),
-    loadState: (image: StateImage) => engine.loadState(image),
+    loadState: (image, options) => engine.loadState(image, options),
   };
 }

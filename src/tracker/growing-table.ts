@@ -114,9 +114,17 @@ export abstract class GrowingTable extends IncrementalDoubling<Uint32Array> {
    * lengths in bounds, an old table half the size of the new one, every key reachable from its
    * home position with no copy of itself on the way, no key in both generations, `size` keys in
    * all and load within bounds. Throws `SnapshotError` (paths from `name`, e.g. `v4`) and
-   * changes nothing when a check fails. Linear in the table's size.
+   * changes nothing when a check fails. Linear in the table's size. With `adopt`, arrays on
+   * `SharedArrayBuffer`s become the tables themselves (see `LoadStateOptions`).
    */
-  load(name: string, slots: Uint32Array, old: Uint32Array | null, cursor: number, size: number) {
+  load(
+    name: string,
+    slots: Uint32Array,
+    old: Uint32Array | null,
+    cursor: number,
+    size: number,
+    adopt = false,
+  ) {
     const stride = this.stride;
     const positions = this.#positionsOf(`arrays.${name}Slots`, slots);
     let held = this.#checkChains(`arrays.${name}Slots`, slots, positions - 1, 0);
@@ -169,20 +177,21 @@ export abstract class GrowingTable extends IncrementalDoubling<Uint32Array> {
     if (size > Math.floor(positions * MAX_LOAD) + 1) {
       throw new SnapshotError(`meta.${name}Size`, `${size} keys overload ${positions} positions`);
     }
-    const fresh = this.allocate(slots.length);
-    fresh.set(slots);
-    let freshOld: Uint32Array | null = null;
-    if (old !== null) {
-      freshOld = this.allocate(old.length);
-      freshOld.set(old);
-    }
-    this.slots = fresh;
+    this.slots = this.#own(slots, adopt);
     this.mask = positions - 1;
-    this.old = freshOld;
+    this.old = old === null ? null : this.#own(old, adopt);
     this.oldMask = oldPositions - 1;
     this.cursor = old === null ? 0 : cursor;
     this.#growAt = Math.floor(positions * MAX_LOAD);
     this.#size = size;
+  }
+
+  /** `array` itself when it may be adopted, else a copy on a table of this one's own. */
+  #own(array: Uint32Array, adopt: boolean): Uint32Array {
+    if (adopt && array.buffer instanceof SharedArrayBuffer) return array;
+    const copy = this.allocate(array.length);
+    copy.set(array);
+    return copy;
   }
 
   #positionsOf(path: string, array: Uint32Array): number {
@@ -207,20 +216,23 @@ export abstract class GrowingTable extends IncrementalDoubling<Uint32Array> {
    */
   #checkChains(path: string, array: Uint32Array, mask: number, from: number): number {
     const stride = this.stride;
+    const countAt = stride - 1;
     let held = 0;
     for (let p = from; p <= mask; p++) {
       const base = p * stride;
-      if (array[base + stride - 1] === 0) continue;
+      if (array[base + countAt] === 0) continue;
       held++;
+      const first = array[base]!;
       for (let i = this.hashAt(array, base) & mask; i !== p; i = (i + 1) & mask) {
         const at = i * stride;
-        if (array[at + stride - 1] === 0) {
+        if (array[at + countAt] === 0) {
           throw new SnapshotError(
             path,
             `the key at position ${p} cannot be reached from its home position`,
           );
         }
-        if (this.#sameKey(array, at, array, base)) {
+        // The first word tells almost every pair apart; only a match compares the rest.
+        if (array[at] === first && this.#sameKey(array, at, array, base)) {
           throw new SnapshotError(path, `the key at position ${p} is also at position ${i}`);
         }
       }

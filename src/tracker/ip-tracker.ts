@@ -3,7 +3,12 @@ import type { AddressFamily } from '../ip/address.js';
 import { parseAddressOrThrow } from '../ip/normalize.js';
 import { functionOption, integerOption, numberOption, optionsObject } from '../options.js';
 import { checkArray, checkNumber, checkObject, ImageReader } from '../persist/image-reader.js';
-import type { StateExport, StateImage, StateMeta } from '../persist/state-image.js';
+import type {
+  LoadStateOptions,
+  StateExport,
+  StateImage,
+  StateMeta,
+} from '../persist/state-image.js';
 import { randomSeed } from '../tables/mix.js';
 import { type Clock, ClockGuard, systemClock } from '../time/clock.js';
 import { MAX_CAPACITY, MAX_COUNT, MAX_LOAD } from './growing-table.js';
@@ -526,9 +531,11 @@ export class IpTracker {
    * tracker as it was. The tracker's own `topN` and rollover options win: with another
    * `topN` than the image's the top list is rebuilt from the tables (linear in their size); a
    * saved period that has ended by now rolls over on the next access, so its counts become
-   * `previous` as if the process had never stopped. Throws while an export is open.
+   * `previous` as if the process had never stopped. Throws while an export is open. With
+   * `options.adopt` the image's address tables become the tracker's own instead of being
+   * copied (`LoadStateOptions`).
    */
-  loadState(image: StateImage): void {
+  loadState(image: StateImage, options: LoadStateOptions = {}): void {
     if (this.#overlay !== null && !this.#overlay.draining) {
       throw new SnapshotError('IpTracker.loadState', 'an export is open: release() it first');
     }
@@ -551,6 +558,7 @@ export class IpTracker {
       v4Cursor === null ? null : r.array('v4Old', Uint32Array),
       v4Cursor ?? 0,
       r.number('v4Size', count),
+      options.adopt === true,
     );
     v6.load(
       'v6',
@@ -558,6 +566,7 @@ export class IpTracker {
       v6Cursor === null ? null : r.array('v6Old', Uint32Array),
       v6Cursor ?? 0,
       r.number('v6Size', count),
+      options.adopt === true,
     );
     const period = readPeriod(r.field('period'));
     const previous = readSummary(r.field('previous'));

@@ -1,10 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StateFileError } from '../../src/errors.js';
 import { loadLatest, loadState, previousOf, saveState } from '../../src/persist/saved-state.js';
+import { decodeState, READ_SLICE_BYTES } from '../../src/persist/state-file.js';
 import type { StateImage } from '../../src/persist/state-image.js';
 // @ts-expect-error: a plain ESM fixture without types
 import { stateOf } from './fixtures/saver.mjs';
@@ -62,6 +63,61 @@ describe('saving and loading state files', () => {
     );
     expect((await loadState(file, 'test.kind')).image.meta).toEqual({ n: 7 });
     expect(readdirSync(dir).filter((name) => name.startsWith('.full'))).toEqual([]);
+  });
+
+  it('reads a file as decodeState reads its bytes: cut short at every length or a flipped byte anywhere, refused for the same reason', async () => {
+    const file = join(dir, 'same.state');
+    await saveState(file, 'test.kind', {
+      meta: { n: 1, what: 'a small state' },
+      arrays: {
+        v: Uint32Array.of(1, 2, 0xffffffff),
+        t: Float64Array.of(-0, 2.5),
+        b: Uint8Array.of(7),
+      },
+    });
+    const bytes = readFileSync(file);
+    const damaged = join(dir, 'damaged.state');
+    const problemOf = async (load: () => Promise<unknown>) => {
+      try {
+        await load();
+        return 'loaded';
+      } catch (error) {
+        if (!(error instanceof StateFileError)) throw error;
+        return `${error.problem}: ${error.message.replace(/^[^:]*: /, '')}`;
+      }
+    };
+    const cases: Uint8Array[] = [];
+    for (let length = 0; length <= bytes.length; length++) cases.push(bytes.subarray(0, length));
+    for (let i = 0; i < bytes.length; i++) {
+      const copy = Uint8Array.from(bytes);
+      copy[i]! ^= 0x10;
+      cases.push(copy);
+    }
+    for (const [k, variant] of cases.entries()) {
+      writeFileSync(damaged, variant);
+      const fromFile = await problemOf(() => loadState(damaged, 'test.kind'));
+      const fromBytes = await problemOf(() => decodeState(variant, damaged, 'test.kind'));
+      expect(fromFile, `case ${k}`).toBe(fromBytes);
+      expect(fromFile === 'loaded', `case ${k}: ${fromFile}`).toBe(k === bytes.length);
+    }
+  });
+
+  it('reads tables of many read slices into arrays on SharedArrayBuffers of their own', async () => {
+    const file = join(dir, 'big.state');
+    const big = new Uint32Array((READ_SLICE_BYTES * 2.5) / 4 + 3).map(
+      (_, i) => Math.imul(i, 2654435761) >>> 0,
+    );
+    const small = Uint8Array.of(1, 2, 3);
+    await saveState(file, 'test.kind', { meta: { n: 9 }, arrays: { small, big, after: small } });
+    const { image } = await loadState(file, 'test.kind');
+    expect(Object.keys(image.arrays)).toEqual(['small', 'big', 'after']);
+    for (const [name, expected] of Object.entries({ small, big, after: small })) {
+      const got = image.arrays[name]!;
+      expect(got.buffer, name).toBeInstanceOf(SharedArrayBuffer);
+      expect(got.byteOffset).toBe(0);
+      expect(got.buffer.byteLength).toBe(got.byteLength);
+      expect(Buffer.from(got.buffer).equals(Buffer.from(expected.buffer)), name).toBe(true);
+    }
   });
 
   it('refuses a missing file with StateFileError', async () => {

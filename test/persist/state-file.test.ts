@@ -47,9 +47,9 @@ function expectSame(actual: StateImage, expected: StateImage): void {
 }
 
 /** Decodes, returning the error's problem (or 'loaded'). */
-function outcome(bytes: Uint8Array, kind = 'test.kind'): string {
+async function outcome(bytes: Uint8Array, kind = 'test.kind'): Promise<string> {
   try {
-    decodeState(bytes, 'state.bin', kind);
+    await decodeState(bytes, 'state.bin', kind);
     return 'loaded';
   } catch (error) {
     if (!(error instanceof StateFileError)) throw error;
@@ -61,7 +61,7 @@ describe('the state file format', () => {
   it('reads back every image exactly', async () => {
     await fc.assert(
       fc.asyncProperty(image, fc.integer({ min: 0, max: 2 ** 42 }), async (state, createdAt) => {
-        const decoded = decodeState(
+        const decoded = await decodeState(
           await fileOf('test.kind', state, createdAt),
           'state.bin',
           'test.kind',
@@ -83,9 +83,9 @@ describe('the state file format', () => {
   it('refuses a file cut short at every length, saying so', async () => {
     const bytes = await fileOf('test.kind', small);
     for (let length = 0; length < bytes.length; length++) {
-      expect(outcome(bytes.subarray(0, length)), `length ${length}`).toBe('truncated');
+      expect(await outcome(bytes.subarray(0, length)), `length ${length}`).toBe('truncated');
     }
-    expect(outcome(bytes)).toBe('loaded');
+    expect(await outcome(bytes)).toBe('loaded');
   });
 
   it('refuses a flipped bit anywhere, never loading garbage', async () => {
@@ -94,7 +94,7 @@ describe('the state file format', () => {
       for (const bit of [0, 3, 7]) {
         const copy = Uint8Array.from(bytes);
         copy[i]! ^= 1 << bit;
-        const result = outcome(copy);
+        const result = await outcome(copy);
         expect(['magic', 'corrupt', 'truncated'], `byte ${i} bit ${bit}: ${result}`).toContain(
           result,
         );
@@ -106,7 +106,7 @@ describe('the state file format', () => {
     const bytes = await fileOf('test.kind', small);
     const other = Uint8Array.from(bytes);
     other.set(Buffer.from('NOTMINE!'), 0);
-    expect(() => decodeState(other, 'x.bin', 'test.kind')).toThrow(
+    await expect(decodeState(other, 'x.bin', 'test.kind')).rejects.toThrow(
       /x\.bin: not a hitwarden state file/,
     );
 
@@ -118,15 +118,15 @@ describe('the state file format', () => {
     const forCrc = later.slice(0, headerLength);
     forCrc.fill(0, 40, 44);
     view.setUint32(40, crc32c(forCrc), true);
-    expect(() => decodeState(later, 'x.bin', 'test.kind')).toThrow(
+    await expect(decodeState(later, 'x.bin', 'test.kind')).rejects.toThrow(
       new StateFileError(
         'x.bin',
         'version',
         `format version ${STATE_FORMAT_VERSION + 1}; this version of hitwarden reads version ${STATE_FORMAT_VERSION}`,
       ),
     );
-    expect(outcome(bytes, 'hitwarden.ip-tracker')).toBe('kind');
-    expect(() => decodeState(bytes, 'x.bin', 'hitwarden.ip-tracker')).toThrow(
+    expect(await outcome(bytes, 'hitwarden.ip-tracker')).toBe('kind');
+    await expect(decodeState(bytes, 'x.bin', 'hitwarden.ip-tracker')).rejects.toThrow(
       /holds a test\.kind state, not a hitwarden\.ip-tracker one/,
     );
   });

@@ -125,6 +125,53 @@ describe('IpTracker exportState / loadState', () => {
     }
   });
 
+  it('adopts the tables of an image on SharedArrayBuffers when asked, and copies any other', () => {
+    const onShared = (image: StateImage): StateImage => {
+      const arrays: Record<string, Uint32Array | Uint8Array> = {};
+      for (const [name, array] of Object.entries(image.arrays)) {
+        const Type = array.constructor as Uint32ArrayConstructor;
+        const copy = new Type(new SharedArrayBuffer(array.byteLength));
+        copy.set(array as Uint32Array);
+        arrays[name] = copy;
+      }
+      return { meta: structuredClone(image.meta), arrays: arrays as StateImage['arrays'] };
+    };
+    const tracker = new IpTracker({ topN: 4 });
+    // Mid-doubling, so both generations are adopted.
+    const ips = [...distinct(775), '2001:db8::1', '2001:db8::1'];
+    for (const ip of ips) tracker.requestHandled(ip);
+    const exported = tracker.exportState();
+    const shared = onShared(exported.image);
+    const plain = copied(exported.image);
+    exported.release();
+    expect(shared.arrays.v4Old).toBeDefined();
+
+    const adopting = new IpTracker({ topN: 4 });
+    adopting.loadState(shared, { adopt: true });
+    const copying = new IpTracker({ topN: 4 });
+    copying.loadState(plain, { adopt: true });
+    const byDefault = new IpTracker({ topN: 4 });
+    const kept = onShared(plain);
+    byDefault.loadState(kept);
+    for (const restored of [adopting, copying, byDefault]) {
+      expect(answers(restored, ips)).toEqual(answers(tracker, ips));
+    }
+    const tables = (t: IpTracker) => {
+      const open = t.exportState();
+      open.release();
+      return open.image.arrays;
+    };
+    expect(tables(adopting).v4Slots).toBe(shared.arrays.v4Slots);
+    expect(tables(adopting).v4Old).toBe(shared.arrays.v4Old);
+    expect(tables(adopting).v6Slots).toBe(shared.arrays.v6Slots);
+    expect(tables(copying).v4Slots).not.toBe(plain.arrays.v4Slots);
+    expect(tables(byDefault).v4Slots).not.toBe(kept.arrays.v4Slots);
+    // What was copied is the caller's still: counting never writes into it.
+    const before = copied(plain);
+    for (const ip of ips) copying.requestHandled(ip);
+    expect(plain.arrays).toEqual(before.arrays);
+  });
+
   it('an IPv6 table mid-doubling round-trips', () => {
     const tracker = new IpTracker({ topN: 3 });
     const ips = Array.from(
