@@ -71,7 +71,7 @@ async function trackerRound() {
   start = performance.now();
   const loaded = await loadState(file, 'hitwarden.ip-tracker');
   const fresh2 = new IpTracker({ expectedAddresses: 16 });
-  fresh2.loadState(loaded.image);
+  fresh2.loadState(loaded.image, { adopt: true }); // as serve --state does
   const loadMs = performance.now() - start;
   // The file holds the tracker as it was at the freeze.
   if (fresh2.size !== sizeAtFreeze)
