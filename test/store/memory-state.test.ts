@@ -4,6 +4,7 @@ import { BanHammer } from '../../src/banhammer/ban-hammer.js';
 import type { BansConfig } from '../../src/banhammer/config.js';
 import { SnapshotError, StoreError } from '../../src/errors.js';
 import type { StateImage } from '../../src/persist/state-image.js';
+import { decodeTokens, encodeTokens } from '../../src/store/memory/memory-image.js';
 import { MemoryStore, type MemoryStoreOptions } from '../../src/store/memory/memory-store.js';
 import type { StatusEntry } from '../../src/store/stats.js';
 import { ManualClock } from '../../src/time/manual-clock.js';
@@ -533,4 +534,39 @@ describe('the deny cache (LocalBlockCache) exportState / loadState', () => {
       }),
     ).toThrow(SnapshotError);
   });
+});
+
+describe('the token columns (encodeTokens / decodeTokens)', () => {
+  // One code unit from each width the decoder tells apart: one-byte, two-byte, surrogates
+  // (lone ones included, which a UTF-16 decoder would turn into U+FFFD).
+  const unit = (widths: readonly ('latin1' | 'wide' | 'surrogate')[]) =>
+    fc
+      .constantFrom(...widths)
+      .chain((width) =>
+        width === 'latin1'
+          ? fc.integer({ min: 0, max: 0xff })
+          : width === 'wide'
+            ? fc.oneof(
+                fc.integer({ min: 0x100, max: 0xd7ff }),
+                fc.integer({ min: 0xe000, max: 0xffff }),
+              )
+            : fc.integer({ min: 0xd800, max: 0xdfff }),
+      );
+  const columnOf = (widths: readonly ('latin1' | 'wide' | 'surrogate')[]) =>
+    fc.array(
+      fc.array(unit(widths), { maxLength: 12 }).map((units) => String.fromCharCode(...units)),
+      { maxLength: 40 },
+    );
+
+  for (const widths of [['latin1'], ['latin1', 'wide'], ['latin1', 'wide', 'surrogate']] as const) {
+    it(`give back every token exactly (${widths.join(' + ')})`, () => {
+      fc.assert(
+        fc.property(columnOf(widths), (given) => {
+          const { tokenChars, tokenEnds } = encodeTokens(given);
+          expect(tokenEnds.length).toBe(given.length);
+          expect(decodeTokens(tokenChars, tokenEnds)).toEqual(given);
+        }),
+      );
+    });
+  }
 });

@@ -16,7 +16,7 @@ import {
   TRIPPED,
   UNTRACKED,
 } from '../sync-decisions.js';
-import { type MemoryImage, type MemoryPairs, PairColumns } from './memory-image.js';
+import { encodeTokens, type MemoryImage, type MemoryPairs, PairColumns } from './memory-image.js';
 import { memoryOptions, type WhenFull } from './memory-options.js';
 import { PER_BLOCK, RateBuckets, WINDOWS } from './rate-buckets.js';
 import { RingPool } from './ring-pool.js';
@@ -1167,13 +1167,6 @@ export class MemoryCore implements SyncDecisions {
     return true;
   }
 
-  /**
-   * Appends the pairs of slots `from` up to `to` (at most the high water) to `out`, as columns
-   * (memory-image.ts has the layout), in slot order; returns the slot to go on from. Reads
-   * only: a pair not yet settled after a clock correction is marked so, not settled. With
-   * `finishExport` this is `MemoryStore#exportState` (all slots at once) and
-   * `exportStateInSlices` (a range per macrotask). Allocates; not a hot path.
-   */
   /** Starts noting the slots freed from now on (for an export over several macrotasks);
    *  false when another such export is running. */
   watchDrops(): boolean {
@@ -1187,6 +1180,13 @@ export class MemoryCore implements SyncDecisions {
     this.#dropWatch = null;
   }
 
+  /**
+   * Appends the pairs of slots `from` up to `to` (at most the high water) to `out`, as columns
+   * (memory-image.ts has the layout), in slot order; returns the slot to go on from. Reads
+   * only: a pair not yet settled after a clock correction is marked so, not settled. With
+   * `finishExport` this is `MemoryStore#exportState` (all slots at once) and
+   * `exportStateInSlices` (a range per macrotask). Allocates; not a hot path.
+   */
   exportSlots(from: number, to: number, out: PairColumns): number {
     const i32 = this.#i32;
     const f64 = this.#f64;
@@ -1198,7 +1198,7 @@ export class MemoryCore implements SyncDecisions {
       if ((flags & IN_USE) === 0) continue;
       const k = out.pairSlot.length;
       const metric = i32[rec + I_METRIC]!;
-      out.pushToken(this.#tokenAt(slot)!);
+      out.tokens.push(this.#tokenAt(slot)!);
       out.pairSlot.push(slot);
       out.pairFlags.push(
         ((flags & REFERENCED) !== 0 ? PAIR_REFERENCED : 0) |
@@ -1268,8 +1268,7 @@ export class MemoryCore implements SyncDecisions {
       for (let k = 0; k < pairFlags.length; k++) pairFlags[k]! |= PAIR_UNSETTLED;
     }
     return {
-      tokenChars: out.tokenChars.done(),
-      tokenEnds: out.tokenEnds.done(),
+      ...encodeTokens(out.tokens),
       pairSlot: out.pairSlot.done(),
       pairFlags,
       pairMetric: out.pairMetric.done(),
@@ -1291,7 +1290,7 @@ export class MemoryCore implements SyncDecisions {
 
   /** `given` with the slots freed or settled after they were read (`#dropWatch`) read anew. */
   #withRereads(given: PairColumns, watch: Uint8Array): PairColumns {
-    const out = new PairColumns();
+    const out = new PairColumns(given.pairSlot.length);
     // Slots freed or settled since the walk began are read again, as they are now, in their
     // place in slot order (their earlier reading is dropped).
     let next = 0;
@@ -1321,10 +1320,7 @@ export class MemoryCore implements SyncDecisions {
       reread(slot + 1);
       if (watch[slot] === 1) continue;
       const j = out.pairSlot.length;
-      for (let c = k === 0 ? 0 : given.tokenEnds.at(k - 1); c < given.tokenEnds.at(k); c++) {
-        out.tokenChars.push(given.tokenChars.at(c));
-      }
-      out.tokenEnds.push(out.tokenChars.length);
+      out.tokens.push(given.tokens[k]!);
       out.pairSlot.push(slot);
       out.pairFlags.push(given.pairFlags.at(k));
       out.pairMetric.push(metric);

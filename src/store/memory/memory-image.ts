@@ -75,9 +75,10 @@ export class Column<T extends ColumnArray> {
   #data: T;
   readonly #make: (length: number) => T;
 
-  constructor(make: (length: number) => T) {
+  /** `capacity`: the length expected, so that an export of a known size never regrows. */
+  constructor(make: (length: number) => T, capacity = 1024) {
     this.#make = make;
-    this.#data = make(1024);
+    this.#data = make(Math.max(16, capacity));
   }
 
   push(value: number): void {
@@ -99,26 +100,33 @@ export class Column<T extends ColumnArray> {
   }
 }
 
-/** The columns of `MemoryPairs` while an export collects them (`MemoryCore#exportSlots`). */
+/**
+ * The columns of `MemoryPairs` while an export collects them (`MemoryCore#exportSlots`), each
+ * sized for `pairs` pairs of one event each. The tokens are kept as the strings they are and
+ * laid out as UTF-16 columns once, at the end (`encodeTokens`): copying them a code unit at a
+ * time into a growing column took a third of an export.
+ */
 export class PairColumns {
-  readonly tokenChars = new Column((n) => new Uint16Array(n));
-  readonly tokenEnds = new Column((n) => new Uint32Array(n));
-  readonly pairSlot = new Column((n) => new Uint32Array(n));
-  readonly pairFlags = new Column((n) => new Uint8Array(n));
-  readonly pairMetric = new Column((n) => new Uint32Array(n));
-  readonly pairExpires = new Column((n) => new Float64Array(n));
-  readonly ringCounts = new Column((n) => new Uint32Array(n));
-  readonly ringTimes = new Column((n) => new Float64Array(n));
+  readonly tokens: string[] = [];
+  readonly pairSlot: Column<Uint32Array>;
+  readonly pairFlags: Column<Uint8Array>;
+  readonly pairMetric: Column<Uint32Array>;
+  readonly pairExpires: Column<Float64Array>;
+  readonly ringCounts: Column<Uint32Array>;
+  readonly ringTimes: Column<Float64Array>;
   readonly bucketPairs = new Column((n) => new Uint32Array(n));
   readonly bucketCounts = new Column((n) => new Uint32Array(n));
   readonly bucketEpochs = new Column((n) => new Float64Array(n));
   readonly banPairs = new Column((n) => new Uint32Array(n));
   readonly banEnds = new Column((n) => new Float64Array(n));
 
-  /** Appends a token's code units. */
-  pushToken(token: string): void {
-    for (let i = 0; i < token.length; i++) this.tokenChars.push(token.charCodeAt(i));
-    this.tokenEnds.push(this.tokenChars.length);
+  constructor(pairs = 1024) {
+    this.pairSlot = new Column((n) => new Uint32Array(n), pairs);
+    this.pairFlags = new Column((n) => new Uint8Array(n), pairs);
+    this.pairMetric = new Column((n) => new Uint32Array(n), pairs);
+    this.pairExpires = new Column((n) => new Float64Array(n), pairs);
+    this.ringCounts = new Column((n) => new Uint32Array(n), pairs);
+    this.ringTimes = new Column((n) => new Float64Array(n), pairs);
   }
 }
 
@@ -337,34 +345,36 @@ export function checkMemoryImage(image: unknown): MemoryImage {
 
 /**
  * Refuses an image holding a (token, metric) pair twice. Hashes the code units straight from
- * the column into an open-addressing table of pair numbers: a `Set` of the decoded tokens
- * took ~0.7 s at a million (each sliced string flattened and hashed), this ~50 ms.
+ * the column into an open-addressing table of (pair, hash) entries side by side, so a probe
+ * that meets another pair compares hashes without a second cache miss: a `Set` of the
+ * decoded tokens took ~0.7 s at a million (each sliced string flattened and hashed).
  */
 function checkDistinct(chars: Uint16Array, ends: Uint32Array, metrics: Uint32Array): void {
   const n = ends.length;
   let positions = 16;
   while (positions < n * 2) positions *= 2;
   const mask = positions - 1;
-  const table = new Int32Array(positions).fill(-1);
-  const hashes = new Int32Array(n);
-  const startOf = (k: number) => (k === 0 ? 0 : ends[k - 1]!);
+  // Entry i: table[2i] the pair + 1 (0: empty), table[2i + 1] its hash.
+  const table = new Int32Array(positions * 2);
+  let from = 0;
   for (let k = 0; k < n; k++) {
-    const from = startOf(k);
     const end = ends[k]!;
-    let h = Math.imul(metrics[k]! + 1, 0x9e3779b1);
+    const metric = metrics[k]!;
+    let h = Math.imul(metric + 1, 0x9e3779b1);
     for (let at = from; at < end; at++) h = Math.imul(h ^ chars[at]!, 0x01000193);
     h = mix32(h ^ (end - from));
-    hashes[k] = h;
     for (let at = h & mask; ; at = (at + 1) & mask) {
-      const other = table[at]!;
-      if (other === -1) {
-        table[at] = k;
+      const entry = table[2 * at]!;
+      if (entry === 0) {
+        table[2 * at] = k + 1;
+        table[2 * at + 1] = h;
         break;
       }
-      if (hashes[other] !== h || metrics[other] !== metrics[k]) continue;
-      const otherFrom = startOf(other);
+      if (table[2 * at + 1] !== h) continue;
+      const other = entry - 1;
+      const otherFrom = other === 0 ? 0 : ends[other - 1]!;
       const length = end - from;
-      if (ends[other]! - otherFrom !== length) continue;
+      if (metrics[other] !== metric || ends[other]! - otherFrom !== length) continue;
       let same = true;
       for (let c = 0; c < length && same; c++) same = chars[from + c] === chars[otherFrom + c];
       if (same) {
@@ -374,6 +384,7 @@ function checkDistinct(chars: Uint16Array, ends: Uint32Array, metrics: Uint32Arr
         );
       }
     }
+    from = end;
   }
 }
 
@@ -460,15 +471,38 @@ const DECODE_CHUNK = 8192;
 
 const UTF16 = new TextDecoder('utf-16le');
 
+/** The widest code units of a token column: one-byte (all ≤ 0xFF), two-byte without
+ *  surrogates, or holding a surrogate (perhaps a lone one). */
+const LATIN1 = 0;
+const WIDE = 1;
+const SURROGATES = 2;
+
+function widthOf(units: Uint16Array): number {
+  let width = LATIN1;
+  for (let i = 0; i < units.length; i++) {
+    const unit = units[i]!;
+    if (unit > 0xff) {
+      if (unit >= 0xd800 && unit <= 0xdfff) return SURROGATES;
+      width = WIDE;
+    }
+  }
+  return width;
+}
+
 export function decodeTokens(tokenChars: Uint16Array, tokenEnds: Uint32Array): string[] {
   const tokens = new Array<string>(tokenEnds.length);
   // One decode of the whole column, then a slice per token (a String.fromCharCode per token
-  // is several times slower at a million); only when no code unit is a surrogate, since the
-  // decoder turns a lone one into U+FFFD and a token may hold anything.
+  // is several times slower at a million). A column of one-byte code units is decoded as
+  // Latin-1, so the tokens are one-byte strings, as the ones a request brings are (half the
+  // memory, and compared with them byte by byte); one with surrogates token by token, since
+  // the UTF-16 decoder turns a lone surrogate into U+FFFD and a token may hold anything.
   let whole: string | undefined;
-  if (!tokenChars.some((unit) => unit >= 0xd800 && unit <= 0xdfff)) {
-    whole = UTF16.decode(tokenChars);
-  }
+  const width = widthOf(tokenChars);
+  if (width === LATIN1) {
+    const bytes = Buffer.allocUnsafe(tokenChars.length);
+    bytes.set(tokenChars);
+    whole = bytes.toString('latin1');
+  } else if (width === WIDE) whole = UTF16.decode(tokenChars);
   let from = 0;
   for (let k = 0; k < tokenEnds.length; k++) {
     const end = tokenEnds[k]!;

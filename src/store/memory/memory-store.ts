@@ -147,7 +147,7 @@ export class MemoryStore implements Store {
     const core = this.core;
     const takenAt = core.now();
     const corrections = core.clockCorrections;
-    const columns = new PairColumns();
+    const columns = new PairColumns(core.size);
     core.exportSlots(0, Number.POSITIVE_INFINITY, columns);
     return this.#image(core, takenAt, core.finishExport(columns, corrections, false));
   }
@@ -173,7 +173,7 @@ export class MemoryStore implements Store {
       1,
     );
     const corrections = core.clockCorrections;
-    const columns = new PairColumns();
+    const columns = new PairColumns(core.size);
     if (!core.watchDrops()) {
       throw new StoreError('MemoryStore.exportStateInSlices: another one is running');
     }
