@@ -99,9 +99,14 @@ interface Period {
   readonly offsetMs: number;
 }
 
-/** Overlay positions merged back per macrotask after `release()` (each merge is a likely
- *  cache miss in the big table: ~1–2 ms a slice into a 20M-address tracker). */
-const DRAIN_SLICE = 4096;
+/** After `release()` the overlay is merged back in steps of `DRAIN_STEP` positions (each
+ *  merge a likely cache miss in the big table: ~0.3–0.5 ms a step into a 20M-address
+ *  tracker), per macrotask at most `DRAIN_SLICE_STEPS` of them and no more once
+ *  `DRAIN_SLICE_MS` have gone: a count alone was not a bound in time (slices of 4096
+ *  positions took up to 5 ms while a save's writes held the other core). */
+const DRAIN_STEP = 1024;
+const DRAIN_SLICE_STEPS = 4;
+const DRAIN_SLICE_MS = 1;
 
 /**
  * The counts made while an export holds the tables frozen (`IpTracker#exportState`): small
@@ -440,9 +445,10 @@ export class IpTracker {
    * still while they are written out (from this thread in slices, or from a worker the buffers
    * are posted to) and the call costs microseconds at any size. Call `release()` once the
    * image is written: counting goes back to the tables at once, and the overlay is merged
-   * into them a slice of `DRAIN_SLICE` positions per macrotask (`merging` says while), each
-   * answer adding what is not merged yet, so no call pays for the whole merge. A `clear()` or a rollover during an export is fine: the frozen
-   * arrays are left alone, and `release()` then has nothing to merge.
+   * into them at most a millisecond's worth per macrotask (`merging` says while), each answer
+   * adding what is not merged yet, so no call pays for the whole merge. A `clear()` or a
+   * rollover during an export is fine: the frozen arrays are left alone, and `release()`
+   * then has nothing to merge.
    *
    * Throws `SnapshotError` while another export is open, and `InvalidTimeError` when the clock
    * returns garbage.
@@ -515,8 +521,15 @@ export class IpTracker {
         overlay.startDrain();
         const slice = () => {
           if (this.#overlay !== overlay) return; // cleared, loaded over, or finished by an export
-          if (overlay.drain(DRAIN_SLICE)) this.#overlay = null;
-          else setImmediate(slice);
+          const start = performance.now();
+          for (let step = 1; ; step++) {
+            if (overlay.drain(DRAIN_STEP)) {
+              this.#overlay = null;
+              return;
+            }
+            if (step === DRAIN_SLICE_STEPS || performance.now() - start >= DRAIN_SLICE_MS) break;
+          }
+          setImmediate(slice);
         };
         slice();
       },
