@@ -53,3 +53,35 @@ export function removePair(index: Int32Array, mask: number, entry: number, hash:
 export function mayFillHole(home: number, hole: number, at: number): boolean {
   return hole < at ? home <= hole || home > at : home <= hole && home > at;
 }
+
+/** Bits of home position one bucket of `sortByHome` spans: 512 positions, 4 KB of index. */
+const HOME_SPAN_BITS = 9;
+
+/**
+ * The first `count` (entry, hash) pairs ordered by their homes in an index of `mask + 1`
+ * positions, a bucket of nearby homes at a time (a counting sort on the home's top bits; within
+ * a bucket they keep their order). Placing or probing a million pairs in arrival order costs a
+ * cache and TLB miss each (~250 ns a pair, restoring a 1M-pair memory store); in this order the
+ * index is swept front to back. Linear probing keeps every pair reachable from its home in
+ * whatever order they are placed, so the index answers the same either way.
+ */
+export function sortByHome(
+  entries: Int32Array,
+  hashes: Int32Array,
+  count: number,
+  mask: number,
+): { entries: Int32Array; hashes: Int32Array } {
+  const buckets = Math.max(1, (mask + 1) >>> HOME_SPAN_BITS);
+  const next = new Uint32Array(buckets + 1);
+  for (let i = 0; i < count; i++) next[((hashes[i]! & mask) >>> HOME_SPAN_BITS) + 1]!++;
+  for (let b = 1; b <= buckets; b++) next[b]! += next[b - 1]!;
+  const sortedEntries = new Int32Array(count);
+  const sortedHashes = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const hash = hashes[i]!;
+    const at = next[(hash & mask) >>> HOME_SPAN_BITS]!++;
+    sortedEntries[at] = entries[i]!;
+    sortedHashes[at] = hash;
+  }
+  return { entries: sortedEntries, hashes: sortedHashes };
+}

@@ -397,6 +397,27 @@ describe('MemoryStore exportState / loadState', () => {
     void hammer;
   });
 
+  it('a pair repeated anywhere among thousands is refused; the same image without it loads', async () => {
+    const clock = new ManualClock(1_000_000_000);
+    const first = make(clock, bans, { maxTokens: 5000 });
+    // Tokens of one length, so that overwriting one token's code units with another's
+    // repeats a pair without moving any other.
+    const name = (i: number) => `t${String(i).padStart(5, '0')}`;
+    for (let i = 0; i < 5000; i++) await first.hammer.incr(name(i), 'login');
+    const image = exported(first.store);
+    const chars = image.arrays.tokenChars as Uint16Array;
+    expect(() => new MemoryStore().loadState(structuredClone(image))).not.toThrow();
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 4999 }), fc.integer({ min: 0, max: 4999 }), (a, b) => {
+        fc.pre(a !== b);
+        const bad = structuredClone(image);
+        (bad.arrays.tokenChars as Uint16Array).set(chars.subarray(a * 6, a * 6 + 6), b * 6);
+        expect(() => new MemoryStore().loadState(bad)).toThrow(/repeats pair/);
+      }),
+      { numRuns: 20 },
+    );
+  });
+
   describe('malformed images are refused, naming the part, and the store stays empty', () => {
     async function image(): Promise<StateImage> {
       const clock = new ManualClock(1_000_000_000);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mayFillHole, placePair, removePair } from '../../src/tables/pair-index.js';
+import { mayFillHole, placePair, removePair, sortByHome } from '../../src/tables/pair-index.js';
 
 /** The position of `entry`, probing from its home the way every owner's lookup does. */
 function probe(index: Int32Array, mask: number, entry: number, hash: number): number {
@@ -71,6 +71,44 @@ describe('pair index', () => {
             if (p === at) break;
           }
           expect(mayFillHole(home, hole, at)).toBe(!homeInRange);
+        },
+      ),
+    );
+  });
+
+  it('sortByHome: the same pairs, by bucket of home, each bucket in arrival order; placed so, all reachable', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 4, max: 13 }),
+        fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { maxLength: 2000 }),
+        (bits, given) => {
+          const positions = 1 << bits;
+          const mask = positions - 1;
+          const count = Math.min(given.length, positions >> 1);
+          const entries = Int32Array.from({ length: count + 3 }, (_, i) => i + 1);
+          const hashes = Int32Array.from([...given.slice(0, count), 7, 7, 7]); // past count: ignored
+          const sorted = sortByHome(entries, hashes, count, mask);
+          expect(sorted.entries.length).toBe(count);
+          const bucket = (hash: number) => (hash & mask) >>> 9;
+          const seen = new Set<number>();
+          for (let i = 0; i < count; i++) {
+            const entry = sorted.entries[i]!;
+            expect(sorted.hashes[i]).toBe(hashes[entry - 1]);
+            seen.add(entry);
+            if (i === 0) continue;
+            const previous = sorted.entries[i - 1]!;
+            const [b, a] = [bucket(sorted.hashes[i]!), bucket(sorted.hashes[i - 1]!)];
+            expect(b).toBeGreaterThanOrEqual(a);
+            if (a === b) expect(entry).toBeGreaterThan(previous);
+          }
+          expect(seen.size).toBe(count);
+          const index = new Int32Array(positions * 2);
+          for (let i = 0; i < count; i++) {
+            placePair(index, mask, sorted.entries[i]!, sorted.hashes[i]!);
+          }
+          for (let i = 0; i < count; i++) {
+            expect(probe(index, mask, entries[i]!, hashes[i]!)).toBeGreaterThanOrEqual(0);
+          }
         },
       ),
     );

@@ -2,7 +2,7 @@ import { CapacityError, ConfigError } from '../../errors.js';
 import { type SharedInt32Array, sharedInt32 } from '../../shared-arrays.js';
 import { MIGRATION_STEP } from '../../tables/incremental-doubling.js';
 import { mix32, randomSeed } from '../../tables/mix.js';
-import { placePair, removePair } from '../../tables/pair-index.js';
+import { placePair, removePair, sortByHome } from '../../tables/pair-index.js';
 import { type Clock, ClockGuard } from '../../time/clock.js';
 import { LONGEST_RATE_WINDOW_MS, RATE_WINDOWS_SECONDS } from '../rates.js';
 import type { Ban } from '../stats.js';
@@ -1028,6 +1028,16 @@ export class MemoryCore implements SyncDecisions {
     this.#index = sharedInt32(this.#index.length * 2);
   }
 
+  /** An empty index made big enough for `pairs` at once, so that a restore places them all
+   *  without ever doubling it (a core holding nothing yet). */
+  #sizeIndexFor(pairs: number): void {
+    let positions = this.#index.length >> 1;
+    while (positions < pairs * 2) positions *= 2;
+    if (positions === this.#index.length >> 1) return;
+    this.#oldIndex = null;
+    this.#index = sharedInt32(positions * 2);
+  }
+
   /** Moves the next `steps` old positions into `#index`; drops the old index at its end. */
   #migrateIndex(steps: number): void {
     const old = this.#oldIndex!;
@@ -1386,6 +1396,11 @@ export class MemoryCore implements SyncDecisions {
     let capacity = this.#capacity;
     while (capacity < highWater) capacity = Math.min(capacity * 2, Math.max(this.#maxTokens, 16));
     if (capacity !== this.#capacity) this.#grow(capacity);
+    if (this.#size !== 0) throw new Error('MemoryCore.restorePairs: the core is not fresh');
+    this.#sizeIndexFor(Math.min(kept, this.#maxTokens));
+    // The index is filled after the records, in the order of the pairs' homes (sortByHome).
+    const placedEntries = new Int32Array(Math.min(kept, highWater));
+    const placedHashes = new Int32Array(placedEntries.length);
     // Slots may be filled out of order: every chunk of token strings up to the high water.
     while (this.#tokenChunks.length << TOKEN_CHUNK_BITS < highWater) {
       this.#tokenChunks.push(new Array<string | undefined>(TOKEN_CHUNK).fill(undefined));
@@ -1475,8 +1490,14 @@ export class MemoryCore implements SyncDecisions {
         f64[frec + F_BLOCKED_UNTIL] = blockedUntil;
       }
       this.#setToken(slot, token);
-      this.#indexInsert(slot, hash);
+      placedEntries[this.#size] = slot + 1;
+      placedHashes[this.#size] = hash;
       this.#size++;
+    }
+    const mask = (this.#index.length >> 1) - 1;
+    const sorted = sortByHome(placedEntries, placedHashes, this.#size, mask);
+    for (let i = 0; i < this.#size; i++) {
+      placePair(this.#index, mask, sorted.entries[i]!, sorted.hashes[i]!);
     }
     this.#highWater = highWater;
     if (inPlace) {
