@@ -6,7 +6,8 @@
  * probe linearly. Lookups compare keys, which only the owner can do, so they are written by
  * the owner; placing and removing are the same everywhere and live here.
  *
- * Used by the tracker's top-K set and by the memory store's (token, metric) index.
+ * Used by the tracker's top-K set, the memory store's (token, metric) index and the check of
+ * a saved store's image that no pair is in it twice.
  */
 
 /** Puts `entry` (> 0) at the first empty position of its probe run. The key must be absent. */
