@@ -26,16 +26,40 @@ const TABLES = (() => {
   return tables;
 })();
 
+/** Words are read in the host's byte order; the word loop's lookups assume little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * Continues the CRC-32C `crc` (0 to start) over `bytes`; returns the new CRC, unsigned. Call
- * it on consecutive slices to checksum a buffer in pieces.
+ * it on consecutive slices to checksum a buffer in pieces. Eight bytes are read as two 32-bit
+ * words where they are aligned (on a little-endian host): a load per byte was half the cost.
  */
 export function crc32c(bytes: Uint8Array, crc = 0): number {
   const t = TABLES;
   let c = ~crc;
   let i = 0;
   const length = bytes.length;
-  const whole = length - (length % 8);
+  if (LITTLE_ENDIAN && length >= 16) {
+    for (; i < length && ((bytes.byteOffset + i) & 3) !== 0; i++) {
+      c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+    }
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset + i, ((length - i) >>> 3) * 2);
+    for (let w = 0; w < words.length; w += 2) {
+      const lo = c ^ words[w]!;
+      const hi = words[w + 1]!;
+      c =
+        t[7 * 256 + (lo & 0xff)]! ^
+        t[6 * 256 + ((lo >>> 8) & 0xff)]! ^
+        t[5 * 256 + ((lo >>> 16) & 0xff)]! ^
+        t[4 * 256 + (lo >>> 24)]! ^
+        t[3 * 256 + (hi & 0xff)]! ^
+        t[2 * 256 + ((hi >>> 8) & 0xff)]! ^
+        t[256 + ((hi >>> 16) & 0xff)]! ^
+        t[hi >>> 24]!;
+    }
+    i += words.length * 4;
+  }
+  const whole = length - ((length - i) % 8);
   for (; i < whole; i += 8) {
     const lo =
       c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));

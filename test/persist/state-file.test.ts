@@ -136,4 +136,33 @@ describe('the state file format', () => {
     const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7) & 255));
     expect(crc32c(bytes.subarray(333), crc32c(bytes.subarray(0, 333)))).toBe(crc32c(bytes));
   });
+
+  it('CRC-32C of any bytes at any alignment, in any split, is the bit-at-a-time definition', () => {
+    // The definition itself: reflected, polynomial 0x82F63B78, one bit per step.
+    const oracle = (bytes: Uint8Array) => {
+      let c = 0xffffffff;
+      for (const byte of bytes) {
+        c ^= byte;
+        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      }
+      return (c ^ 0xffffffff) >>> 0;
+    };
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.integer({ min: 0, max: 7 }),
+        fc.nat(),
+        (given, offset, cut) => {
+          const backing = new Uint8Array(new SharedArrayBuffer(given.length + 8));
+          const bytes = backing.subarray(offset, offset + given.length);
+          bytes.set(given);
+          const split = given.length === 0 ? 0 : cut % (given.length + 1);
+          expect(crc32c(bytes)).toBe(oracle(given));
+          expect(crc32c(bytes.subarray(split), crc32c(bytes.subarray(0, split)))).toBe(
+            oracle(given),
+          );
+        },
+      ),
+    );
+  });
 });
